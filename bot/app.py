@@ -1,0 +1,90 @@
+"""The one place where the Application is composed from the configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeDefault
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import BaseRequest
+
+from bot.config import Config
+from bot.flow import build_conversation, stale_button_handler
+from bot.handlers import ledger, problems, projects, start
+from bot.handlers.base import SERVICES_KEY, Services, on_error, utc_clock
+from bot.persistence import StorePersistence
+from bot.texts import t
+from storage.db import SessionMaker
+from storage.workdays import WorkCalendar
+
+# The menu members see when they type "/", in this order.
+MENU = (
+    "today",
+    "projects",
+    "project",
+    "progress",
+    "problem",
+    "reply",
+    "resolve",
+    "done",
+    "due",
+    "plan",
+    "stage",
+    "instruct",
+    "invite",
+    "import",
+    "lang",
+    "help",
+    "cancel",
+)
+
+
+def menu(lang: str) -> list[BotCommand]:
+    return [BotCommand(name, t(lang, f"cmd.{name}")) for name in MENU]
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    # Chinese is the default menu; members whose Telegram is in English get the English one.
+    await app.bot.set_my_commands(menu("zh"), scope=BotCommandScopeDefault())
+    await app.bot.set_my_commands(menu("zh"), language_code="zh")
+    await app.bot.set_my_commands(menu("en"), language_code="en")
+
+
+def build_application(
+    config: Config,
+    sessions: SessionMaker,
+    *,
+    request: BaseRequest | None = None,
+    clock: Callable[[], datetime] = utc_clock,
+) -> Application:  # type: ignore[type-arg]
+    """Assemble the bot: connection to Telegram, persistence, services and handlers."""
+    tg = config.telegram
+    builder: Any = ApplicationBuilder().token(tg.token)
+    if tg.base_url:
+        builder = builder.base_url(tg.base_url)
+    if tg.base_file_url:
+        builder = builder.base_file_url(tg.base_file_url)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if tg.rate_limit:
+        # Without max_retries the limiter gives up on the first RetryAfter.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=tg.max_retries))
+    builder = builder.persistence(StorePersistence(sessions, tg.persistence_interval))
+    app: Application = builder.post_init(_post_init).build()  # type: ignore[type-arg]
+
+    calendar = WorkCalendar(config.work.extra_holidays, config.work.extra_workdays)
+    app.bot_data[SERVICES_KEY] = Services(config, sessions, calendar, clock)
+
+    # Order matters within the group: the first handler that matches wins. Plain commands
+    # first, then the flows (which also own text typed in answer to a question), then the
+    # leftovers: stale flow buttons and the catch-all that refuses strangers.
+    start.register(app)
+    projects.register(app)
+    ledger.register(app)
+    app.add_handler(build_conversation([*projects.COMMANDS, *problems.COMMANDS]))
+    app.add_handler(stale_button_handler())
+    start.register_last(app)
+    app.add_error_handler(on_error)
+    return app

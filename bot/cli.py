@@ -1,0 +1,203 @@
+"""The `wallchart` command: run the bot, migrate the store, import a ledger, invite, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+from bot.texts import t
+from bot.texts.ledger import describe
+from storage.db import make_engine, make_sessionmaker, set_actor
+from storage.errors import Refused
+from storage.migrate import upgrade
+
+log = logging.getLogger("wallchart")
+
+DEMO_DB = "wallchart-demo.sqlite3"
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Create or upgrade the database."""
+    config = _config(args)
+    upgrade(config.store.url)
+    print(f"database at {config.store.url} is up to date")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the bot with long polling; with no token set, build and show the demo instead."""
+    config = _config(args)
+    if not config.telegram.token:
+        print(
+            "No Telegram token is set (WALLCHART_TOKEN or [telegram] token in the config),\n"
+            "so here is the demo instead.\n"
+        )
+        return cmd_demo(args)
+    from telegram import Update
+
+    from bot.app import build_application
+
+    upgrade(config.store.url)
+    engine = make_engine(config.store.url)
+    app = build_application(config, make_sessionmaker(engine))
+    log.info("Wallchart is running; press Ctrl-C to stop")
+    # Keep the loop open after polling: the engine's connections belong to it.
+    app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+    loop = asyncio.get_event_loop()
+    loop.run_until_complete(engine.dispose())
+    loop.close()
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Load units and projects from an Excel ledger or a projects CSV; all rows or nothing."""
+    from storage.ledger import LedgerError, import_ledger, read_ledger
+
+    config = _config(args)
+    upgrade(config.store.url)
+    lang = args.lang
+    try:
+        ledger = read_ledger(Path(args.file))
+    except LedgerError as exc:
+        _print_ledger_errors(lang, exc)
+        return 1
+
+    async def go() -> int:
+        engine = make_engine(config.store.url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                set_actor(session, None)
+                try:
+                    result = await import_ledger(session, ledger, config.city.industries)
+                except LedgerError as exc:
+                    await session.rollback()
+                    _print_ledger_errors(lang, exc)
+                    return 1
+                await session.commit()
+                print(t(lang, "ledger.summary", **result.as_params()))
+                return 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _print_ledger_errors(lang: str, exc: Exception) -> None:
+    for error in getattr(exc, "errors", []):
+        print(_plain(describe(lang, error)), file=sys.stderr)
+    print(t(lang, "ledger.nothing_imported"), file=sys.stderr)
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    """Print a one-time invite code and its deep link."""
+    from bot.handlers.start import invite_link, parse_role
+    from storage.people import create_invite, unit_by_name
+
+    config = _config(args)
+    upgrade(config.store.url)
+    lang = args.lang
+
+    async def go() -> int:
+        engine = make_engine(config.store.url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                set_actor(session, None)
+                try:
+                    role = parse_role(args.role)
+                    unit = await unit_by_name(session, args.unit)
+                    if unit is None:
+                        raise Refused("err.unknown_unit", unit=args.unit)
+                    invite = await create_invite(
+                        session,
+                        unit,
+                        role,
+                        by=None,
+                        valid_for=timedelta(days=config.work.invite_days),
+                    )
+                    await session.commit()
+                except Refused as exc:
+                    print(_plain(t(lang, exc.key, **exc.params)), file=sys.stderr)
+                    return 1
+                username = config.telegram.username or "<your_bot>"
+                print(invite.code)
+                print(invite_link(username, invite.code))
+                until = invite.expires_at.astimezone(config.city.tz)
+                print(f"{unit.name} · {role.value} · valid until {until:%Y-%m-%d %H:%M}")
+                return 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _plain(html_text: str) -> str:
+    """HTML catalog text for a terminal: tags dropped."""
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Fill an SQLite file with a sample city and show what to try next."""
+    from bot.demo import show_demo
+
+    db = Path(getattr(args, "db", None) or DEMO_DB)
+    lang = getattr(args, "lang", "zh")
+    return asyncio.run(show_demo(db, now=datetime.now(UTC), lang=lang, config=_config(args)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wallchart", description=__doc__)
+    parser.add_argument(
+        "--config", help="config file (default: $WALLCHART_CONFIG or ./config.toml)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help=cmd_run.__doc__).set_defaults(func=cmd_run)
+    sub.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(func=cmd_migrate)
+    p = sub.add_parser("import", help=cmd_import.__doc__)
+    p.add_argument("file", help="ledger .xlsx (sheets units, projects) or projects .csv")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the report")
+    p.set_defaults(func=cmd_import)
+    p = sub.add_parser("invite", help=cmd_invite.__doc__)
+    p.add_argument("unit", help="unit name")
+    p.add_argument("role", help="officer, head, coordinator, leader or admin (or the Chinese name)")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+    p.set_defaults(func=cmd_invite)
+    p = sub.add_parser("demo", help=cmd_demo.__doc__)
+    p.add_argument("--db", default=DEMO_DB, help=f"SQLite file to fill (default {DEMO_DB})")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every long-polling request at INFO; that drowns what matters.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

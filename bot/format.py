@@ -1,0 +1,186 @@
+"""Turning records into the HTML that members read; every word comes from the catalog."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import date, tzinfo
+from decimal import Decimal
+
+from bot.config import WorkConfig
+from bot.texts import Raw, t
+from storage.agenda import Agenda
+from storage.models import Milestone, Problem, Project
+from storage.projects import Card
+from storage.rules import Light, milestone_light
+
+LIGHTS = {
+    Light.DONE: "✅",
+    Light.GREEN: "🟢",
+    Light.YELLOW: "🟡",
+    Light.RED: "🔴",
+    Light.NONE: "⚪",
+}
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def money(value: Decimal | None) -> str:
+    """An amount in 万元 without trailing zeros: 12000, 3.5."""
+    if value is None:
+        return "—"
+    return f"{value.normalize():f}"
+
+
+def day(lang: str, d: date | None) -> str:
+    """A date with its weekday, so that a misread date shows at once."""
+    if d is None:
+        return "—"
+    return t(lang, "fmt.date", iso=d.isoformat(), wd=t(lang, f"wd.{d.weekday()}"))
+
+
+def stage(lang: str, value: str) -> str:
+    return t(lang, f"stage.{value}")
+
+
+def milestone_title(lang: str, m: Milestone) -> str:
+    """The catalog's name for a standard milestone in English; the stored title otherwise."""
+    if lang != "zh":
+        known = t(lang, f"ms.{m.kind}")
+        if known != f"ms.{m.kind}":
+            return known
+    return m.title
+
+
+def milestone_line(lang: str, m: Milestone, today: date, soon_days: int) -> str:
+    light = milestone_light(m.planned_date, m.done_date, today, soon_days)
+    when = (
+        t(lang, "card.ms_done", date=day(lang, m.done_date))
+        if m.done_date
+        else day(lang, m.planned_date)
+    )
+    return f"{LIGHTS[light]} {m.seq}. {esc(milestone_title(lang, m))} — {when}"
+
+
+def problem_line(lang: str, p: Problem) -> str:
+    return t(
+        lang,
+        "card.problem",
+        id=p.id,
+        status=t(lang, f"pstatus.{p.status.value}"),
+        unit=p.unit.name,
+        text=_short(p.text),
+    )
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def project_card(lang: str, card: Card, today: date, soon_days: int) -> str:
+    p = card.project
+    lines = [
+        t(lang, "card.title", code=p.code, name=p.name),
+        t(
+            lang,
+            "card.head",
+            stage=stage(lang, p.stage.value),
+            unit=p.unit.name,
+            industry=p.industry,
+            enterprise=p.enterprise or "—",
+        ),
+        t(
+            lang,
+            "card.money",
+            investment=money(p.investment),
+            land=money(p.land_mu),
+            intensity=money(p.intensity),
+        ),
+        "",
+        t(lang, "card.milestones"),
+    ]
+    if card.milestones:
+        lines += [milestone_line(lang, m, today, soon_days) for m in card.milestones]
+    else:
+        lines.append(t(lang, "card.no_milestones", code=p.code))
+    lines += ["", t(lang, "card.problems")]
+    if card.problems:
+        lines += [problem_line(lang, q) for q in card.problems]
+    else:
+        lines.append(t(lang, "card.none"))
+    lines.append("")
+    if card.last is not None:
+        lines.append(
+            t(
+                lang,
+                "card.last",
+                date=day(lang, card.last.report_date),
+                author=card.last.author.name,
+                text=_short(card.last.text, 200),
+            )
+        )
+    else:
+        lines.append(t(lang, "card.no_progress"))
+    return "\n".join(lines)
+
+
+def project_row(lang: str, p: Project) -> str:
+    return t(
+        lang,
+        "list.row",
+        code=p.code,
+        name=_short(p.name, 30),
+        stage=stage(lang, p.stage.value),
+        unit=p.unit.name,
+    )
+
+
+def project_list(lang: str, projects: Sequence[Project]) -> str:
+    if not projects:
+        return t(lang, "list.empty")
+    return "\n".join(
+        [t(lang, "list.title", n=len(projects))] + [project_row(lang, p) for p in projects]
+    )
+
+
+def block(text: str) -> Raw:
+    """Mark formatted HTML so that `t()` puts it in as it is."""
+    return Raw(text)
+
+
+def today_text(lang: str, todo: Agenda, today: date, work: WorkConfig, tz: tzinfo) -> str:
+    """A member's list for today (/today, and the demo)."""
+    if todo.empty:
+        return t(lang, "today.empty")
+    lines = [t(lang, "today.title", date=day(lang, today))]
+    if todo.overdue:
+        lines.append(t(lang, "today.overdue", n=len(todo.overdue)))
+        lines += [
+            f"  {esc(p.code)} · {milestone_line(lang, m, today, work.soon_days)}"
+            for m, p in todo.overdue
+        ]
+    if todo.due_soon:
+        lines.append(t(lang, "today.soon", n=len(todo.due_soon), days=work.soon_days))
+        lines += [
+            f"  {esc(p.code)} · {milestone_line(lang, m, today, work.soon_days)}"
+            for m, p in todo.due_soon
+        ]
+    if todo.waiting:
+        lines.append(t(lang, "today.waiting", n=len(todo.waiting)))
+        lines += [
+            t(
+                lang,
+                "today.waiting_row",
+                id=q.id,
+                code=q.project.code,
+                days=(today - q.created_at.astimezone(tz).date()).days,
+                text=_short(q.text, 60),
+            )
+            for q in todo.waiting
+        ]
+    if todo.stale:
+        lines.append(t(lang, "today.stale", n=len(todo.stale), days=work.stale_days))
+        lines += [t(lang, "today.stale_row", code=p.code, name=p.name) for p in todo.stale]
+    return "\n".join(lines)

@@ -1,0 +1,214 @@
+"""What every handler stands on: the services, the per-update call and the member guard.
+
+`guarded` is the one place where an update becomes a member's call: it opens the session
+(one per update), finds the member, refuses strangers, commits, and only then sends the
+replies, so a refused or failed action leaves nothing half-written and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ChatType, MessageLimit, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes, ConversationHandler
+
+from bot.config import Config
+from bot.texts import both, t
+from storage.db import SessionMaker, set_actor
+from storage.errors import Refused
+from storage.models import Member
+from storage.people import ensure_admin, member_by_tg
+from storage.workdays import WorkCalendar
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+END = ConversationHandler.END
+
+
+def utc_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Long-lived things the handlers share; kept in bot_data under SERVICES_KEY."""
+
+    config: Config
+    sessions: SessionMaker
+    calendar: WorkCalendar
+    # Tests replace the clock to stand on a fixed day.
+    clock: Callable[[], datetime] = utc_clock
+
+    def today(self) -> date:
+        """Today in the city's own time zone."""
+        return self.clock().astimezone(self.config.city.tz).date()
+
+
+SERVICES_KEY = "services"
+
+
+def services(context: Context) -> Services:
+    svc = context.bot_data[SERVICES_KEY]
+    assert isinstance(svc, Services)
+    return svc
+
+
+@dataclass
+class Call:
+    """One member's update: the session it runs in and the replies it will send."""
+
+    update: Update
+    context: Context
+    session: AsyncSession
+    member: Member
+    svc: Services
+    replies: list[tuple[str, InlineKeyboardMarkup | None]] = field(default_factory=list)
+    notices: list[tuple[int, str, InlineKeyboardMarkup | None]] = field(default_factory=list)
+
+    @property
+    def lang(self) -> str:
+        return self.member.lang
+
+    @property
+    def args(self) -> list[str]:
+        return list(self.context.args or [])
+
+    def t(self, key: str, **params: Any) -> str:
+        return t(self.lang, key, **params)
+
+    def say(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Queue a reply; it is sent once the session has committed."""
+        self.replies.append((text, markup))
+
+    def tell(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Queue a notice to another chat; sent after commit, and its failure is only logged."""
+        self.notices.append((chat_id, text, markup))
+
+    def today(self) -> date:
+        return self.svc.today()
+
+    @property
+    def user_data(self) -> dict[Any, Any]:
+        data = self.context.user_data
+        assert data is not None
+        return data
+
+
+Handler = Callable[[Call], Awaitable[object]]
+Callback = Callable[[Update, Context], Coroutine[Any, Any, object]]
+
+
+def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Cut a long reply at line breaks into pieces Telegram accepts."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces or [""]
+
+
+async def send(
+    context: Context, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send HTML text, split to Telegram's limit; the buttons go under the last piece."""
+    pieces = split_message(text)
+    for i, piece in enumerate(pieces):
+        await context.bot.send_message(
+            chat_id,
+            piece,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup if i == len(pieces) - 1 else None,
+            disable_web_page_preview=True,
+        )
+
+
+async def refuse_stranger(update: Update, context: Context) -> None:
+    """One polite refusal in both languages, in private chats only; groups stay quiet."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        await send(context, chat.id, both("refuse"))
+
+
+def guarded(handler: Handler) -> Callback:
+    """Run HANDLER as the registered member who sent the update, in one session."""
+
+    async def callback(update: Update, context: Context) -> object:
+        user = update.effective_user
+        chat = update.effective_chat
+        if user is None or chat is None:
+            return None
+        if update.callback_query is not None:
+            # Answer at once so the phone stops its spinner, whatever follows.
+            await update.callback_query.answer()
+        svc = services(context)
+        async with svc.sessions() as session:
+            member = await member_by_tg(session, user.id)
+            if member is None and user.id in svc.config.telegram.admins:
+                member = await ensure_admin(session, user.id, svc.config.city.service_center)
+                member.name = user.full_name[:100]
+            if member is None:
+                await refuse_stranger(update, context)
+                return END
+            set_actor(session, member.id)
+            # Read now: a rollback expires the member, and the refusal still needs its language.
+            lang = member.lang
+            call = Call(update, context, session, member, svc)
+            try:
+                result = await handler(call)
+                await session.commit()
+            except Refused as exc:
+                await session.rollback()
+                call.replies = [(t(lang, exc.key, **exc.params), None)]
+                call.notices = []
+                result = END
+        for text, markup in call.replies:
+            await send(context, chat.id, text, markup)
+        for chat_id, text, markup in call.notices:
+            try:
+                await send(context, chat_id, text, markup)
+            except TelegramError as exc:
+                # The record is saved and shows on /today; a lost notice must not undo it.
+                log.warning("notice to %s not delivered: %s", chat_id, exc)
+        return result
+
+    callback.__name__ = handler.__name__
+    callback.__doc__ = handler.__doc__
+    return callback
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure first, then tell the member that nothing was saved."""
+    log.error("update failed: %r", update, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    # The failure may have been the store itself: the report must not raise in its turn.
+    try:
+        lang = "zh"
+        if update.effective_user is not None:
+            async with services(context).sessions() as session:
+                member = await member_by_tg(session, update.effective_user.id)
+                lang = member.lang if member else lang
+        await send(context, update.effective_chat.id, t(lang, "err.internal"))
+    except Exception:
+        log.exception("could not report the failure")

@@ -1,0 +1,283 @@
+"""Projects and their time lists.
+
+/projects, /project, /today, /progress, /done, /due, /stage and /plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+from telegram.ext import Application, CommandHandler
+
+from bot.dates import parse_deadline
+from bot.flow import Ask, Choices, Command, Fields
+from bot.format import (
+    day,
+    milestone_line,
+    milestone_title,
+    project_card,
+    project_list,
+    stage,
+    today_text,
+)
+from bot.handlers.base import Call, guarded
+from bot.texts import CATALOG
+from storage import agenda as agenda_store
+from storage import projects as store
+from storage.errors import Refused
+from storage.models import Stage
+from storage.people import unit_by_name
+from storage.rules import Action, allowed, sees_everything
+
+
+def parse_stage(text: str) -> Stage:
+    """A stage by its value or its name in either language (`signed`, `签约`)."""
+    wanted = text.strip().lower()
+    for s in Stage:
+        names = {s.value} | {CATALOG[lang][f"stage.{s.value}"].lower() for lang in CATALOG}
+        if wanted in names:
+            return s
+    raise Refused("err.bad_stage", stage=text.strip()[:20])
+
+
+def parse_day(call: Call, text: str) -> date:
+    found = parse_deadline(text, call.today(), call.svc.calendar)
+    if found is None:
+        raise Refused("err.bad_date", text=text.strip()[:40])
+    return found
+
+
+# --- how fields are offered and checked -------------------------------------------------
+
+
+def project_choices(action: Action) -> Callable[[Call, Fields], Awaitable[Choices]]:
+    """Buttons for the projects the member may do ACTION on (the first twenty)."""
+
+    async def offer(call: Call, _fields: Fields) -> Choices:
+        projects = await store.list_projects(call.session, call.member)
+        own = [
+            p for p in projects if allowed(call.member.role, action, own=store.owns(call.member, p))
+        ]
+        return [(p.code, f"{p.code} {p.name}") for p in own[:20]]
+
+    return offer
+
+
+def project_check(action: Action) -> Callable[[Call, Fields, str], Awaitable[str]]:
+    async def check(call: Call, _fields: Fields, raw: str) -> str:
+        return (await store.visible_project(call.session, call.member, raw, action)).code
+
+    return check
+
+
+async def reachable_check(call: Call, _fields: Fields, raw: str) -> str:
+    return (await store.reachable_project(call.session, call.member, raw)).code
+
+
+async def open_milestones(call: Call, fields: Fields) -> Choices:
+    project = await store.reachable_project(call.session, call.member, fields["project"])
+    return [
+        (str(m.seq), f"{m.seq}. {milestone_title(call.lang, m)} {day(call.lang, m.planned_date)}")
+        for m in await store.milestones(call.session, project.id)
+        if m.done_date is None
+    ]
+
+
+async def milestone_check(call: Call, fields: Fields, raw: str) -> int:
+    try:
+        seq = int(raw.strip().lstrip("#"))
+    except ValueError:
+        raise Refused("err.bad_number", text=raw.strip()[:20]) from None
+    project = await store.reachable_project(call.session, call.member, fields["project"])
+    await store.milestone(call.session, project, seq)
+    return seq
+
+
+async def stage_choices(call: Call, _fields: Fields) -> Choices:
+    return [(s.value, stage(call.lang, s.value)) for s in Stage]
+
+
+async def stage_check(_call: Call, _fields: Fields, raw: str) -> str:
+    return parse_stage(raw).value
+
+
+async def date_check(call: Call, _fields: Fields, raw: str) -> str:
+    return parse_day(call, raw).isoformat()
+
+
+async def text_check(_call: Call, _fields: Fields, raw: str) -> str:
+    return store.check_text(raw)
+
+
+# --- what the commands do ---------------------------------------------------------------
+
+
+async def run_project(call: Call, f: Fields) -> None:
+    card = await store.card(call.session, call.member, f["project"])
+    call.say(project_card(call.lang, card, call.today(), call.svc.config.work.soon_days))
+
+
+async def run_progress(call: Call, f: Fields) -> None:
+    report = await store.log_progress(
+        call.session, call.member, f["project"], f["text"], call.today()
+    )
+    call.say(call.t("ok.progress", code=f["project"], date=day(call.lang, report.report_date)))
+
+
+async def run_done(call: Call, f: Fields) -> None:
+    ms = await store.mark_done(
+        call.session, call.member, f["project"], f["milestone"], call.today()
+    )
+    call.say(
+        call.t(
+            "ok.done",
+            code=f["project"],
+            n=ms.seq,
+            title=milestone_title(call.lang, ms),
+            date=day(call.lang, ms.done_date),
+        )
+    )
+
+
+async def run_due(call: Call, f: Fields) -> None:
+    new = date.fromisoformat(f["date"])
+    ms, before = await store.set_due(
+        call.session, call.member, f["project"], f["milestone"], new, call.today()
+    )
+    call.say(
+        call.t(
+            "ok.due",
+            code=f["project"],
+            n=ms.seq,
+            title=milestone_title(call.lang, ms),
+            before=day(call.lang, before),
+            date=day(call.lang, new),
+        )
+    )
+
+
+async def run_stage(call: Call, f: Fields) -> None:
+    new = Stage(f["stage"])
+    before = await store.set_stage(call.session, call.member, f["project"], new)
+    call.say(
+        call.t(
+            "ok.stage",
+            code=f["project"],
+            before=stage(call.lang, before.value),
+            stage=stage(call.lang, new.value),
+        )
+    )
+
+
+async def run_plan(call: Call, f: Fields) -> None:
+    target = date.fromisoformat(f["date"])
+    svc = call.svc
+    planned = await store.plan(
+        call.session,
+        call.member,
+        f["project"],
+        target,
+        svc.config.plan,
+        call.today(),
+        svc.calendar.is_workday,
+    )
+    lines = [call.t("ok.plan", code=f["project"], date=day(call.lang, target))]
+    lines += [
+        milestone_line(call.lang, m, call.today(), svc.config.work.soon_days) for m in planned
+    ]
+    call.say("\n".join(lines))
+
+
+COMMANDS = [
+    Command(
+        "project",
+        (Ask.PROJECT,),
+        run_project,
+        choices={Ask.PROJECT: project_choices(Action.VIEW)},
+        check={Ask.PROJECT: project_check(Action.VIEW)},
+    ),
+    Command(
+        "progress",
+        (Ask.PROJECT, Ask.TEXT),
+        run_progress,
+        choices={Ask.PROJECT: project_choices(Action.LOG_PROGRESS)},
+        check={Ask.PROJECT: project_check(Action.LOG_PROGRESS), Ask.TEXT: text_check},
+    ),
+    Command(
+        "done",
+        (Ask.PROJECT, Ask.MILESTONE),
+        run_done,
+        choices={Ask.PROJECT: project_choices(Action.MARK_DONE), Ask.MILESTONE: open_milestones},
+        check={Ask.PROJECT: reachable_check, Ask.MILESTONE: milestone_check},
+    ),
+    Command(
+        "due",
+        (Ask.PROJECT, Ask.MILESTONE, Ask.DATE),
+        run_due,
+        choices={Ask.PROJECT: project_choices(Action.SET_DUE), Ask.MILESTONE: open_milestones},
+        check={
+            Ask.PROJECT: project_check(Action.SET_DUE),
+            Ask.MILESTONE: milestone_check,
+            Ask.DATE: date_check,
+        },
+    ),
+    Command(
+        "stage",
+        (Ask.PROJECT, Ask.STAGE),
+        run_stage,
+        choices={Ask.PROJECT: project_choices(Action.SET_STAGE), Ask.STAGE: stage_choices},
+        check={Ask.PROJECT: project_check(Action.SET_STAGE), Ask.STAGE: stage_check},
+    ),
+    Command(
+        "plan",
+        (Ask.PROJECT, Ask.DATE),
+        run_plan,
+        choices={Ask.PROJECT: project_choices(Action.PLAN)},
+        check={Ask.PROJECT: project_check(Action.PLAN), Ask.DATE: date_check},
+    ),
+]
+
+
+# --- plain commands ---------------------------------------------------------------------
+
+
+async def projects(call: Call) -> None:
+    """List the projects I can see, filtered by a stage, a unit or a word."""
+    words = " ".join(call.args).strip()
+    stage_filter = unit_id = text = None
+    if words:
+        try:
+            stage_filter = parse_stage(words)
+        except Refused:
+            unit = await unit_by_name(call.session, words)
+            if unit is not None and (
+                sees_everything(call.member.role) or unit.id == call.member.unit_id
+            ):
+                unit_id = unit.id
+            else:
+                text = words
+    found = await store.list_projects(
+        call.session, call.member, stage=stage_filter, unit_id=unit_id, text=text
+    )
+    call.say(project_list(call.lang, found))
+
+
+async def today(call: Call) -> None:
+    """My list for today."""
+    work = call.svc.config.work
+    now_day = call.today()
+    todo = await agenda_store.agenda(
+        call.session,
+        call.member,
+        now_day,
+        call.svc.clock(),
+        soon_days=work.soon_days,
+        stale_days=work.stale_days,
+    )
+    call.say(today_text(call.lang, todo, now_day, work, call.svc.config.city.tz))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("projects", guarded(projects)))
+    app.add_handler(CommandHandler("today", guarded(today)))

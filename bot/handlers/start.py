@@ -1,0 +1,190 @@
+"""Registration, help, language, invite codes and group links; strangers are refused here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.format import day
+from bot.handlers.base import Call, Context, guarded, refuse_stranger, send, services
+from bot.texts import CATALOG, LANGS, t
+from storage.db import set_actor
+from storage.errors import Refused
+from storage.models import Invite, Role
+from storage.people import (
+    create_invite,
+    ensure_admin,
+    link_group,
+    member_by_tg,
+    redeem_invite,
+    set_language,
+    unit_by_name,
+)
+
+
+def invite_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={code}"
+
+
+def parse_role(text: str) -> Role:
+    """A role by its value or its name in either language (`officer`, `专员`)."""
+    wanted = text.strip().lower()
+    for role in Role:
+        names = {role.value} | {CATALOG[lang][f"role.{role.value}"].lower() for lang in CATALOG}
+        if wanted in names:
+            return role
+    raise Refused("err.bad_role", role=text.strip()[:20])
+
+
+def _lang_of(update: Update) -> str:
+    code = (update.effective_user.language_code or "") if update.effective_user else ""
+    return "en" if code.startswith("en") else "zh"
+
+
+async def start(update: Update, context: Context) -> None:
+    """Register with an invite code (`/start CODE` or the t.me deep link), or say hello."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    svc = services(context)
+    code = (context.args or [""])[0]
+    async with svc.sessions() as session:
+        member = await member_by_tg(session, user.id)
+        if member is None and user.id in svc.config.telegram.admins:
+            set_actor(session, None)
+            member = await ensure_admin(session, user.id, svc.config.city.service_center)
+            member.name = user.full_name[:100]
+            await session.commit()
+        if code and chat.type == ChatType.PRIVATE:
+            try:
+                member = await redeem_invite(
+                    session, code, user.id, user.full_name, _lang_of(update)
+                )
+                await session.commit()
+            except Refused as exc:
+                await session.rollback()
+                lang = member.lang if member else None
+                text = t(lang, exc.key) if lang else t("zh", exc.key) + "\n\n" + t("en", exc.key)
+                await send(context, chat.id, text)
+                return
+            welcome = t(
+                member.lang,
+                "start.registered",
+                name=member.name,
+                unit=member.unit.name,
+                role=t(member.lang, f"role.{member.role.value}"),
+            )
+            await send(context, chat.id, welcome + "\n\n" + t(member.lang, "help.body"))
+            return
+        if member is None:
+            await refuse_stranger(update, context)
+            return
+        await send(context, chat.id, t(member.lang, "start.back", name=member.name))
+
+
+async def help_(call: Call) -> None:
+    """Show what I can do, in my language."""
+    call.say(call.t("help.body"))
+
+
+async def lang(call: Call) -> None:
+    """Switch my language: /lang zh|en, or pick with a button."""
+    wanted = call.args[0].lower() if call.args else ""
+    if wanted not in LANGS:
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(t(code, "lang.name"), callback_data=f"lang:{code}")
+                    for code in LANGS
+                ]
+            ]
+        )
+        call.say(call.t("lang.pick"), markup)
+        return
+    await set_language(call.session, call.member, wanted)
+    call.say(call.t("lang.set"))
+
+
+async def lang_button(call: Call) -> None:
+    """Take the language button."""
+    query = call.update.callback_query
+    wanted = (query.data or "").removeprefix("lang:") if query else ""
+    if wanted not in LANGS:
+        raise Refused("err.bad_button")
+    await set_language(call.session, call.member, wanted)
+    call.say(call.t("lang.set"))
+
+
+async def invite(call: Call) -> None:
+    """Make a one-time invite code: /invite UNIT ROLE."""
+    if len(call.args) < 2:
+        raise Refused("usage.invite")
+    role = parse_role(call.args[-1])
+    unit_name = " ".join(call.args[:-1])
+    unit = await unit_by_name(call.session, unit_name)
+    if unit is None:
+        raise Refused("err.unknown_unit", unit=unit_name[:40])
+    created: Invite = await create_invite(
+        call.session,
+        unit,
+        role,
+        by=call.member,
+        valid_for=timedelta(days=call.svc.config.work.invite_days),
+        now=call.svc.clock(),
+    )
+    expires = created.expires_at.astimezone(call.svc.config.city.tz).date()
+    call.say(
+        call.t(
+            "ok.invite",
+            code=created.code,
+            unit=unit.name,
+            role=call.t(f"role.{role.value}"),
+            link=invite_link(call.context.bot.username, created.code),
+            date=day(call.lang, expires),
+        )
+    )
+
+
+async def link(call: Call) -> None:
+    """Link this group chat to my unit (a coordinator may name another unit)."""
+    chat = call.update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        raise Refused("err.group_only")
+    unit = call.member.unit
+    if call.args:
+        named = await unit_by_name(call.session, " ".join(call.args))
+        if named is None:
+            raise Refused("err.unknown_unit", unit=" ".join(call.args)[:40])
+        unit = named
+    await link_group(call.session, call.member, unit, chat.id)
+    call.say(call.t("ok.link", unit=unit.name))
+
+
+async def cancel_nothing(call: Call) -> None:
+    """/cancel outside a flow."""
+    call.say(call.t("flow.nothing"))
+
+
+async def anything_else(call: Call) -> None:
+    """A registered member wrote something no command takes: point to /help (private only)."""
+    chat = call.update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        call.say(call.t("hint.help"))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CommandHandler("help", guarded(help_)))
+    app.add_handler(CommandHandler("lang", guarded(lang)))
+    app.add_handler(CallbackQueryHandler(guarded(lang_button), pattern=r"^lang:"))
+    app.add_handler(CommandHandler("invite", guarded(invite)))
+    app.add_handler(CommandHandler("link", guarded(link)))
+
+
+def register_last(app: Application) -> None:  # type: ignore[type-arg]
+    """Added after the flows: /cancel outside a flow, and the catch-all for leftovers."""
+    app.add_handler(CommandHandler("cancel", guarded(cancel_nothing)))
+    app.add_handler(MessageHandler(filters.ALL, guarded(anything_else)))

@@ -1,0 +1,108 @@
+"""PTB persistence in the store, so guided flows survive a restart.
+
+Only two things are kept: the conversation states of the flows and each user's flow
+scratch data. Bot and chat data are not used by Wallchart; the records are the truth.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, select
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+from storage.db import SessionMaker
+from storage.models import ChatState
+
+USER_SCOPE = "user"
+
+
+class StorePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Flow state in the `chat_state` table; every write goes to the store at once."""
+
+    def __init__(self, sessions: SessionMaker, update_interval: float = 2.0) -> None:
+        super().__init__(
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
+            ),
+            update_interval=update_interval,
+        )
+        self._sessions = sessions
+
+    async def _load(self, scope: str) -> dict[str, Any]:
+        async with self._sessions() as session:
+            rows = await session.scalars(select(ChatState).where(ChatState.scope == scope))
+            return {row.key: row.data for row in rows}
+
+    async def _save(self, scope: str, key: str, data: Any) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await session.scalar(
+                select(ChatState).where(ChatState.scope == scope, ChatState.key == key)
+            )
+            if data is None:
+                if row is not None:
+                    await session.delete(row)
+            elif row is None:
+                session.add(ChatState(scope=scope, key=key, data=data))
+            else:
+                row.data = data
+
+    async def get_user_data(self) -> dict[int, dict[Any, Any]]:
+        return {int(k): dict(v) for k, v in (await self._load(USER_SCOPE)).items()}
+
+    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+        await self._save(USER_SCOPE, str(user_id), data or None)
+
+    async def drop_user_data(self, user_id: int) -> None:
+        await self._save(USER_SCOPE, str(user_id), None)
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
+        pass
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        stored = await self._load(f"conv:{name}")
+        return {tuple(json.loads(k)): v for k, v in stored.items()}
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        await self._save(f"conv:{name}", json.dumps(list(key)), new_state)
+
+    # Chat data, bot data and callback data are not kept (store_data says so).
+    async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
+        return {}
+
+    async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
+        pass
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        pass
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
+        pass
+
+    async def get_bot_data(self) -> dict[Any, Any]:
+        return {}
+
+    async def update_bot_data(self, data: dict[Any, Any]) -> None:
+        pass
+
+    async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
+        pass
+
+    async def get_callback_data(self) -> CDCData | None:
+        return None
+
+    async def update_callback_data(self, data: CDCData) -> None:
+        pass
+
+    async def flush(self) -> None:
+        pass
+
+
+async def clear_flows(sessions: SessionMaker) -> None:
+    """Forget every half-done flow (used by tests and by `wallchart demo`)."""
+    async with sessions() as session, session.begin():
+        await session.execute(delete(ChatState))

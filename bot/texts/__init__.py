@@ -1,0 +1,47 @@
+"""The message catalog: every user-facing text, in Chinese and English.
+
+Each module of this package holds one concern's texts as two dicts, `ZH` and `EN`, with the
+same keys and the same placeholders (a test checks). `t()` escapes the values it fills in,
+so a name with `<` in it cannot break the HTML the bot sends.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Final
+
+from bot.texts import core, ledger
+
+LANGS: Final = ("zh", "en")
+DEFAULT_LANG: Final = "zh"
+
+CATALOG: Final[dict[str, dict[str, str]]] = {
+    "zh": {**core.ZH, **ledger.ZH},
+    "en": {**core.EN, **ledger.EN},
+}
+
+
+class Raw(str):
+    """Text already in HTML (a formatted block) that `t()` must not escape again."""
+
+    __slots__ = ()
+
+
+def _escape(value: Any) -> Any:
+    if isinstance(value, Raw):
+        return str(value)
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    return value
+
+
+def t(lang: str, key: str, **params: Any) -> str:
+    """The text for KEY in LANG (Chinese when unknown), with PARAMS escaped and filled in."""
+    table = CATALOG.get(lang, CATALOG[DEFAULT_LANG])
+    template = table.get(key) or CATALOG[DEFAULT_LANG].get(key) or key
+    return template.format(**{k: _escape(v) for k, v in params.items()})
+
+
+def both(key: str, **params: Any) -> str:
+    """The text in Chinese and then English, for people whose language is not known yet."""
+    return t("zh", key, **params) + "\n\n" + t("en", key, **params)

@@ -1,0 +1,663 @@
+"""A sample city to try Wallchart on: units, members, projects, milestones, problems.
+
+Everything is placed relative to `today` and drawn from a seeded generator, so the demo
+always shows something overdue, something due this week and problems at every step, and
+tests can count on what it builds. The people and companies are made up.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Final
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import Refused
+from storage.models import (
+    Instruction,
+    Member,
+    Milestone,
+    Problem,
+    ProblemCategory,
+    ProblemReply,
+    ProblemStatus,
+    ProgressReport,
+    Project,
+    ProjectLead,
+    Role,
+    Stage,
+    Unit,
+    UnitKind,
+)
+from storage.rules import Light, milestone_light
+
+DEFAULT_INDUSTRIES: Final = ("新能源", "新材料", "生物医药", "高端装备制造", "现代服务业")
+DEFAULT_SEED: Final = 2026
+FIRST_TG_ID: Final = 900_000_001
+PROJECT_COUNT: Final = 30
+
+# The demo city keeps Beijing time; timestamps are stored in UTC like every other.
+_CITY_TZ: Final = timezone(timedelta(hours=8))
+
+LEADERSHIP = "市领导"
+CENTER = "招商服务中心"
+LAND_BUREAU = "自然资源局"
+APPROVAL_BUREAU = "行政审批局"
+HOUSING_BUREAU = "住建局"
+ECOLOGY_BUREAU = "生态环境局"
+FINANCE_BUREAU = "财政局"
+
+# (name, kind, parent): the parent chain is the escalation chain.
+_UNITS: Final = (
+    (LEADERSHIP, UnitKind.LEADERSHIP, None),
+    (CENTER, UnitKind.CENTER, LEADERSHIP),
+    ("青山镇", UnitKind.TOWNSHIP, CENTER),
+    ("白沙镇", UnitKind.TOWNSHIP, CENTER),
+    ("柳林镇", UnitKind.TOWNSHIP, CENTER),
+    ("东城街道", UnitKind.SUBDISTRICT, CENTER),
+    ("南湖街道", UnitKind.SUBDISTRICT, CENTER),
+    (LAND_BUREAU, UnitKind.DEPARTMENT, CENTER),
+    (APPROVAL_BUREAU, UnitKind.DEPARTMENT, CENTER),
+    (HOUSING_BUREAU, UnitKind.DEPARTMENT, CENTER),
+    (ECOLOGY_BUREAU, UnitKind.DEPARTMENT, CENTER),
+    (FINANCE_BUREAU, UnitKind.DEPARTMENT, CENTER),
+)
+
+# Where projects sit, with how many each tends to carry (the wall chart should not be flat).
+_TERRITORY: Final = (("青山镇", 8), ("白沙镇", 6), ("柳林镇", 4), ("东城街道", 7), ("南湖街道", 5))
+
+# (unit, name, role, language); a couple read English so both languages get seen.
+_MEMBERS: Final = (
+    (LEADERSHIP, "王建国", Role.LEADER, "zh"),
+    (CENTER, "李敏", Role.COORDINATOR, "zh"),
+    (CENTER, "张伟", Role.COORDINATOR, "en"),
+    (CENTER, "陈晓东", Role.ADMIN, "zh"),
+    ("青山镇", "刘志强", Role.HEAD, "zh"),
+    ("青山镇", "赵丽", Role.OFFICER, "zh"),
+    ("青山镇", "孙浩", Role.OFFICER, "zh"),
+    ("白沙镇", "周海涛", Role.HEAD, "zh"),
+    ("白沙镇", "吴静", Role.OFFICER, "zh"),
+    ("白沙镇", "郑磊", Role.OFFICER, "zh"),
+    ("柳林镇", "黄永明", Role.HEAD, "zh"),
+    ("柳林镇", "何婷", Role.OFFICER, "zh"),
+    ("柳林镇", "林峰", Role.OFFICER, "en"),
+    ("东城街道", "马建华", Role.HEAD, "zh"),
+    ("东城街道", "朱琳", Role.OFFICER, "zh"),
+    ("东城街道", "胡斌", Role.OFFICER, "zh"),
+    ("南湖街道", "郭宏伟", Role.HEAD, "zh"),
+    ("南湖街道", "高雪", Role.OFFICER, "zh"),
+    ("南湖街道", "罗军", Role.OFFICER, "zh"),
+    (LAND_BUREAU, "梁文博", Role.HEAD, "zh"),
+    (LAND_BUREAU, "宋佳", Role.OFFICER, "zh"),
+    (APPROVAL_BUREAU, "谢国庆", Role.HEAD, "zh"),
+    (APPROVAL_BUREAU, "韩冰", Role.OFFICER, "zh"),
+    (HOUSING_BUREAU, "唐志刚", Role.HEAD, "zh"),
+    (HOUSING_BUREAU, "冯悦", Role.OFFICER, "zh"),
+    (ECOLOGY_BUREAU, "许明", Role.HEAD, "zh"),
+    (ECOLOGY_BUREAU, "邓琪", Role.OFFICER, "zh"),
+    (FINANCE_BUREAU, "曹正", Role.HEAD, "zh"),
+    (FINANCE_BUREAU, "彭晓", Role.OFFICER, "zh"),
+)
+
+# Project names per key industry, each with the tail of its company's name.
+_PROJECT_NAMES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "新能源": (
+        ("年产10GWh储能电池项目", "新能源科技有限公司"),
+        ("分布式光伏组件生产基地", "光能科技有限公司"),
+        ("氢能装备产业园", "氢能科技有限公司"),
+        ("风电叶片制造项目", "风电装备有限公司"),
+        ("锂电池正极材料项目", "锂能科技有限公司"),
+        ("新能源汽车充换电设施项目", "能源服务有限公司"),
+    ),
+    "新材料": (
+        ("高性能碳纤维复合材料项目", "新材料股份有限公司"),
+        ("电子级多晶硅项目", "半导体材料有限公司"),
+        ("特种合金新材料项目", "合金材料有限公司"),
+        ("高端膜材料生产线", "膜科技有限公司"),
+        ("石墨烯导热材料项目", "碳材料科技有限公司"),
+        ("可降解塑料制品项目", "生物材料有限公司"),
+    ),
+    "生物医药": (
+        ("创新药原料药生产基地", "生物医药有限公司"),
+        ("医疗器械产业园", "医疗科技有限公司"),
+        ("生物疫苗研发生产项目", "生物制品有限公司"),
+        ("中药配方颗粒生产线", "中药股份有限公司"),
+        ("体外诊断试剂项目", "诊断科技有限公司"),
+        ("医用敷料生产项目", "医用材料有限公司"),
+    ),
+    "高端装备制造": (
+        ("智能数控机床项目", "智能装备有限公司"),
+        ("工业机器人生产基地", "机器人科技有限公司"),
+        ("新能源汽车零部件项目", "汽车部件有限公司"),
+        ("精密轴承制造项目", "精密机械有限公司"),
+        ("航空零部件加工项目", "航空科技有限公司"),
+        ("智能农机装备项目", "农业装备有限公司"),
+    ),
+    "现代服务业": (
+        ("冷链物流园", "供应链管理有限公司"),
+        ("数字经济产业园", "数字科技有限公司"),
+        ("总部经济大楼", "实业集团有限公司"),
+        ("文旅综合体项目", "文旅发展有限公司"),
+        ("跨境电商产业园", "跨境贸易有限公司"),
+        ("区域会展中心项目", "会展服务有限公司"),
+    ),
+}
+# For an industry the demo has no names for.
+_GENERIC_NAMES: Final = (
+    "产业园项目",
+    "研发生产基地",
+    "总部项目",
+    "技改扩能项目",
+    "配套项目",
+    "示范项目",
+)
+
+_COMPANY_WORDS: Final = (
+    "澜岳", "启衡", "晟禾", "远帆", "卓岭", "青岚", "鸿拓", "博越", "凯泓", "沐川",
+    "嘉屹", "瑞澄", "拓川", "恒屿", "泓锦", "睿峰", "朗泽", "景弘", "中岳", "汇澄",
+    "衡远", "聚澜", "东驰", "宏岸", "正屹", "华漾", "锦峦", "明湃", "越川", "丰瀚",
+)  # fmt: skip
+
+# How many projects stand at each stage; shuffled over the projects.
+_STAGES: Final = (
+    (Stage.NEGOTIATING, 7),
+    (Stage.SIGNED, 7),
+    (Stage.STARTED, 9),
+    (Stage.OPERATING, 4),
+    (Stage.PAUSED, 2),
+    (Stage.DROPPED, 1),
+)
+
+# The standard time list, days before the start target, and who owns each step.
+_STEPS: Final = (
+    ("site", "选址", 150, None),
+    ("land", "土地摘牌", 110, LAND_BUREAU),
+    ("eia", "环评批复", 80, ECOLOGY_BUREAU),
+    ("permits", "施工许可", 40, APPROVAL_BUREAU),
+    ("utilities", "水电气接入", 20, HOUSING_BUREAU),
+    ("groundbreaking", "开工建设", 0, None),
+)
+# Days from today to the start target of signed projects, chosen so that steps fall due in
+# the coming week whatever `today` is (3 days or more ahead, so that moving a weekend date
+# back to the Friday keeps it ahead). The first signed project is behind on its permit
+# (24 days out, the permit was due 16 days ago): the open problem and instruction are on it.
+_SIGNED_START_IN: Final = (24, 43, 84, 5, 113, 61, 137)
+
+_REPORTS: Final[dict[Stage, tuple[str, ...]]] = {
+    Stage.NEGOTIATING: (
+        "与企业进行第二轮洽谈，双方就投资强度和供地方式基本达成一致。",
+        "企业考察团来访，实地踏勘了两个备选地块。",
+        "合同文本已提交司法局审核，争取月内签约。",
+    ),
+    Stage.SIGNED: (
+        "项目已签约，正在办理土地摘牌前期手续。",
+        "环评报告已报送生态环境局，等待专家评审。",
+        "施工图设计已完成八成，同步准备施工许可申报材料。",
+    ),
+    Stage.STARTED: (
+        "主体厂房基础施工中，现场施工人员120人。",
+        "钢结构安装进度过半，主要设备采购合同已签订。",
+        "综合楼封顶，厂区道路和管网同步施工。",
+    ),
+    Stage.OPERATING: (
+        "一期生产线运行稳定，本月产值环比增长。",
+        "企业正在谋划二期扩产，已提出新增用地需求。",
+    ),
+    Stage.PAUSED: ("企业资金链紧张，项目暂缓推进，镇里正协调金融机构对接。",),
+    Stage.DROPPED: ("企业调整投资方向，项目终止。",),
+}
+
+
+@dataclass(frozen=True)
+class _ProblemSpec:
+    category: ProblemCategory
+    unit: str
+    text: str
+    status: ProblemStatus
+    age_days: int
+    deadline_in: int
+    escalation: int
+    replies: tuple[tuple[str, str], ...] = ()  # (who: "unit" or "raiser", text)
+
+
+_PROBLEMS: Final = (
+    _ProblemSpec(
+        ProblemCategory.PERMITS, APPROVAL_BUREAU,
+        "施工许可已超过承诺时限仍未办结，开工节点面临逾期，请协调加快办理。",
+        ProblemStatus.OPEN, 12, -5, 2,
+    ),
+    _ProblemSpec(
+        ProblemCategory.PERMITS, APPROVAL_BUREAU,
+        "施工许可申报材料两次被退回，请一次性告知需补正的材料清单。",
+        ProblemStatus.ACKNOWLEDGED, 4, 2, 0,
+    ),
+    _ProblemSpec(
+        ProblemCategory.UTILITIES, HOUSING_BUREAU,
+        "厂区35千伏专线接入方案迟迟未定，影响设备安装调试。",
+        ProblemStatus.ANSWERED, 9, -1, 0,
+        (("unit", "已协调供电公司现场踏勘，接入方案本周五前出具。"),),
+    ),
+    _ProblemSpec(
+        ProblemCategory.FINANCE, FINANCE_BUREAU,
+        "企业申请技改补贴，请明确申报条件和办理时限。",
+        ProblemStatus.RESOLVED, 20, -10, 0,
+        (
+            ("unit", "申报指南已发企业，材料齐全后15个工作日内拨付。"),
+            ("raiser", "企业已按指南提交材料，问题解决。"),
+        ),
+    ),
+    _ProblemSpec(
+        ProblemCategory.PERMITS, ECOLOGY_BUREAU,
+        "环评报告书已受理40天，请加快审查进度。",
+        ProblemStatus.CLOSED, 45, -35, 1,
+        (("unit", "已组织专家评审，环评批复已下达。"), ("raiser", "已收到批复，谢谢。")),
+    ),
+    _ProblemSpec(
+        ProblemCategory.LAND, LAND_BUREAU,
+        "项目二期用地指标不足，需市里统筹调剂。",
+        ProblemStatus.OPEN, 2, 5, 0,
+    ),
+    _ProblemSpec(
+        ProblemCategory.OTHER, CENTER,
+        "企业高管子女入学问题，请协调教育部门解决。",
+        ProblemStatus.ANSWERED, 6, 1, 0,
+        (("unit", "已与教育局对接，下周安排入学。"),),
+    ),
+    _ProblemSpec(
+        ProblemCategory.UTILITIES, HOUSING_BUREAU,
+        "园区道路尚未贯通，大型设备无法进场。",
+        ProblemStatus.OPEN, 15, -8, 1,
+    ),
+    _ProblemSpec(
+        ProblemCategory.PERMITS, APPROVAL_BUREAU,
+        "规划许可证办理进度较慢，请明确办结时间。",
+        ProblemStatus.ACKNOWLEDGED, 3, -1, 0,
+    ),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DemoMember:
+    tg_user_id: int
+    name: str
+    role: Role
+    unit: str
+
+
+@dataclass(frozen=True)
+class DemoCity:
+    """What the demo built, and whom and what to try first."""
+
+    units: int
+    members: int
+    projects: int
+    milestones: int
+    overdue_milestones: int
+    due_soon_milestones: int
+    progress_reports: int
+    problems: int
+    instructions: int
+    officer: DemoMember
+    head: DemoMember
+    coordinator: DemoMember
+    leader: DemoMember
+    admin: DemoMember
+    project_code: str  # the officer's project, with an overdue milestone and an open problem
+    open_problem_id: int  # raised on that project, escalated, with a leader's instruction
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    """A local time of the demo city as the aware UTC datetime the store keeps."""
+    return datetime.combine(day, time(hour, minute), tzinfo=_CITY_TZ).astimezone(UTC)
+
+
+def _day(today: date, days: int) -> date:
+    return today + timedelta(days=days)
+
+
+def _weekday(day: date) -> date:
+    """The day, or the Friday before it: a deadline on a Sunday looks like a typo."""
+    return day - timedelta(days=max(0, day.weekday() - 4))
+
+
+class _Builder:
+    def __init__(self, session: AsyncSession, today: date, seed: int) -> None:
+        self.session = session
+        self.today = today
+        self.rng = random.Random(seed)
+        self.units: dict[str, Unit] = {}
+        self.members: list[Member] = []
+        self.projects: list[Project] = []
+        self.leads: dict[int, list[Member]] = {}
+        # Signed projects by code in the order made: the rank picks their start target.
+        self.signed_rank: dict[str, int] = {}
+        self.milestones: list[Milestone] = []
+        self.reports = 0
+        self.problems: list[Problem] = []
+        self.instructions = 0
+
+    def staff(self, unit: str, role: Role) -> list[Member]:
+        unit_id = self.units[unit].id
+        return [m for m in self.members if m.unit_id == unit_id and m.role is role]
+
+    async def build_units(self) -> None:
+        existing = {u.name.lower(): u for u in (await self.session.scalars(select(Unit))).all()}
+        # Parents before children, so each unit is written once with its parent in place.
+        for level in (0, 1, 2):
+            for name, kind, parent in _UNITS:
+                depth = 0 if parent is None else 1 if parent == LEADERSHIP else 2
+                if depth != level:
+                    continue
+                parent_id = self.units[parent].id if parent else None
+                unit = existing.get(name.lower())
+                if unit is None:
+                    unit = Unit(name=name, kind=kind, parent_id=parent_id)
+                    self.session.add(unit)
+                else:
+                    # An empty store may still hold the admin's unit from first start-up.
+                    unit.kind, unit.parent_id = kind, parent_id
+                self.units[name] = unit
+            await self.session.flush()
+
+    async def build_members(self) -> None:
+        for i, (unit, name, role, lang) in enumerate(_MEMBERS):
+            self.members.append(
+                Member(
+                    tg_user_id=FIRST_TG_ID + i,
+                    name=name,
+                    unit_id=self.units[unit].id,
+                    role=role,
+                    lang=lang,
+                )
+            )
+        self.session.add_all(self.members)
+        await self.session.flush()
+
+    async def build_projects(self, industries: Sequence[str]) -> None:
+        rng, today = self.rng, self.today
+        stages = [stage for stage, n in _STAGES for _ in range(n)]
+        rng.shuffle(stages)
+        places = [name for name, _ in _TERRITORY]
+        weights = [w for _, w in _TERRITORY]
+        seen: dict[str, int] = {}
+        for i, stage in enumerate(stages):
+            industry = industries[i % len(industries)]
+            nth = seen.get(industry, 0)
+            seen[industry] = nth + 1
+            names = _PROJECT_NAMES.get(industry)
+            if names and nth < len(names):
+                name, company_tail = names[nth]
+            else:
+                name = f"{industry}{_GENERIC_NAMES[nth % len(_GENERIC_NAMES)]}"
+                company_tail = "科技有限公司"
+            unit = rng.choices(places, weights)[0]
+            investment = Decimal(rng.randrange(8_000, 300_001, 500))
+            land: Decimal | None = None
+            # Service firms often move into existing buildings and need no land of their own.
+            if not (industry == "现代服务业" and rng.random() < 0.4):
+                # Investment intensity of 250–700 万元/亩 is what development zones ask for.
+                mu = investment / Decimal(rng.randint(250, 700))
+                land = (mu * 2).quantize(Decimal(1)) / 2
+            code = f"XM{i + 1:02d}"
+            if stage is Stage.SIGNED:
+                self.signed_rank[code] = len(self.signed_rank)
+            signed, started, operating = self.targets(stage, self.signed_rank.get(code, 0))
+            project = Project(
+                code=code,
+                name=name,
+                enterprise=f"{_COMPANY_WORDS[i % len(_COMPANY_WORDS)]}{company_tail}",
+                industry=industry,
+                investment=investment,
+                land_mu=land,
+                stage=stage,
+                unit_id=self.units[unit].id,
+                target_signed=signed,
+                target_started=started,
+                target_operating=operating,
+                created_at=_at(today - timedelta(days=rng.randint(60, 400)), 9),
+            )
+            self.projects.append(project)
+        self.session.add_all(self.projects)
+        await self.session.flush()
+
+    def targets(self, stage: Stage, rank: int) -> tuple[date, date | None, date | None]:
+        r, today = self.rng.randint, self.today
+        if stage is Stage.NEGOTIATING:
+            signed = _day(today, r(10, 150))
+            started = signed + timedelta(days=r(90, 240))
+            return signed, started, started + timedelta(days=r(300, 720))
+        if stage is Stage.SIGNED:
+            started = _day(today, _SIGNED_START_IN[rank % len(_SIGNED_START_IN)])
+            return _day(today, -r(20, 240)), started, started + timedelta(days=r(300, 600))
+        if stage is Stage.STARTED:
+            return _day(today, -r(320, 500)), _day(today, -r(20, 300)), _day(today, r(30, 500))
+        if stage is Stage.OPERATING:
+            return _day(today, -r(700, 1100)), _day(today, -r(400, 650)), _day(today, -r(10, 300))
+        if stage is Stage.PAUSED:
+            return _day(today, -r(200, 500)), _day(today, r(60, 200)), None
+        return _day(today, -r(30, 300)), None, None
+
+    def done_on(self, planned: date) -> date:
+        return min(_weekday(planned + timedelta(days=self.rng.randint(-6, 4))), self.today)
+
+    async def build_time_lists(self) -> None:
+        for project in self.projects:
+            officers = self.staff(self.unit_name(project.unit_id), Role.OFFICER)
+            self.leads[project.id] = self.rng.sample(officers, k=self.rng.randint(1, 2))
+            for lead in self.leads[project.id]:
+                self.session.add(ProjectLead(project_id=project.id, member_id=lead.id))
+            steps = self.steps(project)
+            for seq, (kind, title, planned, done, owner) in enumerate(steps, start=1):
+                owner_id = self.units[owner].id if owner else project.unit_id
+                self.milestones.append(
+                    Milestone(
+                        project_id=project.id,
+                        seq=seq,
+                        title=title,
+                        kind=kind,
+                        planned_date=planned,
+                        done_date=done,
+                        owner_unit_id=owner_id,
+                    )
+                )
+        self.session.add_all(self.milestones)
+        await self.session.flush()
+
+    def unit_name(self, unit_id: int) -> str:
+        return next(name for name, u in self.units.items() if u.id == unit_id)
+
+    def steps(
+        self, project: Project
+    ) -> list[tuple[str, str, date | None, date | None, str | None]]:
+        """The project's time list: (kind, title, planned, done, owner unit or None)."""
+        today, stage = self.today, project.stage
+        # targets() gives every stage the dates used here; `or today` only satisfies typing.
+        target_signed = project.target_signed or today
+        target_started = project.target_started or today
+        if stage is Stage.NEGOTIATING:
+            planned = _weekday(target_signed - timedelta(days=self.rng.randint(5, 30)))
+            done = self.done_on(planned) if planned < today and self.rng.random() < 0.5 else None
+            return [("site", "选址", planned, done, None)]
+        if stage is Stage.DROPPED:
+            planned = _weekday(target_signed - timedelta(days=20))
+            return [("site", "选址", planned, self.done_on(planned), None)]
+        rows: list[tuple[str, str, date | None, date | None, str | None]] = []
+        past = [s[0] for s in _STEPS if _weekday(target_started - timedelta(days=s[2])) < today]
+        latest_past = past[-1] if past else None
+        for i, (kind, title, days_before, owner) in enumerate(_STEPS):
+            planned = _weekday(target_started - timedelta(days=days_before))
+            done = None
+            if stage in (Stage.STARTED, Stage.OPERATING):
+                done = self.done_on(planned)
+            elif stage is Stage.SIGNED and planned < today:
+                # Every other signed project is behind on its latest step: that is the red
+                # on the wall chart that the escalation exists for.
+                behind = self.signed_rank[project.code] % 2 == 0 and kind == latest_past
+                done = None if behind else self.done_on(planned)
+            elif stage is Stage.PAUSED:
+                # Paused after the first steps; the rest wait, unplanned, for a restart.
+                if i >= 3:
+                    rows.append((kind, title, None, None, owner))
+                    continue
+                planned = _weekday(today - timedelta(days=200 - 40 * i))
+                done = self.done_on(planned)
+            rows.append((kind, title, planned, done, owner))
+        return rows
+
+    async def build_reports(self) -> None:
+        rng, today = self.rng, self.today
+        for n, project in enumerate(self.projects):
+            if project.stage is Stage.DROPPED:
+                continue
+            texts = _REPORTS[project.stage]
+            count = rng.randint(1, 3) if project.stage in (Stage.SIGNED, Stage.STARTED) else 1
+            # Every fifth project has gone quiet, so "waiting for an update" has something.
+            newest = rng.randint(20, 45) if n % 5 == 0 else rng.randint(1, 9)
+            author = self.leads[project.id][0]
+            for k in range(count):
+                day = _weekday(today - timedelta(days=newest + 7 * (count - 1 - k)))
+                amount = None
+                if project.stage is Stage.STARTED:
+                    amount = Decimal(rng.randrange(300, 5001, 50))
+                at = _at(day, 16, 30)
+                self.session.add(
+                    ProgressReport(
+                        project_id=project.id,
+                        author_id=author.id,
+                        text=texts[k % len(texts)],
+                        report_date=day,
+                        amount=amount,
+                        created_at=at,
+                    )
+                )
+                project.last_progress_at = at
+                self.reports += 1
+        await self.session.flush()
+
+    async def build_problems(self) -> None:
+        today = self.today
+        # Problems go where work is under way: signed projects first, then started ones.
+        candidates = [p for p in self.projects if p.stage is Stage.SIGNED] + [
+            p for p in self.projects if p.stage is Stage.STARTED
+        ]
+        replies: list[tuple[Problem, _ProblemSpec]] = []
+        for k, spec in enumerate(_PROBLEMS):
+            project = candidates[k % len(candidates)]
+            raised = today - timedelta(days=spec.age_days)
+            problem = Problem(
+                project_id=project.id,
+                raiser_id=self.leads[project.id][0].id,
+                text=spec.text,
+                category=spec.category,
+                unit_id=self.units[spec.unit].id,
+                reply_deadline=today + timedelta(days=spec.deadline_in),
+                status=spec.status,
+                escalation_level=spec.escalation,
+                escalated_at=_at(today - timedelta(days=1), 9) if spec.escalation else None,
+                created_at=_at(raised, 10, 15),
+            )
+            if spec.status in (ProblemStatus.RESOLVED, ProblemStatus.CLOSED):
+                problem.resolved_at = _at(raised + timedelta(days=spec.age_days // 2 + 1), 17)
+            self.problems.append(problem)
+            replies.append((problem, spec))
+        self.session.add_all(self.problems)
+        await self.session.flush()
+        for problem, spec in replies:
+            answerers = self.staff(spec.unit, Role.OFFICER) or self.staff(
+                spec.unit, Role.COORDINATOR
+            )
+            for n, (who, text) in enumerate(spec.replies, start=1):
+                author_id = answerers[0].id if who == "unit" else problem.raiser_id
+                when = _at(today - timedelta(days=spec.age_days) + timedelta(days=n), 11)
+                self.session.add(
+                    ProblemReply(
+                        problem_id=problem.id, author_id=author_id, text=text, created_at=when
+                    )
+                )
+        await self.session.flush()
+
+    async def build_instructions(self) -> None:
+        leader = self.staff(LEADERSHIP, Role.LEADER)[0]
+        problem = self.problems[0]
+        started = next(p for p in self.projects if p.stage is Stage.STARTED)
+        self.session.add_all(
+            [
+                Instruction(
+                    leader_id=leader.id,
+                    project_id=problem.project_id,
+                    problem_id=problem.id,
+                    text="请行政审批局会同属地镇街，三个工作日内办结施工许可，确保项目按期开工。",
+                    unit_id=problem.unit_id,
+                    deadline=self.today + timedelta(days=7),
+                    created_at=_at(self.today - timedelta(days=1), 18),
+                ),
+                Instruction(
+                    leader_id=leader.id,
+                    project_id=started.id,
+                    text="该项目是全市重点项目，请倒排工期、挂图作战，确保按期投产。",
+                    unit_id=started.unit_id,
+                    deadline=self.today + timedelta(days=30),
+                    created_at=_at(self.today - timedelta(days=3), 18),
+                ),
+            ]
+        )
+        self.instructions = 2
+        await self.session.flush()
+
+    def handle(self, member: Member) -> DemoMember:
+        return DemoMember(
+            member.tg_user_id, member.name, member.role, self.unit_name(member.unit_id)
+        )
+
+    def city(self) -> DemoCity:
+        lights = [milestone_light(m.planned_date, m.done_date, self.today) for m in self.milestones]
+        problem = self.problems[0]
+        project = next(p for p in self.projects if p.id == problem.project_id)
+        officer = next(m for m in self.members if m.id == problem.raiser_id)
+        unit = self.unit_name(officer.unit_id)
+        return DemoCity(
+            units=len(self.units),
+            members=len(self.members),
+            projects=len(self.projects),
+            milestones=len(self.milestones),
+            overdue_milestones=lights.count(Light.RED),
+            due_soon_milestones=lights.count(Light.YELLOW),
+            progress_reports=self.reports,
+            problems=len(self.problems),
+            instructions=self.instructions,
+            officer=self.handle(officer),
+            head=self.handle(self.staff(unit, Role.HEAD)[0]),
+            coordinator=self.handle(self.staff(CENTER, Role.COORDINATOR)[0]),
+            leader=self.handle(self.staff(LEADERSHIP, Role.LEADER)[0]),
+            admin=self.handle(self.staff(CENTER, Role.ADMIN)[0]),
+            project_code=project.code,
+            open_problem_id=problem.id,
+        )
+
+
+async def build_demo(
+    session: AsyncSession,
+    today: date,
+    industries: Sequence[str] = DEFAULT_INDUSTRIES,
+    *,
+    seed: int = DEFAULT_SEED,
+) -> DemoCity:
+    """Fill an empty store with the sample city; refuses a store that has projects."""
+    if await session.scalar(select(func.count()).select_from(Project)):
+        raise Refused("err.demo_not_empty")
+    if not industries:
+        raise ValueError("the demo needs at least one industry")
+    builder = _Builder(session, today, seed)
+    await builder.build_units()
+    await builder.build_members()
+    await builder.build_projects(industries)
+    await builder.build_time_lists()
+    await builder.build_reports()
+    await builder.build_problems()
+    await builder.build_instructions()
+    return builder.city()

@@ -1,0 +1,820 @@
+"""The Excel ledger (台账): read a workbook or CSV of units and projects, check it, import it.
+
+Reading checks what the file can tell on its own (columns, numbers, dates, stages, duplicate
+codes); importing checks it against the store and the configured industries. Every bad row
+is reported, and nothing is written unless every row is good: a half-imported ledger would
+leave the office unsure which of its figures the bot now holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any, Final, Literal
+from zipfile import BadZipFile
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import Refused
+from storage.models import Project, Stage, Unit, UnitKind
+
+# --- results and errors -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One thing wrong with the ledger; `row` is the row number Excel shows, None for a sheet."""
+
+    sheet: str
+    row: int | None
+    key: str
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+class LedgerError(Refused):
+    """The ledger was not imported; `errors` says every reason, sheet by sheet, row by row."""
+
+    def __init__(self, errors: Sequence[RowError]) -> None:
+        super().__init__("ledger.invalid", count=len(errors))
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    sheet: str
+    row: int
+    name: str
+    kind: UnitKind
+    parent: str | None
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    """A good row of the projects sheet; None in an optional field means "leave as it is"."""
+
+    sheet: str
+    row: int
+    code: str
+    name: str
+    industry: str
+    investment: Decimal
+    unit: str
+    enterprise: str | None = None
+    land_mu: Decimal | None = None
+    stage: Stage | None = None
+    target_signed: date | None = None
+    target_started: date | None = None
+    target_operating: date | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A name in the file that only the store or the configuration can confirm."""
+
+    sheet: str
+    row: int
+    column: str
+    what: Literal["unit", "industry"]
+    value: str
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What a ledger file says, with the errors found by reading it alone."""
+
+    source: str
+    units: tuple[UnitRow, ...] = ()
+    projects: tuple[ProjectRow, ...] = ()
+    errors: tuple[RowError, ...] = ()
+    references: tuple[Reference, ...] = ()
+    # Names in the units sheet, good rows or not, so that a unit with (say) a bad kind is
+    # reported once and not again as "unknown" by every project that names it.
+    declared_units: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    units_created: int = 0
+    units_updated: int = 0
+    units_unchanged: int = 0
+    projects_created: int = 0
+    projects_updated: int = 0
+    projects_unchanged: int = 0
+
+    def as_params(self) -> dict[str, int]:
+        """The counts by name, as the `ledger.summary` text takes them."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# --- the columns ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Column:
+    field: str
+    label: str  # how a missing column is named to the user, in both languages
+    aliases: tuple[str, ...]
+    required: bool = False
+
+
+def _norm_header(value: object) -> str:
+    """`投资额（万元）`, `* Investment (10k CNY)` and `investment` all become comparable."""
+    text = str(value).strip().lower()
+    text = re.sub(r"[（(【\[].*?[)）】\]]", "", text)
+    text = text.replace("*", "").replace("＊", "")
+    return re.sub(r"[\s_\-]+", "_", text).strip("_")
+
+
+UNIT_COLUMNS: Final = (
+    _Column(
+        "name", "单位名称 / name", ("name", "unit", "unit_name", "名称", "单位名称", "单位"), True
+    ),
+    _Column("kind", "类型 / kind", ("kind", "type", "unit_kind", "类型", "单位类型"), True),
+    _Column("parent", "上级单位 / parent", ("parent", "parent_unit", "上级单位", "上级")),
+)
+
+PROJECT_COLUMNS: Final = (
+    _Column("code", "项目编号 / code", ("code", "project_code", "编号", "项目编号"), True),
+    _Column("name", "项目名称 / name", ("name", "project", "project_name", "项目名称"), True),
+    _Column(
+        "enterprise",
+        "企业名称 / enterprise",
+        ("enterprise", "company", "企业", "企业名称", "投资主体", "签约企业"),
+    ),
+    _Column(
+        "industry",
+        "产业 / industry",
+        ("industry", "产业", "行业", "所属产业", "产业类别", "产业类型"),
+        True,
+    ),
+    _Column(
+        "investment",
+        "计划投资 / investment",
+        ("investment", "计划投资", "投资额", "总投资", "计划总投资", "计划投资额"),
+        True,
+    ),
+    _Column("land_mu", "用地面积 / land_mu", ("land_mu", "land", "用地", "用地面积", "占地面积")),
+    _Column("stage", "阶段 / stage", ("stage", "阶段", "项目阶段")),
+    _Column(
+        "unit",
+        "责任单位 / unit",
+        ("unit", "responsible_unit", "责任单位", "单位", "属地单位"),
+        True,
+    ),
+    _Column("target_signed", "签约目标 / target_signed", ("target_signed", "签约目标", "计划签约")),
+    _Column(
+        "target_started", "开工目标 / target_started", ("target_started", "开工目标", "计划开工")
+    ),
+    _Column(
+        "target_operating",
+        "投产目标 / target_operating",
+        ("target_operating", "投产目标", "计划投产"),
+    ),
+)
+
+_UNIT_SHEETS: Final = frozenset({"units", "unit", "单位", "单位表", "责任单位"})
+_PROJECT_SHEETS: Final = frozenset({"projects", "project", "项目", "项目表", "项目台账", "台账"})
+
+# Offices put a title line or two above the header; look a little way down for it.
+_HEADER_SEARCH_ROWS: Final = 5
+# A summary line at the foot of a ledger is not a project.
+_TOTAL_WORDS: Final = frozenset({"合计", "总计", "小计", "total"})
+
+# Column widths of the records, so PostgreSQL never has to refuse a long cell.
+_UNIT_MAX_LEN: Final = {"name": 100, "parent": 100}
+_PROJECT_MAX_LEN: Final = {"code": 20, "name": 200, "enterprise": 200, "industry": 50, "unit": 100}
+# Numeric(14, 2) for investment, Numeric(12, 2) for land.
+_MAX_NUMBER: Final = {"investment": Decimal(10) ** 12, "land_mu": Decimal(10) ** 10}
+
+_DATE_FIELDS: Final = ("target_signed", "target_started", "target_operating")
+
+
+def _norm_word(value: str) -> str:
+    return re.sub(r"[\s_\-]+", "", value).lower()
+
+
+_STAGE_WORDS: Final[Mapping[str, Stage]] = {
+    _norm_word(word): stage
+    for stage, words in {
+        Stage.NEGOTIATING: ("negotiating", "negotiation", "洽谈", "在谈", "洽谈中", "意向"),
+        Stage.SIGNED: ("signed", "签约", "已签约"),
+        Stage.STARTED: ("started", "under construction", "开工", "已开工", "在建"),
+        Stage.OPERATING: ("operating", "in operation", "投产", "已投产", "运营", "竣工投产"),
+        Stage.PAUSED: ("paused", "暂停", "暂缓", "停滞"),
+        Stage.DROPPED: ("dropped", "终止", "已终止", "放弃"),
+    }.items()
+    for word in words
+}
+
+_KIND_WORDS: Final[Mapping[str, UnitKind]] = {
+    _norm_word(word): kind
+    for kind, words in {
+        UnitKind.TOWNSHIP: ("township", "town", "乡镇", "镇", "乡"),
+        UnitKind.SUBDISTRICT: ("subdistrict", "sub-district", "街道", "街道办", "街道办事处"),
+        UnitKind.DEPARTMENT: ("department", "部门", "市直部门"),
+        UnitKind.CENTER: ("center", "centre", "中心", "服务中心"),
+        UnitKind.LEADERSHIP: ("leadership", "leader", "领导", "市领导"),
+    }.items()
+    for word in words
+}
+
+
+# --- cell values ------------------------------------------------------------------------
+
+
+class _Bad(Exception):
+    """A cell that cannot be read; becomes a RowError for its row."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def _shown(value: object) -> str:
+    """The cell as the user typed it, short enough for a chat message."""
+    text = value.isoformat() if isinstance(value, datetime | date) else str(value).strip()
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        # A code typed as 2026001 comes back from Excel as 2026001.0.
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def _number(value: object, column: str, limit: Decimal) -> Decimal:
+    if isinstance(value, bool):
+        raise _Bad("ledger.bad_number", column=column, value=_shown(value))
+    if isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Bad("ledger.bad_number", column=column, value=_shown(value))
+        # repr is the shortest text that round-trips, so 1200.1 does not become 1200.0999…
+        number = Decimal(repr(value))
+    else:
+        text = re.sub(r"[,，\s]", "", str(value))
+        text = re.sub(r"(万元|万|亩)$", "", text)
+        if not _NUMBER.fullmatch(text):
+            raise _Bad("ledger.bad_number", column=column, value=_shown(value))
+        number = Decimal(text)
+    if number < 0:
+        raise _Bad("ledger.negative", column=column, value=_shown(value))
+    number = number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if number >= limit:
+        raise _Bad("ledger.too_large", column=column, value=_shown(value))
+    return number
+
+
+_DATE = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
+)
+# Excel counts days from 1899-12-30 (its 1900 leap-year bug folded in).
+_EXCEL_EPOCH: Final = date(1899, 12, 30)
+# A year outside this range is a typo (0226, 20206), not a plan.
+_YEARS: Final = range(2000, 2101)
+
+
+def _date(value: object, column: str) -> date:
+    day: date | None = None
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        # A date cell without a date format reaches us as Excel's day number.
+        if math.isfinite(value) and 0 < value < 200_000:
+            day = _EXCEL_EPOCH + timedelta(days=int(value))
+    else:
+        match = _DATE.fullmatch(str(value).strip())
+        if match:
+            try:
+                day = date(int(match[1]), int(match[2]), int(match[3]))
+            except ValueError:
+                day = None
+    if day is None or day.year not in _YEARS:
+        raise _Bad("ledger.bad_date", column=column, value=_shown(value))
+    return day
+
+
+def _stage(value: object) -> Stage:
+    stage = _STAGE_WORDS.get(_norm_word(str(value)))
+    if stage is None:
+        raise _Bad("ledger.bad_stage", value=_shown(value))
+    return stage
+
+
+def _kind(value: object) -> UnitKind:
+    kind = _KIND_WORDS.get(_norm_word(str(value)))
+    if kind is None:
+        raise _Bad("ledger.bad_kind", value=_shown(value))
+    return kind
+
+
+# --- sheets -----------------------------------------------------------------------------
+
+_Rows = Iterable[tuple[int, Sequence[object]]]
+
+
+@dataclass
+class _Sheet:
+    """One sheet's rows as {field: raw value}, with the header names the user wrote."""
+
+    title: str
+    rows: list[tuple[int, dict[str, object]]]
+    headers: dict[str, str]  # field -> header as written in the file
+    errors: list[RowError]
+
+
+def _blank(cells: Sequence[object]) -> bool:
+    return all(_text(c) is None for c in cells)
+
+
+def _read_sheet(title: str, rows: _Rows, columns: Sequence[_Column]) -> _Sheet | None:
+    """Find the header, map it to fields and collect the data rows; None for an empty sheet."""
+    by_alias = {_norm_header(a): col for col in columns for a in col.aliases}
+    leading: list[tuple[int, Sequence[object]]] = []
+    it = iter(rows)
+    header_at: int | None = None
+    for number, cells in it:
+        if _blank(cells):
+            continue
+        leading.append((number, cells))
+        known = sum(1 for c in cells if c is not None and _norm_header(c) in by_alias)
+        if known >= 2:
+            header_at = len(leading) - 1
+            break
+        if len(leading) >= _HEADER_SEARCH_ROWS:
+            break
+    if not leading:
+        return None
+    if header_at is None:
+        # No recognisable header: treat the first line as one so the missing columns show.
+        header_at = 0
+    header_row, header_cells = leading[header_at]
+    sheet = _Sheet(title, [], {}, [])
+    index: dict[str, int] = {}
+    for i, cell in enumerate(header_cells):
+        if cell is None:
+            continue
+        col = by_alias.get(_norm_header(cell))
+        if col is None:
+            continue  # an office's own column (序号, 备注…) is none of our business
+        if col.field in index:
+            sheet.errors.append(
+                RowError(title, header_row, "ledger.duplicate_column", {"column": _shown(cell)})
+            )
+            continue
+        index[col.field] = i
+        sheet.headers[col.field] = _shown(cell)
+    for col in columns:
+        if col.required and col.field not in index:
+            sheet.errors.append(
+                RowError(title, None, "ledger.missing_column", {"column": col.label})
+            )
+    data = [*leading[header_at + 1 :], *it]
+    for number, cells in data:
+        if _blank(cells):
+            continue
+        if any(isinstance(c, str) and _norm_word(c) in _TOTAL_WORDS for c in cells):
+            continue
+        values = {f: cells[i] if i < len(cells) else None for f, i in index.items()}
+        sheet.rows.append((number, values))
+    return sheet
+
+
+class _RowReader:
+    """Reads one row's cells, collecting every bad cell rather than stopping at the first."""
+
+    def __init__(
+        self, sheet: _Sheet, number: int, values: dict[str, object], limits: Mapping[str, int]
+    ) -> None:
+        self.sheet = sheet
+        self.row = number
+        self.values = values
+        self.limits = limits
+        self.errors: list[RowError] = []
+
+    def column(self, name: str) -> str:
+        return self.sheet.headers.get(name, name)
+
+    def fail(self, bad: _Bad) -> None:
+        self.errors.append(RowError(self.sheet.title, self.row, bad.key, bad.params))
+
+    def text(self, name: str, required: bool = False) -> str | None:
+        value = _text(self.values.get(name))
+        if value is None:
+            # A missing column was reported once for the sheet; don't repeat it per row.
+            if required and name in self.sheet.headers:
+                self.fail(_Bad("ledger.required", column=self.column(name)))
+            return None
+        limit = self.limits.get(name)
+        if limit is not None and len(value) > limit:
+            self.fail(_Bad("ledger.too_long", column=self.column(name), limit=limit))
+            return None
+        return value
+
+    def number(self, name: str, required: bool = False) -> Decimal | None:
+        raw = self.values.get(name)
+        if _text(raw) is None:
+            if required and name in self.sheet.headers:
+                self.fail(_Bad("ledger.required", column=self.column(name)))
+            return None
+        try:
+            return _number(raw, self.column(name), _MAX_NUMBER[name])
+        except _Bad as bad:
+            self.fail(bad)
+            return None
+
+    def date(self, name: str) -> date | None:
+        raw = self.values.get(name)
+        if _text(raw) is None:
+            return None
+        try:
+            return _date(raw, self.column(name))
+        except _Bad as bad:
+            self.fail(bad)
+            return None
+
+
+def _unit_rows(sheet: _Sheet) -> tuple[list[UnitRow], list[RowError], list[Reference], set[str]]:
+    rows: list[UnitRow] = []
+    errors = list(sheet.errors)
+    refs: list[Reference] = []
+    declared: set[str] = set()
+    first: dict[str, int] = {}
+    for number, values in sheet.rows:
+        r = _RowReader(sheet, number, values, _UNIT_MAX_LEN)
+        name = r.text("name", required=True)
+        kind: UnitKind | None = None
+        raw_kind = _text(values.get("kind"))
+        if raw_kind is None:
+            if "kind" in sheet.headers:
+                r.fail(_Bad("ledger.required", column=r.column("kind")))
+        else:
+            try:
+                kind = _kind(raw_kind)
+            except _Bad as bad:
+                r.fail(bad)
+        parent = r.text("parent")
+        if name is not None:
+            key = name.lower()
+            if key in first:
+                r.fail(_Bad("ledger.duplicate_unit", value=name, first=first[key]))
+            else:
+                first[key] = number
+                declared.add(key)
+        if parent is not None:
+            refs.append(Reference(sheet.title, number, r.column("parent"), "unit", parent))
+        if not r.errors and name is not None and kind is not None:
+            rows.append(UnitRow(sheet.title, number, name, kind, parent))
+        errors.extend(r.errors)
+    return rows, errors, refs, declared
+
+
+def _project_rows(sheet: _Sheet) -> tuple[list[ProjectRow], list[RowError], list[Reference]]:
+    rows: list[ProjectRow] = []
+    errors = list(sheet.errors)
+    refs: list[Reference] = []
+    first: dict[str, int] = {}
+    for number, values in sheet.rows:
+        r = _RowReader(sheet, number, values, _PROJECT_MAX_LEN)
+        code = r.text("code", required=True)
+        if code is not None:
+            code = code.upper()
+            if re.search(r"\s", code):
+                r.fail(_Bad("ledger.bad_code", value=code))
+            elif code in first:
+                r.fail(_Bad("ledger.duplicate_code", value=code, first=first[code]))
+            else:
+                first[code] = number
+        name = r.text("name", required=True)
+        enterprise = r.text("enterprise")
+        industry = r.text("industry", required=True)
+        investment = r.number("investment", required=True)
+        land_mu = r.number("land_mu")
+        stage: Stage | None = None
+        raw_stage = _text(values.get("stage"))
+        if raw_stage is not None:
+            try:
+                stage = _stage(raw_stage)
+            except _Bad as bad:
+                r.fail(bad)
+        unit = r.text("unit", required=True)
+        targets = {f: r.date(f) for f in _DATE_FIELDS}
+        if industry is not None:
+            refs.append(Reference(sheet.title, number, r.column("industry"), "industry", industry))
+        if unit is not None:
+            refs.append(Reference(sheet.title, number, r.column("unit"), "unit", unit))
+        errors.extend(r.errors)
+        # A missing column leaves its cells empty without a row error: the sheet has one.
+        if r.errors or code is None or name is None or industry is None or unit is None:
+            continue
+        if investment is None:
+            continue
+        rows.append(
+            ProjectRow(
+                sheet=sheet.title,
+                row=number,
+                code=code,
+                name=name,
+                industry=industry,
+                investment=investment,
+                unit=unit,
+                enterprise=enterprise,
+                land_mu=land_mu,
+                stage=stage,
+                **targets,
+            )
+        )
+    return rows, errors, refs
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def _file_error(path: Path, key: str, **params: Any) -> LedgerError:
+    return LedgerError([RowError(path.name, None, key, params)])
+
+
+def _workbook_sheets(path: Path) -> list[tuple[str, _Rows]]:
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise _file_error(path, "ledger.unreadable") from exc
+    sheets: list[tuple[str, _Rows]] = []
+    try:
+        for title in wb.sheetnames:
+            ws = wb[title]
+            if not isinstance(ws, ReadOnlyWorksheet):
+                continue  # a chart sheet
+            # The stored dimensions are often wrong in files written by other programs.
+            ws.reset_dimensions()
+            rows = ws.iter_rows(min_row=1, min_col=1, values_only=True)
+            sheets.append((title, list(enumerate(rows, start=1))))
+    except (BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise _file_error(path, "ledger.unreadable") from exc
+    finally:
+        # Read-only workbooks keep the file open until closed.
+        wb.close()
+    return sheets
+
+
+def _read_workbook(path: Path) -> tuple[_Sheet | None, _Sheet | None]:
+    sheets = _workbook_sheets(path)
+    units = next((s for s in sheets if _norm_word(s[0]) in _UNIT_SHEETS), None)
+    projects = next((s for s in sheets if _norm_word(s[0]) in _PROJECT_SHEETS), None)
+    if projects is None:
+        others = [s for s in sheets if s is not units]
+        # A one-sheet workbook (Sheet1) is a projects ledger, the same as a CSV.
+        if len(others) == 1 and units is None:
+            projects = others[0]
+        elif units is None:
+            raise _file_error(path, "ledger.no_projects_sheet")
+    return (
+        _read_sheet(units[0], units[1], UNIT_COLUMNS) if units else None,
+        _read_sheet(projects[0], projects[1], PROJECT_COLUMNS) if projects else None,
+    )
+
+
+def _decode(path: Path, data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Unicode text" export.
+        return data.decode("utf-16")
+    # Excel on a Chinese Windows saves CSV in GBK; GB18030 is its superset.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise _file_error(path, "ledger.bad_encoding")
+
+
+def _read_csv(path: Path) -> _Sheet | None:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _file_error(path, "ledger.unreadable") from exc
+    text = _decode(path, data)
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[tuple[int, Sequence[object]]] = list(enumerate(reader, start=1))
+    return _read_sheet(path.name, rows, PROJECT_COLUMNS)
+
+
+def read_ledger(path: Path) -> Ledger:
+    """Read a ledger workbook (.xlsx: units and projects) or CSV (projects only).
+
+    Row errors are collected in the Ledger for `import_ledger` to report with its own; a
+    file that cannot be read at all raises LedgerError at once. Blocking: run it in a thread
+    from async code.
+    """
+    try:
+        with path.open("rb") as f:
+            magic = f.read(8)
+    except OSError as exc:
+        raise _file_error(path, "ledger.unreadable") from exc
+    suffix = path.suffix.lower()
+    if magic.startswith(b"PK\x03\x04"):
+        unit_sheet, project_sheet = _read_workbook(path)
+    elif magic.startswith(b"\xd0\xcf\x11\xe0") or suffix == ".xls":
+        raise _file_error(path, "ledger.old_xls")
+    elif suffix in (".csv", ".txt"):
+        unit_sheet, project_sheet = None, _read_csv(path)
+    elif suffix in (".xlsx", ".xlsm"):
+        raise _file_error(path, "ledger.unreadable")
+    else:
+        raise _file_error(path, "ledger.bad_format", suffix=suffix or path.name)
+
+    units: list[UnitRow] = []
+    projects: list[ProjectRow] = []
+    errors: list[RowError] = []
+    refs: list[Reference] = []
+    declared: set[str] = set()
+    if unit_sheet is not None:
+        units, errs, unit_refs, declared = _unit_rows(unit_sheet)
+        errors += errs
+        refs += unit_refs
+    if project_sheet is not None:
+        projects, errs, project_refs = _project_rows(project_sheet)
+        errors += errs
+        refs += project_refs
+    has_rows = any(s is not None and s.rows for s in (unit_sheet, project_sheet))
+    if not has_rows and not errors:
+        errors.append(RowError(path.name, None, "ledger.empty", {}))
+    return Ledger(
+        source=path.name,
+        units=tuple(units),
+        projects=tuple(projects),
+        errors=tuple(errors),
+        references=tuple(refs),
+        declared_units=frozenset(declared),
+    )
+
+
+# --- import -----------------------------------------------------------------------------
+
+
+def _sorted(errors: Sequence[RowError]) -> list[RowError]:
+    """Sheet by sheet in the order first met, sheet-wide errors first, then by row."""
+    rank: dict[str, int] = {}
+    for e in errors:
+        rank.setdefault(e.sheet, len(rank))
+    return sorted(errors, key=lambda e: (rank[e.sheet], e.row or 0))
+
+
+def _parent_cycles(units: Sequence[UnitRow], stored: Mapping[str, Unit]) -> list[RowError]:
+    """Rows whose parent chain comes back to themselves: escalation would never end."""
+    by_id = {u.id: u for u in stored.values()}
+    parent: dict[str, str] = {}
+    for key, unit in stored.items():
+        if unit.parent_id is not None and unit.parent_id in by_id:
+            parent[key] = by_id[unit.parent_id].name.lower()
+    for row in units:
+        if row.parent is not None:
+            parent[row.name.lower()] = row.parent.lower()
+    names = {k: u.name for k, u in stored.items()} | {r.name.lower(): r.name for r in units}
+    errors = []
+    for row in units:
+        start = row.name.lower()
+        chain = [start]
+        node = parent.get(start)
+        while node is not None and node not in chain:
+            chain.append(node)
+            node = parent.get(node)
+        if node == start:
+            shown = " → ".join(names.get(n, n) for n in [*chain, start])
+            errors.append(RowError(row.sheet, row.row, "ledger.parent_cycle", {"value": shown}))
+    return errors
+
+
+def _assign(obj: object, values: Mapping[str, object]) -> bool:
+    """Set the values that differ; True if any did (so unchanged rows write no audit)."""
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+async def import_ledger(
+    session: AsyncSession, ledger: Ledger, industries: Sequence[str]
+) -> ImportResult:
+    """Create or update the ledger's units (by name) and projects (by code), or nothing.
+
+    Raises LedgerError with every bad row before writing anything. The audit log names
+    the actor set on the session with storage.db.set_actor.
+    """
+    stored_units = {u.name.lower(): u for u in (await session.scalars(select(Unit))).all()}
+    codes = [p.code for p in ledger.projects]
+    stored_projects = {
+        p.code: p
+        for p in (await session.scalars(select(Project).where(Project.code.in_(codes)))).all()
+    }
+    industry_by_key = {i.strip().lower(): i for i in industries}
+    known_units = set(stored_units) | ledger.declared_units
+
+    errors = list(ledger.errors)
+    for ref in ledger.references:
+        key = ref.value.lower()
+        if ref.what == "industry" and key not in industry_by_key:
+            errors.append(
+                RowError(
+                    ref.sheet,
+                    ref.row,
+                    "ledger.unknown_industry",
+                    {"value": ref.value, "allowed": "、".join(industries)},
+                )
+            )
+        elif ref.what == "unit" and key not in known_units:
+            errors.append(RowError(ref.sheet, ref.row, "ledger.unknown_unit", {"value": ref.value}))
+    errors += _parent_cycles(ledger.units, stored_units)
+    for prow in ledger.projects:
+        # The rules keep a dropped project dropped; a ledger is no way around that.
+        old = stored_projects.get(prow.code)
+        if old is not None and old.stage is Stage.DROPPED and prow.stage not in (None, old.stage):
+            errors.append(
+                RowError(prow.sheet, prow.row, "ledger.stage_dropped", {"value": prow.code})
+            )
+    if errors:
+        raise LedgerError(_sorted(errors))
+
+    result: dict[str, int] = {f.name: 0 for f in fields(ImportResult)}
+    # Parents first, level by level, so that a new unit is created with its parent in place
+    # (one audit row, not a create and then an update). There are no cycles: checked above.
+    created: set[str] = set()
+    waiting = [u for u in ledger.units if u.name.lower() not in stored_units]
+    while waiting:
+        ready = [u for u in waiting if u.parent is None or u.parent.lower() in stored_units]
+        if not ready:  # cannot happen after the checks; never loop forever on a bug
+            raise RuntimeError("ledger units wait for parents that never come")
+        for urow in ready:
+            parent = stored_units[urow.parent.lower()] if urow.parent else None
+            unit = Unit(name=urow.name, kind=urow.kind, parent_id=parent.id if parent else None)
+            session.add(unit)
+            stored_units[urow.name.lower()] = unit
+            created.add(urow.name.lower())
+        await session.flush()
+        waiting = [u for u in waiting if u not in ready]
+    result["units_created"] = len(created)
+    for urow in ledger.units:
+        if urow.name.lower() in created:
+            continue
+        values: dict[str, Any] = {"kind": urow.kind}
+        if urow.parent is not None:
+            values["parent_id"] = stored_units[urow.parent.lower()].id
+        changed = _assign(stored_units[urow.name.lower()], values)
+        result["units_updated" if changed else "units_unchanged"] += 1
+
+    for prow in ledger.projects:
+        values = {
+            "name": prow.name,
+            "industry": industry_by_key[prow.industry.lower()],
+            "investment": prow.investment,
+            "unit_id": stored_units[prow.unit.lower()].id,
+        }
+        optional = {
+            "enterprise": prow.enterprise,
+            "land_mu": prow.land_mu,
+            "stage": prow.stage,
+            "target_signed": prow.target_signed,
+            "target_started": prow.target_started,
+            "target_operating": prow.target_operating,
+        }
+        values |= {k: v for k, v in optional.items() if v is not None}
+        project = stored_projects.get(prow.code)
+        if project is None:
+            session.add(Project(code=prow.code, **values))
+            result["projects_created"] += 1
+        elif _assign(project, values):
+            unit = stored_units[prow.unit.lower()]
+            if project.unit is not unit:
+                # The loaded relationship would go on naming the old unit until expired, and
+                # expiring it would mean a lazy load, which an async session cannot do.
+                project.unit = unit
+            result["projects_updated"] += 1
+        else:
+            result["projects_unchanged"] += 1
+    await session.flush()
+    return ImportResult(**result)

@@ -1,0 +1,146 @@
+"""Units, members and invite codes."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import Refused
+from storage.models import Invite, Member, Role, Unit, UnitKind, utcnow
+from storage.rules import Action, may_invite, require
+
+# No 0/O/1/I: codes are read aloud and typed from paper.
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+async def member_by_tg(session: AsyncSession, tg_user_id: int) -> Member | None:
+    """The active member with this Telegram id, if any."""
+    return await session.scalar(
+        select(Member).where(Member.tg_user_id == tg_user_id, Member.active.is_(True))
+    )
+
+
+async def unit_by_name(session: AsyncSession, name: str) -> Unit | None:
+    return await session.scalar(select(Unit).where(func.lower(Unit.name) == name.strip().lower()))
+
+
+async def unit_by_chat(session: AsyncSession, chat_id: int) -> Unit | None:
+    return await session.scalar(select(Unit).where(Unit.chat_id == chat_id))
+
+
+async def units(session: AsyncSession) -> Sequence[Unit]:
+    return (await session.scalars(select(Unit).order_by(Unit.id))).all()
+
+
+async def get_or_create_unit(
+    session: AsyncSession, name: str, kind: UnitKind, parent: Unit | None = None
+) -> Unit:
+    unit = await unit_by_name(session, name)
+    if unit is None:
+        unit = Unit(name=name.strip(), kind=kind, parent_id=parent.id if parent else None)
+        session.add(unit)
+        await session.flush()
+    return unit
+
+
+async def unit_members(
+    session: AsyncSession, unit_id: int, roles: Sequence[Role] | None = None
+) -> Sequence[Member]:
+    stmt = select(Member).where(Member.unit_id == unit_id, Member.active.is_(True))
+    if roles:
+        stmt = stmt.where(Member.role.in_(roles))
+    return (await session.scalars(stmt.order_by(Member.id))).all()
+
+
+async def create_invite(
+    session: AsyncSession,
+    unit: Unit,
+    role: Role,
+    *,
+    by: Member | None,
+    valid_for: timedelta = timedelta(days=7),
+    now: datetime | None = None,
+) -> Invite:
+    """A one-time code; `by=None` is the command line, which acts as an admin."""
+    if by is not None:
+        require(by.role, Action.INVITE)
+        if not may_invite(by.role, role):
+            raise Refused("err.not_allowed")
+    code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    invite = Invite(
+        code=code,
+        unit_id=unit.id,
+        role=role,
+        created_by_id=by.id if by else None,
+        created_at=now or utcnow(),
+        expires_at=(now or utcnow()) + valid_for,
+    )
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+async def redeem_invite(
+    session: AsyncSession,
+    code: str,
+    tg_user_id: int,
+    name: str,
+    lang: str,
+    now: datetime | None = None,
+) -> Member:
+    """Register (or re-register) the Telegram user with a valid, unused invite code."""
+    invite = await session.scalar(
+        select(Invite).where(Invite.code == code.strip().upper()).with_for_update(of=Invite)
+    )
+    now = now or utcnow()
+    if invite is None or invite.used_at is not None or invite.expires_at <= now:
+        raise Refused("err.invite_invalid")
+    member = await session.scalar(select(Member).where(Member.tg_user_id == tg_user_id))
+    if member is None:
+        member = Member(tg_user_id=tg_user_id, name=name[:100], lang=lang, unit_id=invite.unit_id)
+        session.add(member)
+    member.unit_id = invite.unit_id
+    member.role = invite.role
+    member.active = True
+    await session.flush()
+    invite.used_by_id = member.id
+    invite.used_at = now
+    await session.flush()
+    await session.refresh(member, ["unit"])
+    return member
+
+
+async def ensure_admin(session: AsyncSession, tg_user_id: int, admin_unit_name: str) -> Member:
+    """Make the configured admin a member, so the first invites can be created in chat."""
+    member = await session.scalar(select(Member).where(Member.tg_user_id == tg_user_id))
+    if member is not None and member.active and member.role is Role.ADMIN:
+        return member
+    unit = await get_or_create_unit(session, admin_unit_name, UnitKind.CENTER)
+    if member is None:
+        member = Member(tg_user_id=tg_user_id, name=f"admin {tg_user_id}", unit_id=unit.id)
+        session.add(member)
+    member.role = Role.ADMIN
+    member.active = True
+    await session.flush()
+    await session.refresh(member, ["unit"])
+    return member
+
+
+async def set_language(session: AsyncSession, member: Member, lang: str) -> None:
+    member.lang = lang
+    await session.flush()
+
+
+async def link_group(session: AsyncSession, member: Member, unit: Unit, chat_id: int) -> None:
+    """Link a group chat to a unit; the chat can belong to one unit only."""
+    require(member.role, Action.LINK_GROUP, own=member.unit_id == unit.id)
+    other = await unit_by_chat(session, chat_id)
+    if other is not None and other.id != unit.id:
+        other.chat_id = None
+        await session.flush()
+    unit.chat_id = chat_id
+    await session.flush()

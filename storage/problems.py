@@ -1,0 +1,173 @@
+"""Problems raised on projects, the thread of replies, and leaders' instructions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import Refused
+from storage.models import (
+    Instruction,
+    Member,
+    Problem,
+    ProblemCategory,
+    ProblemReply,
+    ProblemStatus,
+    Role,
+    Unit,
+    utcnow,
+)
+from storage.projects import check_text, visible_project
+from storage.rules import Action, may_reply, may_resolve, require, sees_everything
+
+OPEN_STATES = (ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED, ProblemStatus.ANSWERED)
+
+
+def _concerns(member: Member, problem: Problem) -> bool:
+    """The member's unit owns the project or must answer the problem, or the member raised it."""
+    return (
+        member.unit_id in (problem.unit_id, problem.project.unit_id)
+        or member.id == problem.raiser_id
+    )
+
+
+async def visible_problem(session: AsyncSession, member: Member, problem_id: int) -> Problem:
+    """The problem, if the member may see it; otherwise it does not exist for them."""
+    problem = await session.get(Problem, problem_id)
+    if problem is None or not (sees_everything(member.role) or _concerns(member, problem)):
+        raise Refused("err.unknown_problem", id=problem_id)
+    return problem
+
+
+async def raise_problem(
+    session: AsyncSession,
+    member: Member,
+    code: str,
+    text: str,
+    category: ProblemCategory,
+    unit: Unit,
+    reply_deadline: date | None = None,
+) -> Problem:
+    project = await visible_project(session, member, code, Action.RAISE_PROBLEM)
+    problem = Problem(
+        project_id=project.id,
+        raiser_id=member.id,
+        text=check_text(text),
+        category=category,
+        unit_id=unit.id,
+        reply_deadline=reply_deadline,
+    )
+    session.add(problem)
+    await session.flush()
+    await session.refresh(problem, ["project", "unit"])
+    return problem
+
+
+async def reply(session: AsyncSession, member: Member, problem_id: int, text: str) -> ProblemReply:
+    problem = await visible_problem(session, member, problem_id)
+    # Everyone concerned may add to the thread; only the answering unit's word answers it.
+    require(member.role, Action.ANSWER_PROBLEM, own=_concerns(member, problem))
+    if not may_reply(problem.status):
+        raise Refused("err.problem_closed", id=problem_id, status=problem.status.value)
+    answer = ProblemReply(problem_id=problem.id, author_id=member.id, text=check_text(text))
+    session.add(answer)
+    # Anyone's reply counts as the unit answering only when it comes from that unit.
+    if member.unit_id == problem.unit_id or sees_everything(member.role):
+        problem.status = ProblemStatus.ANSWERED
+    await session.flush()
+    return answer
+
+
+async def acknowledge(session: AsyncSession, member: Member, problem_id: int) -> Problem:
+    problem = await visible_problem(session, member, problem_id)
+    require(member.role, Action.ANSWER_PROBLEM, own=member.unit_id == problem.unit_id)
+    if problem.status is ProblemStatus.OPEN:
+        problem.status = ProblemStatus.ACKNOWLEDGED
+        await session.flush()
+    return problem
+
+
+async def resolve(
+    session: AsyncSession, member: Member, problem_id: int, note: str | None
+) -> Problem:
+    """Sign the problem off as resolved: its raiser or a coordinator does this."""
+    problem = await visible_problem(session, member, problem_id)
+    require(member.role, Action.RESOLVE_PROBLEM, own=member.id == problem.raiser_id)
+    if not may_resolve(problem.status):
+        raise Refused("err.problem_closed", id=problem_id, status=problem.status.value)
+    if note:
+        session.add(ProblemReply(problem_id=problem.id, author_id=member.id, text=check_text(note)))
+    problem.status = ProblemStatus.RESOLVED
+    problem.resolved_at = utcnow()
+    await session.flush()
+    return problem
+
+
+async def replies(session: AsyncSession, problem_id: int) -> Sequence[ProblemReply]:
+    return (
+        await session.scalars(
+            select(ProblemReply)
+            .where(ProblemReply.problem_id == problem_id)
+            .order_by(ProblemReply.id)
+        )
+    ).all()
+
+
+async def waiting_for_unit(session: AsyncSession, unit_id: int) -> Sequence[Problem]:
+    """Problems that the unit must still answer, oldest first."""
+    return (
+        await session.scalars(
+            select(Problem)
+            .where(
+                Problem.unit_id == unit_id,
+                Problem.status.in_([ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED]),
+            )
+            .order_by(Problem.created_at, Problem.id)
+        )
+    ).all()
+
+
+async def instruct(
+    session: AsyncSession,
+    leader: Member,
+    code: str,
+    text: str,
+    deadline: date | None = None,
+) -> Instruction:
+    """A leader's instruction to the project's responsible unit."""
+    project = await visible_project(session, leader, code, Action.INSTRUCT)
+    instruction = Instruction(
+        leader_id=leader.id,
+        project_id=project.id,
+        text=check_text(text),
+        unit_id=project.unit_id,
+        deadline=deadline,
+    )
+    session.add(instruction)
+    await session.flush()
+    return instruction
+
+
+async def open_problems_everywhere(session: AsyncSession, limit: int = 50) -> Sequence[Problem]:
+    """Open problems of the whole city, oldest first (what a coordinator may answer)."""
+    return (
+        await session.scalars(
+            select(Problem)
+            .where(Problem.status.in_(OPEN_STATES))
+            .order_by(Problem.created_at, Problem.id)
+            .limit(limit)
+        )
+    ).all()
+
+
+async def resolvable_by(
+    session: AsyncSession, member: Member, limit: int = 50
+) -> Sequence[Problem]:
+    """Open problems the member may sign off: all for a coordinator, else those they raised."""
+    stmt = select(Problem).where(Problem.status.in_(OPEN_STATES))
+    if member.role is not Role.COORDINATOR:
+        stmt = stmt.where(Problem.raiser_id == member.id)
+    return (await session.scalars(stmt.order_by(Problem.id).limit(limit))).all()

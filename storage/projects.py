@@ -1,0 +1,280 @@
+"""Projects, their time lists (milestones) and progress reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import Refused
+from storage.models import (
+    Member,
+    Milestone,
+    Problem,
+    ProblemStatus,
+    ProgressReport,
+    Project,
+    Stage,
+    utcnow,
+)
+from storage.rules import (
+    Action,
+    PlanStep,
+    check_stage_move,
+    plan_backward,
+    require,
+    sees_everything,
+)
+
+TEXT_LIMIT = 2000  # a progress note or problem longer than this is a document, not a chat line
+
+
+def owns(member: Member, project: Project) -> bool:
+    return member.unit_id == project.unit_id
+
+
+def check_text(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise Refused("err.text_empty")
+    if len(text) > TEXT_LIMIT:
+        raise Refused("err.text_long", limit=TEXT_LIMIT)
+    return text
+
+
+async def project_by_code(session: AsyncSession, code: str) -> Project | None:
+    return await session.scalar(select(Project).where(Project.code == code.strip().upper()))
+
+
+async def visible_project(
+    session: AsyncSession, member: Member, code: str, action: Action = Action.VIEW
+) -> Project:
+    """The project with this code, if the member may do `action` on it.
+
+    A project outside the member's reach answers like an unknown code, so that codes
+    of other units' projects are not disclosed.
+    """
+    project = await project_by_code(session, code)
+    if project is None or not (sees_everything(member.role) or owns(member, project)):
+        raise Refused("err.unknown_project", code=code.strip()[:20])
+    require(member.role, action, own=owns(member, project))
+    return project
+
+
+async def list_projects(
+    session: AsyncSession,
+    member: Member,
+    *,
+    stage: Stage | None = None,
+    unit_id: int | None = None,
+    text: str | None = None,
+) -> Sequence[Project]:
+    stmt = select(Project)
+    if not sees_everything(member.role):
+        stmt = stmt.where(Project.unit_id == member.unit_id)
+    if stage is not None:
+        stmt = stmt.where(Project.stage == stage)
+    if unit_id is not None:
+        stmt = stmt.where(Project.unit_id == unit_id)
+    if text:
+        # % and _ typed by a member are literal characters, not wildcards.
+        quoted = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{quoted}%"
+        stmt = stmt.where(
+            or_(
+                Project.name.ilike(like, escape="\\"),
+                Project.code.ilike(like, escape="\\"),
+                Project.enterprise.ilike(like, escape="\\"),
+            )
+        )
+    return (await session.scalars(stmt.order_by(Project.code))).all()
+
+
+async def milestones(session: AsyncSession, project_id: int) -> Sequence[Milestone]:
+    return (
+        await session.scalars(
+            select(Milestone).where(Milestone.project_id == project_id).order_by(Milestone.seq)
+        )
+    ).all()
+
+
+async def milestone(session: AsyncSession, project: Project, seq: int) -> Milestone:
+    ms = await session.scalar(
+        select(Milestone).where(Milestone.project_id == project.id, Milestone.seq == seq)
+    )
+    if ms is None:
+        raise Refused("err.unknown_milestone", code=project.code, n=seq)
+    return ms
+
+
+async def last_progress(session: AsyncSession, project_id: int) -> ProgressReport | None:
+    return await session.scalar(
+        select(ProgressReport)
+        .where(ProgressReport.project_id == project_id)
+        .order_by(ProgressReport.created_at.desc(), ProgressReport.id.desc())
+        .limit(1)
+    )
+
+
+async def open_problems(session: AsyncSession, project_id: int) -> Sequence[Problem]:
+    return (
+        await session.scalars(
+            select(Problem)
+            .where(
+                Problem.project_id == project_id,
+                Problem.status.in_(
+                    [ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED, ProblemStatus.ANSWERED]
+                ),
+            )
+            .order_by(Problem.id)
+        )
+    ).all()
+
+
+@dataclass(frozen=True)
+class Card:
+    """Everything the project card shows."""
+
+    project: Project
+    milestones: Sequence[Milestone]
+    problems: Sequence[Problem]
+    last: ProgressReport | None
+
+
+async def card(session: AsyncSession, member: Member, code: str) -> Card:
+    project = await visible_project(session, member, code)
+    return Card(
+        project,
+        await milestones(session, project.id),
+        await open_problems(session, project.id),
+        await last_progress(session, project.id),
+    )
+
+
+async def log_progress(
+    session: AsyncSession,
+    member: Member,
+    code: str,
+    text: str,
+    today: date,
+    amount: Decimal | None = None,
+) -> ProgressReport:
+    project = await visible_project(session, member, code, Action.LOG_PROGRESS)
+    report = ProgressReport(
+        project_id=project.id,
+        author_id=member.id,
+        text=check_text(text),
+        report_date=today,
+        amount=amount,
+    )
+    session.add(report)
+    project.last_progress_at = utcnow()
+    await session.flush()
+    return report
+
+
+async def reachable_project(session: AsyncSession, member: Member, code: str) -> Project:
+    """The project, if the member's unit owns it or owns one of its milestones.
+
+    A milestone may belong to another unit (the land bureau owns "land"): that unit may
+    mark it done without seeing the rest of the project.
+    """
+    project = await project_by_code(session, code)
+    if project is not None and (sees_everything(member.role) or owns(member, project)):
+        return project
+    if project is not None:
+        owned = await session.scalar(
+            select(func.count())
+            .select_from(Milestone)
+            .where(Milestone.project_id == project.id, Milestone.owner_unit_id == member.unit_id)
+        )
+        if owned:
+            return project
+    raise Refused("err.unknown_project", code=code.strip()[:20])
+
+
+async def mark_done(
+    session: AsyncSession, member: Member, code: str, seq: int, today: date
+) -> Milestone:
+    project = await reachable_project(session, member, code)
+    ms = await milestone(session, project, seq)
+    own = owns(member, project) or ms.owner_unit_id == member.unit_id
+    if not (own or sees_everything(member.role)):
+        raise Refused("err.unknown_milestone", code=project.code, n=seq)
+    require(member.role, Action.MARK_DONE, own=own)
+    if ms.done_date is not None:
+        raise Refused("err.already_done", n=seq, date=ms.done_date.isoformat())
+    ms.done_date = today
+    await session.flush()
+    return ms
+
+
+async def set_due(
+    session: AsyncSession, member: Member, code: str, seq: int, day: date, today: date
+) -> tuple[Milestone, date | None]:
+    """Move milestone N's planned date; returns it with the previous date."""
+    project = await visible_project(session, member, code, Action.SET_DUE)
+    ms = await milestone(session, project, seq)
+    if day < today:
+        raise Refused("err.date_past", date=day.isoformat())
+    before = ms.planned_date
+    ms.planned_date = day
+    await session.flush()
+    return ms, before
+
+
+async def set_stage(session: AsyncSession, member: Member, code: str, stage: Stage) -> Stage:
+    """Move the project to a stage; returns the previous stage."""
+    project = await visible_project(session, member, code, Action.SET_STAGE)
+    check_stage_move(project.stage, stage)
+    before = project.stage
+    project.stage = stage
+    await session.flush()
+    return before
+
+
+async def plan(
+    session: AsyncSession,
+    member: Member,
+    code: str,
+    target: date,
+    steps: Iterable[PlanStep],
+    today: date,
+    is_workday: Callable[[date], bool] | None = None,
+) -> Sequence[Milestone]:
+    """Lay the template's milestones backward from the target; done ones stay as they are.
+
+    Planning again moves the open milestones of each template kind and adds missing ones;
+    milestones added by hand keep their dates and numbers.
+    """
+    project = await visible_project(session, member, code, Action.PLAN)
+    spaced = plan_backward(target, steps, today, is_workday)
+    existing = {m.kind: m for m in await milestones(session, project.id)}
+    next_seq = (
+        await session.scalar(
+            select(func.max(Milestone.seq)).where(Milestone.project_id == project.id)
+        )
+        or 0
+    )
+    for step, day in spaced:
+        ms = existing.get(step.kind)
+        if ms is None:
+            next_seq += 1
+            session.add(
+                Milestone(
+                    project_id=project.id,
+                    seq=next_seq,
+                    title=step.title,
+                    kind=step.kind,
+                    planned_date=day,
+                    owner_unit_id=project.unit_id,
+                )
+            )
+        elif ms.done_date is None:
+            ms.planned_date = day
+    await session.flush()
+    return await milestones(session, project.id)

@@ -1,0 +1,107 @@
+"""Shared fixtures: a migrated store on SQLite and PostgreSQL, a rolled-back transaction per test.
+
+PostgreSQL is at WALLCHART_TEST_PG (default postgresql://postgres@127.0.0.1:5432/wallchart_test).
+Where it cannot be reached the PostgreSQL variants are skipped and the run says so at the end,
+unless WALLCHART_REQUIRE_PG=1 (as in .ci/run), which makes that a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from storage.db import make_engine
+from storage.migrate import upgrade
+
+PG_URL = os.environ.get("WALLCHART_TEST_PG", "postgresql://postgres@127.0.0.1:5432/wallchart_test")
+REQUIRE_PG = os.environ.get("WALLCHART_REQUIRE_PG") == "1"
+_pg_problem: str | None = None
+
+
+async def _prepare_pg() -> str | None:
+    """Create the test database if needed; return why PostgreSQL is unusable, or None."""
+    admin = make_engine(PG_URL.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    name = PG_URL.rsplit("/", 1)[1]
+    try:
+        async with admin.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            )
+            if exists:
+                await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # any failure to connect means: no PostgreSQL here
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        await admin.dispose()
+    return None
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = Path(tmp_path_factory.mktemp("db")) / "test.sqlite3"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    global _pg_problem
+    _pg_problem = asyncio.run(_prepare_pg())
+    if _pg_problem is not None:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required (WALLCHART_REQUIRE_PG=1) but: {_pg_problem}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {_pg_problem}")
+    upgrade(PG_URL)
+    return PG_URL
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The URL of a migrated store; every store test runs once per backend."""
+    return str(request.getfixturevalue(f"{'sqlite' if request.param == 'sqlite' else 'pg'}_url"))
+
+
+@pytest.fixture(scope="session")
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = make_engine(db_url)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back after the test.
+
+    The session joins the outer transaction with savepoints, so the code under test may
+    commit as it does in production and still leave nothing behind.
+    """
+    async with engine.connect() as conn:
+        trans = await conn.begin()
+        s = AsyncSession(
+            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            yield s
+        finally:
+            await s.close()
+            await trans.rollback()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any("PostgreSQL not reachable" in str(r.longrepr) for r in skipped):
+        terminalreporter.write_line(
+            f"NOTE: PostgreSQL was skipped (not reachable at {PG_URL}); "
+            "the store tests ran on SQLite only.",
+            yellow=True,
+            bold=True,
+        )

@@ -1,0 +1,211 @@
+"""A Bot API stand-in: answers methods like Telegram would and records every call.
+
+`FakeRequest` plugs it into PTB without any network (PTB's own tests do the same);
+the end-to-end test serves the same `FakeBotAPI` over HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+BOT_USER = {
+    "id": 1000,
+    "is_bot": True,
+    "first_name": "Wallchart",
+    "username": "wallchart_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+
+class FakeBotAPI:
+    """Records calls; sendMessage and friends return what Telegram would."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.updates: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self._update_ids = itertools.count(1)
+        # chat ids whose messages fail as if the user blocked the bot
+        self.blocked: set[int] = set()
+        # file_id -> content, for getFile and the download that follows it
+        self.files: dict[str, bytes] = {}
+
+    def handle(self, method: str, params: dict[str, Any]) -> tuple[bool, Any]:
+        self.calls.append((method, params))
+        if method == "getMe":
+            return True, BOT_USER
+        if method == "sendMessage":
+            chat_id = int(params["chat_id"])
+            if chat_id in self.blocked:
+                return False, {
+                    "error_code": 403,
+                    "description": "Forbidden: bot was blocked by the user",
+                }
+            msg = {
+                "message_id": next(self._ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+                "from": BOT_USER,
+                "text": params.get("text", ""),
+            }
+            if "reply_markup" in params:
+                markup = params["reply_markup"]
+                msg["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+            return True, msg
+        if method == "getFile":
+            file_id = str(params["file_id"])
+            return True, {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_size": len(self.files[file_id]),
+                "file_path": f"documents/{file_id}",
+            }
+        if method == "getUpdates":
+            batch, self.updates = self.updates, []
+            return True, batch
+        return True, True
+
+    def push(self, update: dict[str, Any]) -> None:
+        update = dict(update)
+        update.setdefault("update_id", next(self._update_ids))
+        self.updates.append(update)
+
+    # --- what the bot said
+
+    def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        return [
+            p
+            for m, p in self.calls
+            if m == "sendMessage" and (chat_id is None or int(p["chat_id"]) == chat_id)
+        ]
+
+    def texts(self, chat_id: int | None = None) -> list[str]:
+        return [str(p["text"]) for p in self.sent(chat_id)]
+
+    def buttons(self, chat_id: int | None = None) -> list[str]:
+        """The callback data of the buttons under the last message to CHAT_ID."""
+        sent = self.sent(chat_id)
+        if not sent or "reply_markup" not in sent[-1]:
+            return []
+        markup = sent[-1]["reply_markup"]
+        markup = json.loads(markup) if isinstance(markup, str) else markup
+        return [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+class FakeRequest(BaseRequest):
+    """PTB's HTTP layer replaced by a direct call into FakeBotAPI."""
+
+    def __init__(self, api: FakeBotAPI) -> None:
+        self.api = api
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    @property
+    def read_timeout(self) -> float:
+        return 1.0
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        if "/file/bot" in url:
+            return 200, self.api.files[url.rsplit("/", 1)[-1]]
+        name = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        ok, result = self.api.handle(name, params)
+        if ok:
+            return 200, json.dumps({"ok": True, "result": result}).encode()
+        return int(result["error_code"]), json.dumps({"ok": False, **result}).encode()
+
+
+_msg_ids = itertools.count(10_000)
+
+
+def user(uid: int, name: str = "测试", lang: str = "zh") -> dict[str, Any]:
+    return {"id": uid, "is_bot": False, "first_name": name, "language_code": lang}
+
+
+def chat(chat_id: int, kind: str = "private") -> dict[str, Any]:
+    c: dict[str, Any] = {"id": chat_id, "type": kind}
+    if kind != "private":
+        c["title"] = "工作群"
+    return c
+
+
+def message(
+    uid: int, text: str, *, chat_id: int | None = None, kind: str = "private", name: str = "测试"
+) -> dict[str, Any]:
+    """An update carrying a text message (commands get their bot_command entity)."""
+    msg: dict[str, Any] = {
+        "message_id": next(_msg_ids),
+        "date": int(time.time()),
+        "chat": chat(chat_id if chat_id is not None else uid, kind),
+        "from": user(uid, name),
+        "text": text,
+    }
+    if text.startswith("/"):
+        length = len(text.split()[0])
+        msg["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+    return {"update_id": next(_msg_ids), "message": msg}
+
+
+def document(uid: int, file_id: str, file_name: str, caption: str = "/import") -> dict[str, Any]:
+    """An update carrying a file sent with a caption."""
+    return {
+        "update_id": next(_msg_ids),
+        "message": {
+            "message_id": next(_msg_ids),
+            "date": int(time.time()),
+            "chat": chat(uid),
+            "from": user(uid),
+            "caption": caption,
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_name": file_name,
+            },
+        },
+    }
+
+
+def press(
+    uid: int, data: str, *, chat_id: int | None = None, kind: str = "private"
+) -> dict[str, Any]:
+    """An update carrying a button press on a message the bot sent."""
+    cid = chat_id if chat_id is not None else uid
+    return {
+        "update_id": next(_msg_ids),
+        "callback_query": {
+            "id": str(next(_msg_ids)),
+            "from": user(uid),
+            "chat_instance": str(cid),
+            "data": data,
+            "message": {
+                "message_id": next(_msg_ids),
+                "date": int(time.time()),
+                "chat": chat(cid, kind),
+                "from": BOT_USER,
+                "text": "…",
+            },
+        },
+    }

@@ -1,0 +1,351 @@
+"""Handler tests: the real Application, real updates, the fake Bot API, no network."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.migrate import upgrade
+from storage.models import (
+    AuditLog,
+    Member,
+    Milestone,
+    Problem,
+    ProblemStatus,
+    ProgressReport,
+    Project,
+)
+from tests.harness import (
+    ADMIN,
+    COORD,
+    HEAD,
+    LAND_OFFICER,
+    LEADER,
+    OFFICER,
+    OTHER_OFFICER,
+    STRANGER,
+    Harness,
+    seed,
+    start_harness,
+)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+async def h(tmp_path: Path, template_db: Path) -> AsyncIterator[Harness]:
+    harness = await start_harness(tmp_path / "bot.sqlite3", template_db)
+    harness.ids = await seed(harness.sessions)
+    yield harness
+    await harness.stop()
+
+
+async def count(h: Harness, model: type) -> int:
+    async with h.sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+# --- strangers and registration ---------------------------------------------------------
+
+
+async def test_stranger_gets_one_refusal_in_both_languages_whatever_they_send(h: Harness) -> None:
+    for text in ("/today", "/project XNY01", "hello", "/progress XNY01 done"):
+        replies = await h.send(STRANGER, text)
+        assert len(replies) == 1
+        assert "邀请码" in replies[0] and "invite code" in replies[0]
+        assert "XNY01" not in replies[0]
+    assert await count(h, ProgressReport) == 0
+
+
+async def test_stranger_in_a_group_is_ignored(h: Harness) -> None:
+    assert await h.send(STRANGER, "/today", chat_id=-500, kind="group") == []
+
+
+async def test_invite_and_register_with_deep_link_code(h: Harness) -> None:
+    replies = await h.send(COORD, "/invite 城东街道 专员")
+    code = replies[0].split("<code>")[1].split("</code>")[0]
+    assert f"https://t.me/wallchart_test_bot?start={code}" in replies[0]
+    welcome = await h.send(777, f"/start {code}")
+    assert "城东街道" in welcome[0] and "专员" in welcome[0]
+    # the code is one-time
+    again = await h.send(778, f"/start {code}")
+    assert "邀请码无效" in again[0] and "invalid" in again[0]
+    assert "城东街道" in (await h.send(777, "/project XNY01"))[0]
+
+
+async def test_officer_cannot_invite_and_coordinator_cannot_make_admins(h: Harness) -> None:
+    assert "没有权限" in (await h.send(OFFICER, "/invite 城东街道 专员"))[0]
+    assert "没有权限" in (await h.send(COORD, "/invite 城东街道 admin"))[0]
+    assert "<code>" in (await h.send(ADMIN, "/invite 城东街道 admin"))[0]
+
+
+async def test_configured_admin_becomes_a_member_on_start(
+    tmp_path: Path, template_db: Path
+) -> None:
+    from bot.config import Config, TelegramConfig
+
+    harness = await start_harness(
+        tmp_path / "a.sqlite3", template_db, Config(telegram=TelegramConfig(admins=(4242,)))
+    )
+    try:
+        replies = await harness.send(4242, "/start")
+        assert "欢迎回来" in replies[0]
+        async with harness.sessions() as s:
+            m = await s.scalar(select(Member).where(Member.tg_user_id == 4242))
+            assert m is not None and m.role.value == "admin"
+    finally:
+        await harness.stop()
+
+
+# --- language ---------------------------------------------------------------------------
+
+
+async def test_lang_switches_every_reply(h: Harness) -> None:
+    assert "English" in (await h.send(OFFICER, "/lang en"))[0]
+    card = (await h.send(OFFICER, "/project xny01"))[0]
+    assert "Stage: signed" in card and "Site selection" in card
+    assert "中文" in (await h.send(OFFICER, "/lang zh"))[0]
+    assert "阶段：签约" in (await h.send(OFFICER, "/project XNY01"))[0]
+
+
+# --- the card ---------------------------------------------------------------------------
+
+
+async def test_card_shows_lights_money_and_escapes_html(h: Harness) -> None:
+    card = (await h.send(OFFICER, "/project XNY01"))[0]
+    assert "光伏组件&lt;智造&gt;基地" in card  # HTML in names is escaped
+    assert "🔴 1. 选址" in card  # 2026-11-20 is overdue on 2026-12-03
+    assert "🟡 2. 土地摘牌" in card  # due within 7 days
+    assert "🟢 3. 开工建设" in card
+    assert "投资强度：400 万元/亩" in card  # 120000 / 300
+
+
+async def test_other_units_project_looks_unknown(h: Harness) -> None:
+    reply = (await h.send(OTHER_OFFICER, "/project XNY01"))[0]
+    assert "找不到项目" in reply and "阶段" not in reply
+    assert "找不到项目" in (await h.send(OFFICER, "/project NOPE"))[0]
+
+
+# --- progress, problems, replies --------------------------------------------------------
+
+
+async def test_progress_with_arguments(h: Harness) -> None:
+    reply = (await h.send(OFFICER, "/progress xny01 完成土地预审"))[0]
+    assert "已记录 XNY01" in reply
+    assert await count(h, ProgressReport) == 1
+    assert "完成土地预审" in (await h.send(OFFICER, "/project XNY01"))[0]
+
+
+async def test_progress_too_long_is_refused_and_nothing_written(h: Harness) -> None:
+    reply = (await h.send(OFFICER, "/progress XNY01 " + "很" * 3000))[0]
+    assert "太长" in reply
+    assert await count(h, ProgressReport) == 0
+
+
+async def test_guided_progress_flow_with_buttons(h: Harness) -> None:
+    await h.send(OFFICER, "/progress")
+    assert h.buttons(OFFICER) == ["f:project:XNY01", "f:cancel"]
+    await h.press(OFFICER, "f:project:XNY01")
+    assert "请输入本次进展" in h.api.texts(OFFICER)[-1]
+    await h.send(OFFICER, "环评公示结束")
+    assert "已记录 XNY01" in h.api.texts(OFFICER)[-1]
+    assert await count(h, ProgressReport) == 1
+
+
+async def test_forged_button_is_refused(h: Harness) -> None:
+    await h.send(OFFICER, "/progress")
+    # a project of another unit, forged into the payload
+    replies = await h.press(OFFICER, "f:project:SW02")
+    assert any("找不到项目" in r for r in replies)
+    replies = await h.press(OFFICER, "f:stage:signed")
+    assert any("按钮无效" in r for r in replies)
+    await h.press(OFFICER, "f:cancel")
+    assert "已取消" in h.api.texts(OFFICER)[-1]
+    assert "已经结束" in (await h.press(OFFICER, "f:project:XNY01"))[0]
+    assert await count(h, ProgressReport) == 0
+
+
+async def test_problem_routed_by_category_then_answered_and_resolved(h: Harness) -> None:
+    await h.send(OFFICER, "/problem XNY01 用地指标还没有落实")
+    buttons = h.buttons(OFFICER)
+    land_unit = h.ids["land"]
+    assert buttons[0] == f"f:unit:{land_unit}"  # land → 自然资源局 suggested first
+    await h.press(OFFICER, buttons[0])
+    assert "已转 自然资源局" in h.api.texts(OFFICER)[-1]
+    # the land bureau's officer is told, with a Reply button
+    note = h.api.texts(LAND_OFFICER)[-1]
+    assert "新问题" in note and "用地指标" in note
+    reply_button = h.buttons(LAND_OFFICER)[0]
+    async with h.sessions() as s:
+        problem = await s.scalar(select(Problem))
+        assert problem is not None and problem.category.value == "land"
+    assert reply_button == f"go:reply:{problem.id}"
+    await h.press(LAND_OFFICER, reply_button)
+    await h.send(LAND_OFFICER, "下周一挂牌")
+    assert "已答复" in h.api.texts(LAND_OFFICER)[-1]
+    assert "下周一挂牌" in h.api.texts(OFFICER)[-1]  # the raiser hears the answer
+    # another township may not answer or resolve it
+    assert "找不到问题" in (await h.send(OTHER_OFFICER, f"/reply {problem.id} 我来答"))[0]
+    assert "已确认解决" in (await h.send(OFFICER, f"/resolve {problem.id} 谢谢"))[0]
+    async with h.sessions() as s:
+        p = await s.get(Problem, problem.id)
+        assert p is not None and p.status is ProblemStatus.RESOLVED
+
+
+async def test_only_raiser_or_coordinator_resolves(h: Harness) -> None:
+    await h.send(OFFICER, "/problem XNY01 资金缺口")
+    await h.press(OFFICER, h.buttons(OFFICER)[0])
+    async with h.sessions() as s:
+        pid = await s.scalar(select(Problem.id))
+    assert "没有权限" in (await h.send(HEAD, f"/resolve {pid}"))[0]
+    assert "已确认解决" in (await h.send(COORD, f"/resolve {pid}"))[0]
+    assert "不能再操作" in (await h.send(COORD, f"/resolve {pid}"))[0]
+
+
+# --- milestones and stages --------------------------------------------------------------
+
+
+async def test_done_and_due(h: Harness) -> None:
+    assert "已完成" in (await h.send(OFFICER, "/done XNY01 1"))[0]
+    assert "已于" in (await h.send(OFFICER, "/done XNY01 1"))[0]
+    assert "没有节点 9" in (await h.send(OFFICER, "/done XNY01 9"))[0]
+    assert "没有权限" in (await h.send(OFFICER, "/due XNY01 3 2027-04-01"))[0]
+    reply = (await h.send(HEAD, "/due XNY01 3 2027-04-01"))[0]
+    assert "2027-03-01（周一） → 2027-04-01（周四）" in reply
+    assert "已经过去" in (await h.send(HEAD, "/due XNY01 3 2026-01-01"))[0]
+
+
+async def test_land_bureau_marks_its_own_milestone_done(h: Harness) -> None:
+    assert "已完成" in (await h.send(LAND_OFFICER, "/done XNY01 2"))[0]
+    assert "没有节点 1" in (await h.send(LAND_OFFICER, "/done XNY01 1"))[0]
+
+
+async def test_stage_moves_and_bad_stage(h: Harness) -> None:
+    assert "没有「开挖」这个阶段" in (await h.send(HEAD, "/stage XNY01 开挖"))[0]
+    assert "签约 → 开工" in (await h.send(HEAD, "/stage XNY01 started"))[0]
+    assert "没有权限" in (await h.send(OFFICER, "/stage XNY01 operating"))[0]
+    async with h.sessions() as s:
+        p = await s.scalar(select(Project).where(Project.code == "XNY01"))
+        assert p is not None and p.stage.value == "started"
+        audit = (
+            await s.scalars(
+                select(AuditLog).where(AuditLog.entity == "projects", AuditLog.action == "update")
+            )
+        ).all()
+        assert audit[-1].before == {"stage": "signed"} and audit[-1].after == {"stage": "started"}
+
+
+async def test_guided_stage_flow(h: Harness) -> None:
+    await h.send(HEAD, "/stage")
+    await h.press(HEAD, "f:project:XNY01")
+    assert "f:stage:operating" in h.buttons(HEAD)
+    await h.press(HEAD, "f:stage:operating")
+    assert "签约 → 投产" in h.api.texts(HEAD)[-1]
+
+
+async def test_plan_backward_from_target(h: Harness) -> None:
+    assert "没有权限" in (await h.send(HEAD, "/plan XNY01 2027-06-30"))[0]
+    assert "不在未来" in (await h.send(COORD, "/plan SW02 2026-01-01"))[0]
+    reply = (await h.send(COORD, "/plan SW02 2027-06-30"))[0]
+    assert "1. 选址" in reply and "6. 开工建设 — 2027-06-30" in reply
+    async with h.sessions() as s:
+        ms = (await s.scalars(select(Milestone).join(Project).where(Project.code == "SW02"))).all()
+        assert len(ms) == 6
+
+
+async def test_instruct_reaches_the_unit(h: Harness) -> None:
+    assert "没有权限" in (await h.send(COORD, "/instruct XNY01 加快"))[0]
+    assert "城东街道" in (await h.send(LEADER, "/instruct XNY01 月底前完成摘牌"))[0]
+    assert "领导批示" in h.api.texts(OFFICER)[-1]
+    assert h.buttons(OFFICER) == ["go:progress:XNY01"]
+
+
+# --- lists ------------------------------------------------------------------------------
+
+
+async def test_projects_filters(h: Harness) -> None:
+    assert "XNY01" in (await h.send(OFFICER, "/projects"))[0]
+    assert "SW02" not in (await h.send(OFFICER, "/projects"))[0]
+    everything = (await h.send(COORD, "/projects"))[0]
+    assert "XNY01" in everything and "SW02" in everything
+    signed = (await h.send(COORD, "/projects 签约"))[0]
+    assert "XNY01" in signed and "SW02" not in signed
+    assert "SW02" in (await h.send(COORD, "/projects 城西镇"))[0]
+
+
+async def test_today_lists_overdue_and_soon(h: Harness) -> None:
+    reply = (await h.send(OFFICER, "/today"))[0]
+    assert "已逾期节点 1 个" in reply and "内到期节点 1 个" in reply
+
+
+# --- groups -----------------------------------------------------------------------------
+
+
+async def test_group_link_and_commands_for_members_only(h: Harness) -> None:
+    assert "工作群" in (await h.send(HEAD, "/link"))[0]
+    assert "已关联到 城东街道" in (await h.send(HEAD, "/link", chat_id=-100, kind="group"))[0]
+    assert "XNY01" in (await h.send(OFFICER, "/projects", chat_id=-100, kind="group"))[0]
+    assert await h.send(STRANGER, "/projects", chat_id=-100, kind="group") == []
+
+
+# --- the ledger in chat ----------------------------------------------------------------
+
+DATA = Path(__file__).parent / "data"
+
+
+async def test_import_ledger_in_chat(h: Harness) -> None:
+    workbook = (DATA / "ledger-example.xlsx").read_bytes()
+    assert "没有权限" in (await h.upload(OFFICER, workbook, "台账.xlsx"))[0]
+    assert "说明里写 /import" in (await h.send(COORD, "/import"))[0]
+    before = await count(h, Project)
+    reply = (await h.upload(COORD, workbook, "台账.xlsx"))[0]
+    assert "导入" in reply
+    assert await count(h, Project) > before
+
+
+async def test_bad_ledger_in_chat_lists_rows_and_writes_nothing(h: Harness) -> None:
+    bad = "code,name,industry,investment,unit\nQ1,甲,新能源,十二万,城东街道\nQ2,乙,新能源,5,无此单位\n"
+    before = await count(h, Project)
+    reply = (await h.upload(COORD, bad.encode(), "projects.csv"))[0]
+    assert "第 2 行" in reply and "十二万" in reply
+    assert "第 3 行" in reply and "无此单位" in reply
+    assert await count(h, Project) == before
+
+
+# --- restart ----------------------------------------------------------------------------
+
+
+async def test_half_done_flow_survives_a_restart(tmp_path: Path, template_db: Path) -> None:
+    db = tmp_path / "restart.sqlite3"
+    first = await start_harness(db, template_db)
+    await seed(first.sessions)
+    await first.send(OFFICER, "/progress")
+    await first.press(OFFICER, "f:project:XNY01")
+    await first.stop()
+
+    second = await start_harness(db)
+    try:
+        replies = await second.send(OFFICER, "重启后继续填写")
+        assert "已记录 XNY01" in replies[0]
+        assert await count(second, ProgressReport) == 1
+    finally:
+        await second.stop()
+
+
+async def test_command_menu_in_both_languages(h: Harness) -> None:
+    from bot.app import _post_init
+
+    await _post_init(h.app)
+    menus = [p for m, p in h.api.calls if m == "setMyCommands"]
+    langs = {p.get("language_code") for p in menus}
+    assert langs == {None, "zh", "en"}
+    en = next(p for p in menus if p.get("language_code") == "en")
+    assert {"command": "progress", "description": "Log progress"} in en["commands"]

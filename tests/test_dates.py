@@ -1,0 +1,461 @@
+"""Deadlines in words: a table of expressions with the deadline worked out by hand.
+
+Each expected date was reasoned from the decisions in bot/dates.py's docstring and the
+2026 calendar, not produced by the parser. bench/bench_dates.py reads CASES and
+NON_DATES from this file to compare the parser with plain dateparser.
+
+Working days on the official 2026 calendar: Spring Festival 15–23 February (Sunday to
+Monday) with make-up workdays Saturday 14 and Saturday 28 February; National Day 1–7
+October with make-up workdays Sunday 20 September and Saturday 10 October; New Year
+1–3 January with make-up workday Sunday 4 January.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.dates import parse_deadline
+from storage.workdays import WorkCalendar
+
+# The fixed "today"s, and the week (Monday to Sunday) each falls in.
+WED = date(2026, 12, 2)  # Wednesday; week 30 Nov–6 Dec, next 7–13 Dec, then 14–20 Dec
+SF = date(2026, 2, 12)  # Thursday before the Spring Festival; week 9–15 Feb, next 16–22
+SF_SAT = date(2026, 2, 14)  # the make-up Saturday before it; same week as SF
+ND = date(2026, 9, 29)  # Tuesday before National Day; week 28 Sep–4 Oct, next 5–11 Oct
+ND_SAT = date(2026, 10, 10)  # the make-up Saturday after it; week 5–11 Oct, next 12–18
+SUN = date(2026, 3, 1)  # Sunday, the last day of the week 23 Feb–1 Mar; next 2–8 Mar
+JAN31 = date(2026, 1, 31)  # Saturday, a month's last day; week 26 Jan–1 Feb, next 2–8 Feb
+NYE = date(2025, 12, 31)  # Wednesday before New Year; next week 5–11 Jan 2026
+
+WEEKDAYS = {WED: 2, SF: 3, SF_SAT: 5, ND: 1, ND_SAT: 5, SUN: 6, JAN31: 5, NYE: 2}
+
+
+def d(year: int, month: int, day: int) -> date:
+    """Return a date; a short name keeps the table readable."""
+    return date(year, month, day)
+
+
+CASES: list[tuple[date, str, date | None]] = [
+    # --- WED, Chinese: weeks ---------------------------------------------------------
+    (WED, "下周五", d(2026, 12, 11)),
+    (WED, "下周5", d(2026, 12, 11)),
+    (WED, "下星期五", d(2026, 12, 11)),
+    (WED, "下个礼拜五", d(2026, 12, 11)),
+    (WED, "本周五", d(2026, 12, 4)),
+    (WED, "这周五", d(2026, 12, 4)),
+    (WED, "这个星期五", d(2026, 12, 4)),
+    (WED, "周五", d(2026, 12, 4)),
+    (WED, "星期三", d(2026, 12, 2)),  # today is Wednesday: today counts
+    (WED, "周二", d(2026, 12, 8)),
+    (WED, "下周一", d(2026, 12, 7)),
+    (WED, "下周日", d(2026, 12, 13)),
+    (WED, "礼拜天", d(2026, 12, 6)),
+    (WED, "下下周三", d(2026, 12, 16)),
+    (WED, "本周", d(2026, 12, 4)),
+    (WED, "下周", d(2026, 12, 11)),
+    (WED, "下周内", d(2026, 12, 11)),
+    (WED, "本周内", d(2026, 12, 4)),
+    (WED, "周末", d(2026, 12, 6)),
+    (WED, "下周末", d(2026, 12, 13)),
+    # --- WED, Chinese: months and dates -----------------------------------------------
+    (WED, "月底前", d(2026, 12, 31)),
+    (WED, "月底", d(2026, 12, 31)),
+    (WED, "本月底", d(2026, 12, 31)),
+    (WED, "月末", d(2026, 12, 31)),
+    (WED, "月初", d(2026, 12, 5)),
+    (WED, "月中", d(2026, 12, 15)),
+    (WED, "上旬", d(2026, 12, 10)),
+    (WED, "中旬", d(2026, 12, 20)),
+    (WED, "下旬", d(2026, 12, 31)),
+    (WED, "下个月", d(2027, 1, 31)),
+    (WED, "下月初", d(2027, 1, 5)),
+    (WED, "下个月中旬", d(2027, 1, 20)),
+    (WED, "下月底", d(2027, 1, 31)),
+    (WED, "下个月5号", d(2027, 1, 5)),
+    (WED, "本月20日", d(2026, 12, 20)),
+    (WED, "12月5日前", d(2026, 12, 5)),
+    (WED, "12月1日", d(2027, 12, 1)),  # yesterday's date: next year's
+    (WED, "十二月五号", d(2026, 12, 5)),
+    (WED, "3月15日", d(2027, 3, 15)),
+    (WED, "1月10号", d(2027, 1, 10)),
+    (WED, "2027年3月1日", d(2027, 3, 1)),
+    (WED, "二〇二七年一月八日", d(2027, 1, 8)),
+    (WED, "2027-03-01", d(2027, 3, 1)),
+    (WED, "2026/12/05", d(2026, 12, 5)),
+    (WED, "２０２６／１２／０５", d(2026, 12, 5)),
+    (WED, "2026.12.18", d(2026, 12, 18)),
+    (WED, "12.5", d(2026, 12, 5)),
+    (WED, "12.25前", d(2026, 12, 25)),
+    (WED, "12/5", d(2026, 12, 5)),
+    (WED, "1.15", d(2027, 1, 15)),
+    (WED, "5号", d(2026, 12, 5)),
+    (WED, "1号", d(2027, 1, 1)),  # the 1st has passed: next month's
+    (WED, "15日前", d(2026, 12, 15)),
+    (WED, "二十五号", d(2026, 12, 25)),
+    (WED, "12 月 18 日", d(2026, 12, 18)),
+    (WED, "12月底", d(2026, 12, 31)),
+    (WED, "12月", d(2026, 12, 31)),
+    (WED, "3月底", d(2027, 3, 31)),
+    (WED, "明年3月底", d(2027, 3, 31)),
+    # --- WED, Chinese: counts ---------------------------------------------------------
+    (WED, "三天后", d(2026, 12, 5)),
+    (WED, "3天内", d(2026, 12, 5)),
+    (WED, "5日内", d(2026, 12, 7)),
+    (WED, "十天内", d(2026, 12, 12)),
+    (WED, "两周后", d(2026, 12, 16)),
+    (WED, "一周内", d(2026, 12, 9)),
+    (WED, "2个星期后", d(2026, 12, 16)),
+    (WED, "半个月内", d(2026, 12, 17)),
+    (WED, "3个月后", d(2027, 3, 2)),
+    (WED, "一个月内", d(2027, 1, 2)),
+    (WED, "半年", d(2027, 6, 2)),
+    (WED, "1年内", d(2027, 12, 2)),
+    (WED, "两三天内", d(2026, 12, 5)),
+    (WED, "48小时内", d(2026, 12, 4)),
+    (WED, "明天", d(2026, 12, 3)),
+    (WED, "后天", d(2026, 12, 4)),
+    (WED, "大后天", d(2026, 12, 5)),
+    (WED, "今天", d(2026, 12, 2)),
+    (WED, "3个工作日内", d(2026, 12, 7)),  # Thu 3, Fri 4, Mon 7
+    (WED, "五个工作日内", d(2026, 12, 9)),
+    (WED, "10个工作日", d(2026, 12, 16)),
+    (WED, "下一个工作日", d(2026, 12, 3)),
+    # --- WED, Chinese: quarters, years, holidays --------------------------------------
+    (WED, "年底前", d(2026, 12, 31)),
+    (WED, "今年年底", d(2026, 12, 31)),
+    (WED, "明年底", d(2027, 12, 31)),
+    (WED, "明年上半年", d(2027, 6, 30)),
+    (WED, "年初", d(2027, 1, 31)),  # this year's has passed
+    (WED, "2027年", d(2027, 12, 31)),
+    (WED, "26年底", d(2026, 12, 31)),
+    (WED, "季度末", d(2026, 12, 31)),
+    (WED, "下季度", d(2027, 3, 31)),
+    (WED, "一季度", d(2027, 3, 31)),  # this year's has passed
+    (WED, "明年二季度末", d(2027, 6, 30)),
+    (WED, "元旦前", d(2026, 12, 31)),
+    # --- WED, Chinese: dates inside sentences -----------------------------------------
+    (WED, "选址工作下周五前完成", d(2026, 12, 11)),
+    (WED, "请于12月10日前反馈", d(2026, 12, 10)),
+    (WED, "上周五没完成，下周三前完成", d(2026, 12, 9)),
+    (WED, "下周五下午5点前", d(2026, 12, 11)),
+    (WED, "周五12月11日", d(2026, 12, 11)),  # the date says which Friday
+    (WED, "3号楼主体下周五前封顶", d(2026, 12, 11)),
+    (WED, "总投资12.5亿元，月底前签约", d(2026, 12, 31)),
+    # --- WED, English -----------------------------------------------------------------
+    (WED, "next Friday", d(2026, 12, 11)),
+    (WED, "this Friday", d(2026, 12, 4)),
+    (WED, "Friday", d(2026, 12, 4)),
+    (WED, "by Friday", d(2026, 12, 4)),
+    (WED, "coming Friday", d(2026, 12, 4)),
+    (WED, "this coming Wednesday", d(2026, 12, 9)),  # "coming" excludes today
+    (WED, "Wednesday", d(2026, 12, 2)),
+    (WED, "next mon", d(2026, 12, 7)),
+    (WED, "Friday next week", d(2026, 12, 11)),
+    (WED, "Friday after next", d(2026, 12, 18)),
+    (WED, "next week Tuesday", d(2026, 12, 8)),
+    (WED, "on sat", d(2026, 12, 5)),
+    (WED, "this week", d(2026, 12, 4)),
+    (WED, "next week", d(2026, 12, 11)),
+    (WED, "end of next week", d(2026, 12, 11)),
+    (WED, "end of the week", d(2026, 12, 4)),
+    (WED, "the week after next", d(2026, 12, 18)),
+    (WED, "weekend", d(2026, 12, 6)),
+    (WED, "next weekend", d(2026, 12, 13)),
+    (WED, "end of month", d(2026, 12, 31)),
+    (WED, "by the end of the month", d(2026, 12, 31)),
+    (WED, "month-end", d(2026, 12, 31)),
+    (WED, "next month", d(2027, 1, 31)),
+    (WED, "end of next month", d(2027, 1, 31)),
+    (WED, "early next month", d(2027, 1, 10)),
+    (WED, "mid-month", d(2026, 12, 15)),
+    (WED, "beginning of next month", d(2027, 1, 5)),
+    (WED, "Dec 5", d(2026, 12, 5)),
+    (WED, "December 5th", d(2026, 12, 5)),
+    (WED, "5 Dec", d(2026, 12, 5)),
+    (WED, "5th of December", d(2026, 12, 5)),
+    (WED, "Dec 1", d(2027, 12, 1)),
+    (WED, "Jan 15", d(2027, 1, 15)),
+    (WED, "March 3, 2027", d(2027, 3, 3)),
+    (WED, "12/5/2026", d(2026, 12, 5)),
+    (WED, "the 15th", d(2026, 12, 15)),
+    (WED, "the 1st", d(2027, 1, 1)),
+    (WED, "the 10th of next month", d(2027, 1, 10)),
+    (WED, "tomorrow", d(2026, 12, 3)),
+    (WED, "day after tomorrow", d(2026, 12, 4)),
+    (WED, "today", d(2026, 12, 2)),
+    (WED, "EOD", d(2026, 12, 2)),
+    (WED, "in 3 days", d(2026, 12, 5)),
+    (WED, "within 10 days", d(2026, 12, 12)),
+    (WED, "in two weeks", d(2026, 12, 16)),
+    (WED, "a week from now", d(2026, 12, 9)),
+    (WED, "in a fortnight", d(2026, 12, 16)),
+    (WED, "in 3 months", d(2027, 3, 2)),
+    (WED, "24 hours", d(2026, 12, 3)),
+    (WED, "within 5 working days", d(2026, 12, 9)),
+    (WED, "3 business days", d(2026, 12, 7)),
+    (WED, "in ten workdays", d(2026, 12, 16)),
+    (WED, "next business day", d(2026, 12, 3)),
+    (WED, "end of year", d(2026, 12, 31)),
+    (WED, "year-end", d(2026, 12, 31)),
+    (WED, "next year", d(2027, 12, 31)),
+    (WED, "end of 2027", d(2027, 12, 31)),
+    (WED, "end of quarter", d(2026, 12, 31)),
+    (WED, "next quarter", d(2027, 3, 31)),
+    (WED, "Q1", d(2027, 3, 31)),
+    (WED, "end of Q2 2027", d(2027, 6, 30)),
+    (WED, "end of January", d(2027, 1, 31)),
+    (WED, "mid-January", d(2027, 1, 15)),
+    (WED, "early March", d(2027, 3, 10)),
+    (WED, "late December", d(2026, 12, 31)),
+    (WED, "by May", d(2027, 5, 31)),
+    (WED, "December 2026", d(2026, 12, 31)),
+    (WED, "site selection by next Friday", d(2026, 12, 11)),
+    (WED, "please reply by Dec 10, thanks", d(2026, 12, 10)),
+    (WED, "missed last Friday, now due next Wednesday", d(2026, 12, 9)),
+    (WED, "Friday, December 11", d(2026, 12, 11)),
+    (WED, "NEXT FRIDAY", d(2026, 12, 11)),
+    (WED, "ｎｅｘｔ　ｆｒｉｄａｙ", d(2026, 12, 11)),
+    # --- WED: words that name no deadline ---------------------------------------------
+    (WED, "3天前", None),  # three days ago
+    (WED, "昨天", None),
+    (WED, "上周五", None),
+    (WED, "上个月底", None),
+    (WED, "yesterday", None),
+    (WED, "last Friday", None),
+    (WED, "3 days ago", None),
+    (WED, "2月30日", None),
+    (WED, "13月5日", None),
+    (WED, "12.35", None),
+    (WED, "2026-02-30", None),
+    (WED, "今年中秋节前", None),  # a holiday the parser does not know
+    # --- Spring Festival: SF, Thursday 12 Feb 2026 ------------------------------------
+    (SF, "3个工作日内", d(2026, 2, 24)),  # Fri 13, make-up Sat 14, Tue 24
+    (SF, "两个工作日内", d(2026, 2, 14)),
+    (SF, "5个工作日内", d(2026, 2, 26)),
+    (SF, "7个工作日", d(2026, 2, 28)),  # the second make-up Saturday
+    (SF, "8个工作日", d(2026, 3, 2)),
+    (SF, "within 3 working days", d(2026, 2, 24)),
+    (SF, "2 business days", d(2026, 2, 14)),
+    (SF, "next working day", d(2026, 2, 13)),
+    (SF, "下周五", d(2026, 2, 20)),  # a holiday: calendar days are not moved
+    (SF, "下周", d(2026, 2, 20)),
+    (SF, "本周六", d(2026, 2, 14)),
+    (SF, "周日", d(2026, 2, 15)),
+    (SF, "下下周一", d(2026, 2, 23)),
+    (SF, "月底", d(2026, 2, 28)),
+    (SF, "下个月", d(2026, 3, 31)),
+    (SF, "2月29日", None),  # 2026 is not a leap year
+    (SF, "2月10日", d(2027, 2, 10)),
+    (SF, "2月15日", d(2026, 2, 15)),
+    (SF, "3天后", d(2026, 2, 15)),
+    (SF, "十天内", d(2026, 2, 22)),
+    (SF, "两周内", d(2026, 2, 26)),
+    (SF, "一个月后", d(2026, 3, 12)),
+    (SF, "next friday", d(2026, 2, 20)),
+    (SF, "end of the month", d(2026, 2, 28)),
+    (SF, "in 2 weeks", d(2026, 2, 26)),
+    (SF, "下旬", d(2026, 2, 28)),
+    (SF, "季度末", d(2026, 3, 31)),
+    (SF, "上半年", d(2026, 6, 30)),
+    # --- SF_SAT: the make-up Saturday 14 Feb 2026 is itself a working day -------------
+    (SF_SAT, "3个工作日内", d(2026, 2, 26)),  # Tue 24, Wed 25, Thu 26
+    (SF_SAT, "1个工作日", d(2026, 2, 24)),
+    (SF_SAT, "5个工作日内", d(2026, 2, 28)),
+    (SF_SAT, "6个工作日", d(2026, 3, 2)),
+    (SF_SAT, "within 5 business days", d(2026, 2, 28)),
+    (SF_SAT, "本周五", d(2026, 2, 13)),  # this week's, though past: the echo shows it
+    (SF_SAT, "this friday", d(2026, 2, 13)),
+    (SF_SAT, "周五", d(2026, 2, 20)),
+    (SF_SAT, "下周五", d(2026, 2, 20)),
+    (SF_SAT, "周六", d(2026, 2, 14)),
+    (SF_SAT, "今天", d(2026, 2, 14)),
+    (SF_SAT, "明天", d(2026, 2, 15)),
+    (SF_SAT, "下周", d(2026, 2, 20)),
+    (SF_SAT, "coming saturday", d(2026, 2, 21)),
+    (SF_SAT, "周末", d(2026, 2, 15)),
+    # --- National Day: ND, Tuesday 29 Sep 2026 ----------------------------------------
+    (ND, "3个工作日内", d(2026, 10, 9)),  # Wed 30, Thu 8, Fri 9
+    (ND, "1个工作日内", d(2026, 9, 30)),
+    (ND, "2个工作日", d(2026, 10, 8)),
+    (ND, "4个工作日内", d(2026, 10, 10)),  # the make-up Saturday
+    (ND, "5个工作日", d(2026, 10, 12)),
+    (ND, "10个工作日内", d(2026, 10, 19)),
+    (ND, "within 4 working days", d(2026, 10, 10)),
+    (ND, "5 business days", d(2026, 10, 12)),
+    (ND, "国庆前", d(2026, 9, 30)),
+    (ND, "国庆节前", d(2026, 9, 30)),
+    (ND, "十月八日", d(2026, 10, 8)),
+    (ND, "10月8号前", d(2026, 10, 8)),
+    (ND, "10.8", d(2026, 10, 8)),
+    (ND, "下周五", d(2026, 10, 9)),
+    (ND, "下周六", d(2026, 10, 10)),
+    (ND, "本周五", d(2026, 10, 2)),
+    (ND, "本周", d(2026, 10, 2)),
+    (ND, "月底", d(2026, 9, 30)),
+    (ND, "下个月", d(2026, 10, 31)),
+    (ND, "下月中旬", d(2026, 10, 20)),
+    (ND, "季度末", d(2026, 9, 30)),
+    (ND, "下季度末", d(2026, 12, 31)),
+    (ND, "三季度", d(2026, 9, 30)),
+    (ND, "一周后", d(2026, 10, 6)),
+    (ND, "7天内", d(2026, 10, 6)),
+    (ND, "next Friday", d(2026, 10, 9)),
+    (ND, "end of this month", d(2026, 9, 30)),
+    (ND, "Oct 8", d(2026, 10, 8)),
+    (ND, "8 Oct", d(2026, 10, 8)),
+    (ND, "9.30", d(2026, 9, 30)),
+    (ND, "9月", d(2026, 9, 30)),
+    (ND, "下周一", d(2026, 10, 5)),
+    # --- ND_SAT: the make-up Saturday 10 Oct 2026 -------------------------------------
+    (ND_SAT, "3个工作日内", d(2026, 10, 14)),  # Mon 12, Tue 13, Wed 14
+    (ND_SAT, "5个工作日内", d(2026, 10, 16)),
+    (ND_SAT, "6个工作日", d(2026, 10, 19)),
+    (ND_SAT, "本周五", d(2026, 10, 9)),
+    (ND_SAT, "周五", d(2026, 10, 16)),
+    (ND_SAT, "下周五", d(2026, 10, 16)),
+    (ND_SAT, "下周", d(2026, 10, 16)),
+    (ND_SAT, "next friday", d(2026, 10, 16)),
+    (ND_SAT, "friday", d(2026, 10, 16)),
+    (ND_SAT, "周六", d(2026, 10, 10)),
+    (ND_SAT, "本周日", d(2026, 10, 11)),
+    (ND_SAT, "明天", d(2026, 10, 11)),
+    (ND_SAT, "下一个工作日", d(2026, 10, 12)),
+    (ND_SAT, "next business day", d(2026, 10, 12)),
+    (ND_SAT, "in 3 business days", d(2026, 10, 14)),
+    (ND_SAT, "国庆前", d(2027, 9, 30)),  # this year's has passed
+    (ND_SAT, "10月1日", d(2027, 10, 1)),
+    (ND_SAT, "上旬", d(2026, 10, 10)),  # the 10th is today
+    (ND_SAT, "月初", d(2026, 11, 5)),
+    (ND_SAT, "中旬", d(2026, 10, 20)),
+    # --- SUN: Sunday 1 Mar 2026, the last day of its week -----------------------------
+    (SUN, "下周五", d(2026, 3, 6)),
+    (SUN, "本周五", d(2026, 2, 27)),
+    (SUN, "周五", d(2026, 3, 6)),
+    (SUN, "这周日", d(2026, 3, 1)),
+    (SUN, "周日", d(2026, 3, 1)),
+    (SUN, "下周日", d(2026, 3, 8)),
+    (SUN, "下周", d(2026, 3, 6)),
+    (SUN, "本周", d(2026, 2, 27)),
+    (SUN, "next friday", d(2026, 3, 6)),
+    (SUN, "this friday", d(2026, 2, 27)),
+    (SUN, "3个工作日内", d(2026, 3, 4)),
+    (SUN, "月底", d(2026, 3, 31)),
+    (SUN, "月初", d(2026, 3, 5)),
+    (SUN, "2月28日", d(2027, 2, 28)),
+    (SUN, "3月1日", d(2026, 3, 1)),
+    (SUN, "1号", d(2026, 3, 1)),
+    (SUN, "周末", d(2026, 3, 1)),
+    (SUN, "weekend", d(2026, 3, 1)),
+    (SUN, "next weekend", d(2026, 3, 8)),
+    (SUN, "一季度末", d(2026, 3, 31)),
+    # --- JAN31: Saturday 31 Jan 2026, a month's last day ------------------------------
+    (JAN31, "一个月后", d(2026, 2, 28)),  # clamped to February's last day
+    (JAN31, "1个月内", d(2026, 2, 28)),
+    (JAN31, "in 1 month", d(2026, 2, 28)),
+    (JAN31, "3个月后", d(2026, 4, 30)),
+    (JAN31, "月底", d(2026, 1, 31)),
+    (JAN31, "下个月", d(2026, 2, 28)),
+    (JAN31, "下月底", d(2026, 2, 28)),
+    (JAN31, "下下个月", d(2026, 3, 31)),
+    (JAN31, "30号", None),  # passed this month, and February has no 30th
+    (JAN31, "31号", d(2026, 1, 31)),
+    (JAN31, "5号", d(2026, 2, 5)),
+    (JAN31, "3个工作日内", d(2026, 2, 4)),
+    (JAN31, "下周五", d(2026, 2, 6)),
+    (JAN31, "周五", d(2026, 2, 6)),
+    (JAN31, "年初", d(2026, 1, 31)),
+    (JAN31, "一季度", d(2026, 3, 31)),
+    # --- NYE: Wednesday 31 Dec 2025, before New Year and its make-up Sunday -----------
+    (NYE, "3个工作日内", d(2026, 1, 6)),  # Sun 4 (make-up), Mon 5, Tue 6
+    (NYE, "1个工作日", d(2026, 1, 4)),
+    (NYE, "next business day", d(2026, 1, 4)),
+    (NYE, "下周五", d(2026, 1, 9)),
+    (NYE, "本周日", d(2026, 1, 4)),
+    (NYE, "明天", d(2026, 1, 1)),
+    (NYE, "月底", d(2025, 12, 31)),
+    (NYE, "年底", d(2025, 12, 31)),
+    (NYE, "下个月", d(2026, 1, 31)),
+    (NYE, "明年", d(2026, 12, 31)),
+    (NYE, "1月5日", d(2026, 1, 5)),
+    (NYE, "元旦前", d(2025, 12, 31)),
+    (NYE, "next year", d(2026, 12, 31)),
+    (NYE, "12月31日", d(2025, 12, 31)),
+]
+
+# Text with no date in it; checked against WED.
+NON_DATES: list[str] = [
+    "",
+    "   ",
+    "hello",
+    "ok, will do",
+    "项目进展顺利",
+    "土地问题需协调",
+    "尽快",
+    "asap",
+    "TBD",
+    "待定",
+    "N/A",
+    "3号楼",
+    "5号地块已挂牌",
+    "第3号文件",
+    "会议室3号",
+    "投资12.5亿元",
+    "同比增长12.5%",
+    "13800138000",
+    "ABC-123",
+    "version 1.2.3",
+    "周边配套完善",
+    "建设周期较长",
+    "几天后",
+    "item 3 may slip",
+    "we sat down with them",
+    "the sun is out",
+    "march forward",
+    "a quarter of the land",
+    "twice a week",
+    "面积500亩",
+    "/due",
+]
+
+
+def _case_id(case: tuple[date, str, date | None]) -> str:
+    return f"{case[0].isoformat()}:{case[1]}"
+
+
+def test_the_fixed_todays_fall_on_the_weekdays_the_table_assumes() -> None:
+    for today, weekday in WEEKDAYS.items():
+        assert today.weekday() == weekday, today
+
+
+def test_the_table_is_large_enough_in_both_languages() -> None:
+    chinese = [c for c in CASES if any("\u4e00" <= ch <= "\u9fff" for ch in c[1])]
+    assert len(CASES) >= 150
+    assert len(chinese) >= 75
+    assert len(CASES) - len(chinese) >= 75
+    assert len(NON_DATES) >= 20
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_parse_deadline(case: tuple[date, str, date | None]) -> None:
+    today, text, expected = case
+    assert parse_deadline(text, today) == expected
+
+
+@pytest.mark.parametrize("text", NON_DATES)
+def test_not_a_date(text: str) -> None:
+    assert parse_deadline(text, WED) is None
+
+
+def test_working_days_follow_the_given_calendar() -> None:
+    cal = WorkCalendar(extra_holidays=[d(2026, 12, 3)], extra_workdays=[d(2026, 12, 5)])
+    # Thu 3 is off, Sat 5 is worked: Fri 4, Sat 5, Mon 7.
+    assert parse_deadline("3个工作日内", WED, cal) == d(2026, 12, 7)
+    assert parse_deadline("2 business days", WED, cal) == d(2026, 12, 5)
+    assert parse_deadline("下周五", WED, cal) == d(2026, 12, 11)  # calendar days unaffected
+
+
+def test_the_same_text_gives_the_same_answer_on_repeat() -> None:
+    first = [parse_deadline(text, today) for today, text, _ in CASES]
+    assert [parse_deadline(text, today) for today, text, _ in CASES] == first

@@ -1,0 +1,211 @@
+"""The demo city: what it builds, that it is the same every time, and that it builds only once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.demo import DEFAULT_INDUSTRIES, FIRST_TG_ID, build_demo
+from storage.errors import Refused
+from storage.models import (
+    AuditLog,
+    Instruction,
+    Member,
+    Milestone,
+    Problem,
+    ProblemReply,
+    ProblemStatus,
+    ProgressReport,
+    Project,
+    ProjectLead,
+    Role,
+    Stage,
+    Unit,
+    UnitKind,
+)
+from storage.people import ensure_admin
+from storage.problems import OPEN_STATES
+from storage.rules import Light, milestone_light
+
+TODAY = date(2026, 3, 2)
+TERRITORIAL = (UnitKind.TOWNSHIP, UnitKind.SUBDISTRICT)
+
+
+async def all_of(session: AsyncSession, model: Any) -> list[Any]:
+    return list((await session.scalars(select(model))).all())
+
+
+async def lights(session: AsyncSession, today: date) -> Counter[Light]:
+    milestones = await all_of(session, Milestone)
+    return Counter(milestone_light(m.planned_date, m.done_date, today) for m in milestones)
+
+
+@pytest.mark.parametrize("today", [TODAY, date(2027, 12, 31)])
+async def test_demo_builds_the_advertised_city(session: AsyncSession, today: date) -> None:
+    city = await build_demo(session, today)
+
+    units = await all_of(session, Unit)
+    projects = await all_of(session, Project)
+    members = await all_of(session, Member)
+    problems = await all_of(session, Problem)
+    assert len(units) == city.units == 12
+    assert len(projects) == city.projects >= 30
+    assert len(members) == city.members
+    assert len(problems) == city.problems
+    assert {p.stage for p in projects} == set(Stage)
+    assert {p.industry for p in projects} == set(DEFAULT_INDUSTRIES)
+    assert len({p.code for p in projects}) == len(projects)
+
+    counted = await lights(session, today)
+    assert counted[Light.RED] == city.overdue_milestones > 0
+    assert counted[Light.YELLOW] == city.due_soon_milestones > 0
+    assert counted[Light.DONE] > 0
+    assert city.milestones == sum(counted.values())
+    assert {m.kind for m in await all_of(session, Milestone)} == {
+        "site",
+        "land",
+        "eia",
+        "permits",
+        "utilities",
+        "groundbreaking",
+    }
+
+    statuses = {p.status for p in problems}
+    assert len(statuses) >= 3
+    assert ProblemStatus.OPEN in statuses
+    assert await session.scalar(select(func.count()).select_from(ProblemReply))
+    assert len(await all_of(session, ProgressReport)) == city.progress_reports > 0
+    assert len(await all_of(session, Instruction)) == city.instructions >= 1
+
+
+async def test_every_unit_is_staffed(session: AsyncSession) -> None:
+    await build_demo(session, TODAY)
+    units = {u.id: u for u in await all_of(session, Unit)}
+    roles: dict[str, set[Role]] = {u.name: set() for u in units.values()}
+    for m in await all_of(session, Member):
+        roles[units[m.unit_id].name].add(m.role)
+        assert m.name and FIRST_TG_ID <= m.tg_user_id < FIRST_TG_ID + 1000
+    for unit in units.values():
+        if unit.kind in TERRITORIAL:
+            assert {Role.OFFICER, Role.HEAD} <= roles[unit.name], unit.name
+    assert {Role.COORDINATOR, Role.ADMIN} <= roles["招商服务中心"]
+    assert Role.LEADER in roles["市领导"]
+    for name in ("自然资源局", "行政审批局", "住建局", "财政局"):
+        assert units[next(i for i, u in units.items() if u.name == name)].kind is (
+            UnitKind.DEPARTMENT
+        )
+
+    # Lead officers (专人专班) belong to the project's own unit.
+    members = {m.id: m for m in await all_of(session, Member)}
+    projects = {p.id: p for p in await all_of(session, Project)}
+    leads = await all_of(session, ProjectLead)
+    assert {lead.project_id for lead in leads} == set(projects)
+    for lead in leads:
+        assert members[lead.member_id].unit_id == projects[lead.project_id].unit_id
+
+
+async def test_escalation_chain_reaches_the_leadership(session: AsyncSession) -> None:
+    await build_demo(session, TODAY)
+    units = {u.id: u for u in await all_of(session, Unit)}
+    for unit in units.values():
+        if unit.kind in TERRITORIAL or unit.kind is UnitKind.DEPARTMENT:
+            chain = [unit]
+            while chain[-1].parent_id is not None:
+                chain.append(units[chain[-1].parent_id])
+            assert [u.kind for u in chain[1:]] == [UnitKind.CENTER, UnitKind.LEADERSHIP]
+            assert [u.name for u in chain[1:]] == ["招商服务中心", "市领导"]
+
+
+async def test_the_handles_to_try(session: AsyncSession) -> None:
+    city = await build_demo(session, TODAY)
+    officer = await session.scalar(
+        select(Member).where(Member.tg_user_id == city.officer.tg_user_id)
+    )
+    assert officer is not None and officer.role is Role.OFFICER
+    assert officer.name == city.officer.name and officer.unit.name == city.officer.unit
+    assert officer.unit.kind in TERRITORIAL
+    assert city.head.unit == city.officer.unit and city.head.role is Role.HEAD
+    assert city.coordinator.role is Role.COORDINATOR
+    assert city.leader.role is Role.LEADER and city.admin.role is Role.ADMIN
+
+    project = await session.scalar(select(Project).where(Project.code == city.project_code))
+    assert project is not None and project.unit_id == officer.unit_id
+    milestones = await session.scalars(select(Milestone).where(Milestone.project_id == project.id))
+    assert any(milestone_light(m.planned_date, m.done_date, TODAY) is Light.RED for m in milestones)
+
+    problem = await session.get(Problem, city.open_problem_id)
+    assert problem is not None and problem.project_id == project.id
+    assert problem.status in OPEN_STATES and problem.raiser_id == officer.id
+    instruction = await session.scalar(
+        select(Instruction).where(Instruction.problem_id == problem.id)
+    )
+    assert instruction is not None and instruction.unit_id == problem.unit_id
+
+
+async def test_second_build_refuses(session: AsyncSession) -> None:
+    await build_demo(session, TODAY)
+    with pytest.raises(Refused) as caught:
+        await build_demo(session, TODAY)
+    assert caught.value.key == "err.demo_not_empty"
+    assert await session.scalar(select(func.count()).select_from(Unit)) == 12
+
+
+async def test_the_audit_log_records_the_demo(session: AsyncSession) -> None:
+    city = await build_demo(session, TODAY)
+    rows = await all_of(session, AuditLog)
+    entities = Counter(r.entity for r in rows if r.action == "create")
+    assert entities["units"] == 12
+    assert entities["projects"] == city.projects
+    assert entities["milestones"] == city.milestones
+    assert entities["problems"] == city.problems
+    assert {"members", "progress_reports", "problem_replies", "instructions"} <= set(entities)
+
+
+async def snapshot(session: AsyncSession) -> list[tuple[Any, ...]]:
+    units = {u.id: u.name for u in await all_of(session, Unit)}
+    rows: list[tuple[Any, ...]] = []
+    for p in sorted(await all_of(session, Project), key=lambda p: p.code):
+        rows.append(
+            (p.code, p.name, p.enterprise, p.industry, p.investment, p.land_mu, p.stage,
+             units[p.unit_id], p.target_signed, p.target_started, p.target_operating)
+        )  # fmt: skip
+    for m in sorted(await all_of(session, Milestone), key=lambda m: (m.project_id, m.seq)):
+        rows.append((m.seq, m.kind, m.planned_date, m.done_date, units[m.owner_unit_id]))
+    for pr in sorted(await all_of(session, Problem), key=lambda p: p.id):
+        rows.append((pr.text, pr.status, units[pr.unit_id], pr.reply_deadline))
+    return rows
+
+
+async def test_the_demo_is_the_same_every_time(session: AsyncSession) -> None:
+    first = await session.begin_nested()
+    await build_demo(session, TODAY)
+    before = await snapshot(session)
+    await first.rollback()
+    assert await session.scalar(select(func.count()).select_from(Project)) == 0
+
+    await build_demo(session, TODAY)
+    assert await snapshot(session) == before
+
+
+async def test_other_industries(session: AsyncSession) -> None:
+    industries = ("集成电路", "新能源", "文化旅游")
+    city = await build_demo(session, TODAY, industries)
+    projects = await all_of(session, Project)
+    assert {p.industry for p in projects} == set(industries)
+    assert city.projects == len(projects) >= 30
+    assert all(p.name for p in projects)
+
+
+async def test_an_empty_store_with_the_admin_unit_is_fine(session: AsyncSession) -> None:
+    """First start-up registers the configured admin in the center before any demo."""
+    await ensure_admin(session, 12345, "招商服务中心")
+    city = await build_demo(session, TODAY)
+    assert city.units == 12
+    center = await session.scalar(select(Unit).where(Unit.name == "招商服务中心"))
+    assert center is not None and center.parent_id is not None
+    assert await session.scalar(select(func.count()).select_from(Unit)) == 12
