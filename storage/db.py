@@ -36,21 +36,12 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # The sqlite3 module's own transaction handling breaks SAVEPOINT and leaves
-            # reads outside transactions; SQLAlchemy's recipe: let it emit nothing and
-            # begin explicitly below.
-            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             # WAL lets the scheduler read while a handler writes; the timeout waits out a writer.
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=5000")
             cur.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
-
     return engine
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -70,30 +71,39 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(f"{'sqlite' if request.param == 'sqlite' else 'pg'}_url"))
 
 
-@pytest.fixture(scope="session")
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    eng = make_engine(db_url)
-    yield eng
-    await eng.dispose()
-
-
 @pytest.fixture
-async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """A session inside a transaction that is rolled back after the test.
+async def session(db_url: str, tmp_path: Path) -> AsyncIterator[AsyncSession]:
+    """A session on a store that no other test sees.
 
-    The session joins the outer transaction with savepoints, so the code under test may
-    commit as it does in production and still leave nothing behind.
+    On PostgreSQL the test runs inside a transaction that is rolled back afterwards (the
+    session joins it with savepoints, so code under test may commit as in production).
+    SQLite's driver cannot be trusted with savepoints, so there each test gets its own
+    copy of the migrated file instead.
     """
-    async with engine.connect() as conn:
-        trans = await conn.begin()
-        s = AsyncSession(
-            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
-        )
+    if db_url.startswith("sqlite"):
+        path = tmp_path / "store.sqlite3"
+        shutil.copy(db_url.removeprefix("sqlite:///"), path)
+        engine = make_engine(f"sqlite:///{path}")
         try:
-            yield s
+            async with AsyncSession(engine, expire_on_commit=False) as s:
+                yield s
         finally:
-            await s.close()
-            await trans.rollback()
+            await engine.dispose()
+        return
+    engine = make_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            trans = await conn.begin()
+            s = AsyncSession(
+                bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            )
+            try:
+                yield s
+            finally:
+                await s.close()
+                await trans.rollback()
+    finally:
+        await engine.dispose()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
