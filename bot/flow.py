@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
@@ -142,7 +143,13 @@ async def _ask(call: Call, command: Command, fields: Fields, ask: Ask) -> object
     call.user_data[FLOW_KEY] = {"cmd": command.name, "fields": fields, "ask": ask.value}
     specific = f"ask.{ask.value}.{command.name}"
     key = specific if specific in CATALOG["zh"] else f"ask.{ask.value}"
-    call.say(call.t(key), _keyboard(call, ask, choices))
+    chat = call.update.effective_chat
+    if not choices and chat is not None and chat.type != ChatType.PRIVATE:
+        # A bot in privacy mode sees only commands and replies to itself in a group:
+        # a forced reply makes the typed answer one of those. /cancel leaves the flow.
+        call.say(call.t(key) + "\n" + call.t("flow.group_hint"), ForceReply(selective=True))
+    else:
+        call.say(call.t(key), _keyboard(call, ask, choices))
     return STATES[ask]
 
 

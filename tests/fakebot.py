@@ -57,7 +57,10 @@ class FakeBotAPI:
             }
             if "reply_markup" in params:
                 markup = params["reply_markup"]
-                msg["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+                markup = json.loads(markup) if isinstance(markup, str) else markup
+                # Telegram echoes only inline keyboards back in the Message.
+                if "inline_keyboard" in markup:
+                    msg["reply_markup"] = markup
             return True, msg
         if method == "getFile":
             file_id = str(params["file_id"])
@@ -96,7 +99,7 @@ class FakeBotAPI:
             return []
         markup = sent[-1]["reply_markup"]
         markup = json.loads(markup) if isinstance(markup, str) else markup
-        return [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
+        return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
     def clear(self) -> None:
         self.calls.clear()

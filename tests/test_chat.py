@@ -349,3 +349,34 @@ async def test_command_menu_in_both_languages(h: Harness) -> None:
     assert langs == {None, "zh", "en"}
     en = next(p for p in menus if p.get("language_code") == "en")
     assert {"command": "progress", "description": "Log progress"} in en["commands"]
+
+
+async def test_group_flow_asks_with_a_forced_reply(h: Harness) -> None:
+    await h.send(HEAD, "/link", chat_id=-100, kind="group")
+    await h.send(OFFICER, "/progress XNY01", chat_id=-100, kind="group")
+    asked = h.api.sent(-100)[-1]
+    markup = asked["reply_markup"]
+    assert "force_reply" in (markup if isinstance(markup, str) else str(markup))
+    assert "reply_parameters" in asked
+    replies = await h.send(OFFICER, "群里报送的进展", chat_id=-100, kind="group")
+    assert "已记录 XNY01" in replies[0]
+
+
+def test_long_replies_are_split_at_line_breaks() -> None:
+    from bot.handlers.base import split_message
+
+    text = "\n".join(f"第 {i} 行 " + "字" * 50 for i in range(200))
+    pieces = split_message(text)
+    assert len(pieces) > 1 and all(len(p) <= 4096 for p in pieces)
+    assert "\n".join(pieces) == text
+    assert split_message("x" * 5000) == ["x" * 4096, "x" * 904]
+
+
+def test_storage_never_imports_telegram() -> None:
+    root = Path(__file__).parent.parent / "storage"
+    offenders = [
+        p.name
+        for p in root.rglob("*.py")
+        if "import telegram" in p.read_text() or "from telegram" in p.read_text()
+    ]
+    assert offenders == []

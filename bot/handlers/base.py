@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Update
+from telegram import ForceReply, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes, ConversationHandler
@@ -61,6 +61,9 @@ def services(context: Context) -> Services:
     return svc
 
 
+Markup = InlineKeyboardMarkup | ForceReply
+
+
 @dataclass
 class Call:
     """One member's update: the session it runs in and the replies it will send."""
@@ -70,7 +73,7 @@ class Call:
     session: AsyncSession
     member: Member
     svc: Services
-    replies: list[tuple[str, InlineKeyboardMarkup | None]] = field(default_factory=list)
+    replies: list[tuple[str, Markup | None]] = field(default_factory=list)
     notices: list[tuple[int, str, InlineKeyboardMarkup | None]] = field(default_factory=list)
 
     @property
@@ -84,7 +87,7 @@ class Call:
     def t(self, key: str, **params: Any) -> str:
         return t(self.lang, key, **params)
 
-    def say(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    def say(self, text: str, markup: Markup | None = None) -> None:
         """Queue a reply; it is sent once the session has committed."""
         self.replies.append((text, markup))
 
@@ -129,16 +132,26 @@ def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[
 
 
 async def send(
-    context: Context, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    context: Context,
+    chat_id: int,
+    text: str,
+    markup: Markup | None = None,
+    reply_to: int | None = None,
 ) -> None:
     """Send HTML text, split to Telegram's limit; the buttons go under the last piece."""
     pieces = split_message(text)
     for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
         await context.bot.send_message(
             chat_id,
             piece,
             parse_mode=ParseMode.HTML,
-            reply_markup=markup if i == len(pieces) - 1 else None,
+            reply_markup=markup if last else None,
+            reply_parameters=(
+                ReplyParameters(reply_to, allow_sending_without_reply=True)
+                if reply_to is not None and last
+                else None
+            ),
             disable_web_page_preview=True,
         )
 
@@ -182,8 +195,12 @@ def guarded(handler: Handler) -> Callback:
                 call.replies = [(t(lang, exc.key, **exc.params), None)]
                 call.notices = []
                 result = END
+        message = update.message
         for text, markup in call.replies:
-            await send(context, chat.id, text, markup)
+            # A question in a group is asked as a reply to the member's message, so that
+            # their answer comes back to a bot in privacy mode.
+            reply_to = message.message_id if isinstance(markup, ForceReply) and message else None
+            await send(context, chat.id, text, markup, reply_to)
         for chat_id, text, markup in call.notices:
             try:
                 await send(context, chat_id, text, markup)

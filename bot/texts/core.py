@@ -107,6 +107,7 @@ ZH: dict[str, str] = {
     "ask.date.due": "请输入新的计划日期，如 2027-03-01：",
     "flow.cancelled": "已取消。",
     "flow.nothing": "当前没有进行中的操作。",
+    "flow.group_hint": "（请直接回复本条消息；发送 /cancel 取消）",
     # --- the project card and lists
     "card.title": "<b>{code} · {name}</b>",
     "card.head": "阶段：{stage}　责任单位：{unit}\n产业：{industry}　企业：{enterprise}",
@@ -284,6 +285,7 @@ EN: dict[str, str] = {
     "ask.date.due": "Type the new planned date, e.g. 2027-03-01:",
     "flow.cancelled": "Cancelled.",
     "flow.nothing": "Nothing is in progress.",
+    "flow.group_hint": "(reply to this message; /cancel to stop)",
     "card.title": "<b>{code} · {name}</b>",
     "card.head": "Stage: {stage}   Unit: {unit}\nIndustry: {industry}   Enterprise: {enterprise}",
     "card.money": "Investment: {investment} (10k CNY)   Land: {land} mu   Intensity: {intensity} per mu",
