@@ -11,10 +11,12 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from bot.config import Config
+from bot.delivery import drain_job
 from bot.flow import build_conversation, stale_button_handler
-from bot.handlers import ledger, problems, projects, start
+from bot.handlers import ledger, notices, problems, projects, start
 from bot.handlers.base import SERVICES_KEY, Services, on_error, utc_clock
 from bot.persistence import StorePersistence
+from bot.scheduler import daily_job
 from bot.texts import t
 from storage.db import SessionMaker
 from storage.workdays import WorkCalendar
@@ -33,6 +35,8 @@ MENU = (
     "plan",
     "stage",
     "instruct",
+    "extend",
+    "urge",
     "invite",
     "import",
     "lang",
@@ -83,8 +87,30 @@ def build_application(
     start.register(app)
     projects.register(app)
     ledger.register(app)
-    app.add_handler(build_conversation([*projects.COMMANDS, *problems.COMMANDS]))
+    notices.register(app)
+    app.add_handler(build_conversation([*projects.COMMANDS, *problems.COMMANDS, *notices.COMMANDS]))
     app.add_handler(stale_button_handler())
     start.register_last(app)
     app.add_error_handler(on_error)
+    if config.scheduler.enabled:
+        schedule_jobs(app, config)
     return app
+
+
+def schedule_jobs(app: Application, config: Config) -> None:  # type: ignore[type-arg]
+    """The daily tick, its catch-up at start, and the outbox sender.
+
+    PTB's JobQueue drops a job more than a second late unless told otherwise: the grace
+    time lets a tick that was held up (a slow start, a long pause) still run, and the
+    store decides whether it is owed (storage.schedule.claim_day), so it runs once.
+    """
+    queue = app.job_queue
+    assert queue is not None, "install python-telegram-bot[job-queue]"
+    at = config.work.prompt_time.replace(tzinfo=config.city.tz)
+    late_ok = {"misfire_grace_time": 6 * 3600, "coalesce": True}
+    queue.run_daily(daily_job, at, name="daily-tick", job_kwargs=late_ok)
+    # If the bot was down at prompt time, today's tick is made as soon as it is back.
+    queue.run_once(daily_job, 1, name="catch-up", job_kwargs=late_ok)
+    queue.run_repeating(
+        drain_job, config.scheduler.drain_interval, first=2, name="outbox", job_kwargs=late_ok
+    )

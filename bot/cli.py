@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.config import Config, ConfigError, load_config
 from bot.texts import t
@@ -148,6 +149,99 @@ def _plain(html_text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", html_text))
 
 
+def cmd_tick(args: argparse.Namespace) -> int:
+    """One scheduler pass as if at a moment; --dry-run prints what it would send."""
+    from bot.scheduler import tick
+    from storage.workdays import WorkCalendar
+
+    config = _config(args)
+    url = f"sqlite:///{args.db}" if args.db else config.store.url
+    upgrade(url)
+    tz = config.city.tz
+    at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=tz)  # a time without a zone is the city's local time
+    calendar = WorkCalendar(config.work.extra_holidays, config.work.extra_workdays)
+
+    async def go() -> int:
+        engine = make_engine(url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                set_actor(session, None)
+                result = await tick(session, config, calendar, at)
+                if args.dry_run:
+                    names = await _member_names(session, [m.member_id for m in result.messages])
+                    await session.rollback()
+                else:
+                    await session.commit()
+            if not result.ran:
+                reason = "not a working day" if result.reason == "holiday" else "already done"
+                print(f"{result.day}: {reason}; nothing to send")
+                return 0
+            if args.dry_run:
+                _print_messages(result.messages, names)
+                print(
+                    f"\n{result.day}: {len(result.climbs)} items would climb, "
+                    f"{len(result.messages)} messages would be sent (dry run: nothing saved)"
+                )
+                return 0
+            print(f"{result.day}: {len(result.climbs)} items climbed, {result.queued} queued")
+            if config.telegram.token:
+                await _send_queued(config, make_sessionmaker(engine))
+            else:
+                print("no token set: `wallchart run` sends the queued messages")
+            return 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+async def _member_names(session: Any, ids: Sequence[int | None]) -> dict[int, str]:
+    from sqlalchemy import select
+
+    from storage.models import Member
+
+    wanted = {i for i in ids if i is not None}
+    rows = await session.scalars(select(Member).where(Member.id.in_(wanted)))
+    return {m.id: f"{m.name} · {m.unit.name} · {m.role.value} · tg {m.tg_user_id}" for m in rows}
+
+
+def _print_messages(messages: Sequence[Any], names: dict[int, str]) -> None:
+    """Every message, grouped by recipient, as plain text with its buttons."""
+    by_member: dict[int | None, list[Any]] = {}
+    for m in messages:
+        by_member.setdefault(m.member_id, []).append(m)
+    for member_id, items in by_member.items():
+        print(f"\n=== {names.get(member_id or 0, member_id)} ===")
+        for m in items:
+            print(f"--- {m.kind}")
+            print(_plain(m.text))
+            for row in m.buttons or []:
+                print("  " + "  ".join(f"[{label}]" for label, _data in row))
+
+
+async def _send_queued(config: Config, sessions: Any) -> None:
+    """Drain the outbox with a plain Bot until nothing is due (for `tick` without `run`)."""
+    from telegram import Bot
+    from telegram.ext import AIORateLimiter, ExtBot
+
+    from bot.delivery import drain
+
+    tg = config.telegram
+    bot: Bot = ExtBot(
+        tg.token,
+        base_url=tg.base_url or "https://api.telegram.org/bot",
+        rate_limiter=AIORateLimiter(max_retries=tg.max_retries),
+    )
+    async with bot:
+        while True:
+            result = await drain(bot, sessions, config.scheduler)
+            if not (result.sent or result.retried):
+                break
+            print(f"sent {result.sent}, retrying {result.retried}")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Fill an SQLite file with a sample city and show what to try next."""
     from bot.demo import show_demo
@@ -175,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("role", help="officer, head, coordinator, leader or admin (or the Chinese name)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.set_defaults(func=cmd_invite)
+    p = sub.add_parser("tick", help=cmd_tick.__doc__)
+    p.add_argument("--at", help="the moment, ISO (local time if no zone): 2026-12-04T09:00")
+    p.add_argument("--dry-run", action="store_true", help="print the messages, save nothing")
+    p.add_argument("--db", help="an SQLite file instead of the configured store (the demo's)")
+    p.set_defaults(func=cmd_tick)
     p = sub.add_parser("demo", help=cmd_demo.__doc__)
     p.add_argument("--db", default=DEMO_DB, help=f"SQLite file to fill (default {DEMO_DB})")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")

@@ -66,6 +66,28 @@ class WorkConfig:
     extra_workdays: tuple[date, ...] = ()
 
 
+@dataclass(frozen=True)
+class EscalationConfig:
+    """Working days after which an item climbs a step: unit head, service center, leader."""
+
+    problem_ack_days: int = 1
+    problem_answer_days: int = 3
+    problem_resolve_days: int = 10
+    milestone_days: tuple[int, ...] = (1, 3, 5)
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    # Only one process of a city's bots should run the scheduler.
+    enabled: bool = True
+    # Seconds between two drains of the outbox.
+    drain_interval: float = 2.0
+    drain_batch: int = 200
+    max_attempts: int = 8
+    # Telegram allows about one message a second to one private chat.
+    private_interval: float = 1.0
+
+
 DEFAULT_ROUTING: dict[str, str] = {
     "land": "自然资源局",
     "permits": "行政审批局",
@@ -90,6 +112,8 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     city: CityConfig = field(default_factory=CityConfig)
     work: WorkConfig = field(default_factory=WorkConfig)
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     # Problem category → the unit that answers it by default.
     routing: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUTING))
     plan: tuple[PlanStep, ...] = DEFAULT_PLAN
@@ -142,6 +166,8 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Conf
         store=_build(StoreConfig, _section(raw, "store"), "store"),
         city=_build(CityConfig, _section(raw, "city"), "city"),
         work=_build(WorkConfig, work, "work"),
+        escalation=_build(EscalationConfig, _section(raw, "escalation"), "escalation"),
+        scheduler=_build(SchedulerConfig, _section(raw, "scheduler"), "scheduler"),
         routing=routing,
         plan=_plan(raw),
     )

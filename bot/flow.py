@@ -42,6 +42,7 @@ class Ask(enum.StrEnum):
     PROBLEM = "problem"
     STAGE = "stage"
     UNIT = "unit"
+    ITEM = "item"  # a milestone or problem to ask more time for: "m:12", "p:7"
     DATE = "date"
     TEXT = "text"
 
@@ -95,7 +96,7 @@ def _keyboard(call: Call, ask: Ask, choices: Choices) -> InlineKeyboardMarkup:
         InlineKeyboardButton(label[:60], callback_data=f"f:{ask.value}:{value}"[:64])
         for value, label in choices
     ]
-    per_row = 1 if ask in (Ask.UNIT, Ask.PROBLEM, Ask.MILESTONE) else 2
+    per_row = 1 if ask in (Ask.UNIT, Ask.PROBLEM, Ask.MILESTONE, Ask.ITEM) else 2
     for i in range(0, len(buttons), per_row):
         rows.append(buttons[i : i + per_row])
     rows.append([InlineKeyboardButton(call.t("btn.cancel"), callback_data=CANCEL)])

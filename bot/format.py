@@ -118,7 +118,7 @@ def project_card(lang: str, card: Card, today: date, soon_days: int) -> str:
                 "card.last",
                 date=day(lang, card.last.report_date),
                 author=card.last.author.name,
-                text=_short(card.last.text, 200),
+                text=_short(card.last.text, 200) or t(lang, "card.no_change"),
             )
         )
     else:

@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
-from storage.models import AuditLog, ChatState, utcnow
+from storage.models import AuditLog, ChatState, Outbox, SchedulerRun, utcnow
 
-# Flow scratch state is not a record of the city's work; the log itself is append-only.
-_UNAUDITED = (AuditLog, ChatState)
+# Flow scratch state is not a record of the city's work; the log, the outbox and the
+# scheduler's runs are logs themselves (and the outbox would double every prompt).
+_UNAUDITED = (AuditLog, ChatState, Outbox, SchedulerRun)
 
 
 class HardDeleteError(RuntimeError):

@@ -19,6 +19,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -109,6 +111,19 @@ class ProblemStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+
+
+class ExtensionStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
 class ProblemCategory(enum.StrEnum):
     LAND = "land"
     PERMITS = "permits"
@@ -151,6 +166,8 @@ class Member(Base):
     role: Mapped[Role] = mapped_column(_enum(Role))
     lang: Mapped[str] = mapped_column(String(2), default="zh")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # False once Telegram said the member blocked the bot; the unit head is told once.
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
@@ -223,6 +240,8 @@ class Milestone(Base):
     planned_date: Mapped[date | None] = mapped_column(Date)
     done_date: Mapped[date | None] = mapped_column(Date)
     owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProgressReport(Base):
@@ -234,6 +253,8 @@ class ProgressReport(Base):
     text: Mapped[str] = mapped_column(Text)
     report_date: Mapped[date] = mapped_column(Date)
     amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    # "report", or "no_change" when the officer only confirmed the project was checked.
+    kind: Mapped[str] = mapped_column(String(12), default="report", server_default="report")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author: Mapped[Member] = relationship(lazy="joined")
@@ -285,6 +306,63 @@ class Instruction(Base):
     deadline: Mapped[date | None] = mapped_column(Date)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Extension(Base):
+    """A request for more time on a milestone or a problem's answer, and its decision."""
+
+    __tablename__ = "extensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_kind: Mapped[str] = mapped_column(String(12))  # "milestone" or "problem"
+    item_id: Mapped[int] = mapped_column(Integer)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    old_date: Mapped[date | None] = mapped_column(Date)
+    new_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[ExtensionStatus] = mapped_column(
+        _enum(ExtensionStatus), default=ExtensionStatus.PENDING
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Outbox(Base):
+    """Every message the bot sends on its own, written before it is sent.
+
+    The unique dedupe key makes a second tick (after a restart, or in a second process)
+    add nothing; the sender marks each row once Telegram has taken it.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_not_before", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    # Inline buttons as rows of [label, callback data].
+    buttons: Mapped[list[list[list[str]]] | None] = mapped_column(JSON)
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class SchedulerRun(Base):
+    """One row per working day whose prompts were made: the daily tick runs once per day."""
+
+    __tablename__ = "scheduler_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuditLog(Base):

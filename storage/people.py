@@ -56,6 +56,15 @@ async def unit_members(
     return (await session.scalars(stmt.order_by(Member.id))).all()
 
 
+async def members_with_role(session: AsyncSession, role: Role) -> Sequence[Member]:
+    """Active members of a role across the city (the service center's coordinators…)."""
+    return (
+        await session.scalars(
+            select(Member).where(Member.role == role, Member.active.is_(True)).order_by(Member.id)
+        )
+    ).all()
+
+
 async def create_invite(
     session: AsyncSession,
     unit: Unit,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,9 +50,11 @@ async def raise_problem(
     category: ProblemCategory,
     unit: Unit,
     reply_deadline: date | None = None,
+    now: datetime | None = None,
 ) -> Problem:
     project = await visible_project(session, member, code, Action.RAISE_PROBLEM)
     problem = Problem(
+        created_at=now or utcnow(),
         project_id=project.id,
         raiser_id=member.id,
         text=check_text(text),
@@ -91,7 +93,11 @@ async def acknowledge(session: AsyncSession, member: Member, problem_id: int) ->
 
 
 async def resolve(
-    session: AsyncSession, member: Member, problem_id: int, note: str | None
+    session: AsyncSession,
+    member: Member,
+    problem_id: int,
+    note: str | None,
+    now: datetime | None = None,
 ) -> Problem:
     """Sign the problem off as resolved: its raiser or a coordinator does this."""
     problem = await visible_problem(session, member, problem_id)
@@ -101,7 +107,7 @@ async def resolve(
     if note:
         session.add(ProblemReply(problem_id=problem.id, author_id=member.id, text=check_text(note)))
     problem.status = ProblemStatus.RESOLVED
-    problem.resolved_at = utcnow()
+    problem.resolved_at = now or utcnow()
     await session.flush()
     return problem
 

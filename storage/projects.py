@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
@@ -162,6 +162,7 @@ async def log_progress(
     text: str,
     today: date,
     amount: Decimal | None = None,
+    now: datetime | None = None,
 ) -> ProgressReport:
     project = await visible_project(session, member, code, Action.LOG_PROGRESS)
     report = ProgressReport(
@@ -195,6 +196,34 @@ async def reachable_project(session: AsyncSession, member: Member, code: str) ->
         if owned:
             return project
     raise Refused("err.unknown_project", code=code.strip()[:20])
+
+
+async def log_no_change(
+    session: AsyncSession, member: Member, code: str, today: date, now: datetime | None = None
+) -> ProgressReport:
+    """Record that the project was checked today and nothing changed (the prompt's button)."""
+    project = await visible_project(session, member, code, Action.LOG_PROGRESS)
+    report = ProgressReport(
+        project_id=project.id, author_id=member.id, text="", report_date=today, kind="no_change"
+    )
+    session.add(report)
+    project.last_progress_at = now or utcnow()
+    await session.flush()
+    return report
+
+
+async def milestone_ref(session: AsyncSession, milestone_id: int) -> tuple[str, int]:
+    """The project code and number of a milestone, as people type them."""
+    row = (
+        await session.execute(
+            select(Project.code, Milestone.seq)
+            .join(Project, Project.id == Milestone.project_id)
+            .where(Milestone.id == milestone_id)
+        )
+    ).first()
+    if row is None:
+        raise Refused("err.unknown_item")
+    return row[0], row[1]
 
 
 async def mark_done(

@@ -29,6 +29,7 @@ class Action(enum.StrEnum):
     INVITE = "invite"
     IMPORT = "import"
     LINK_GROUP = "link_group"
+    URGE = "urge"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ PERMISSIONS: Mapping[Action, Grant] = {
     Action.INVITE: Grant(frozenset(), frozenset({Role.COORDINATOR, Role.ADMIN})),
     Action.IMPORT: Grant(frozenset(), frozenset({Role.COORDINATOR, Role.ADMIN})),
     Action.LINK_GROUP: Grant(frozenset({Role.HEAD}), frozenset({Role.COORDINATOR, Role.ADMIN})),
+    Action.URGE: Grant(frozenset(), frozenset({Role.COORDINATOR})),
 }
 
 

@@ -101,6 +101,16 @@ class FakeBotAPI:
         markup = json.loads(markup) if isinstance(markup, str) else markup
         return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
+    def all_buttons(self, chat_id: int) -> list[str]:
+        """The callback data of every button ever sent to CHAT_ID."""
+        found = []
+        for p in self.sent(chat_id):
+            markup = p.get("reply_markup")
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            for row in (markup or {}).get("inline_keyboard", []):
+                found += [b["callback_data"] for b in row]
+        return found
+
     def clear(self) -> None:
         self.calls.clear()
 

@@ -14,6 +14,7 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Config
+from bot.delivery import drain
 from storage.db import SessionMaker, make_engine, make_sessionmaker, set_actor
 from storage.models import Member, Milestone, Project, Role, Stage, Unit, UnitKind
 from tests.fakebot import FakeBotAPI, FakeRequest, document, message, press
@@ -41,16 +42,23 @@ class Harness:
     config: Config
     ids: dict[str, int] = field(default_factory=dict)
 
-    async def send(self, uid: int, text: str, **kw: Any) -> list[str]:
-        """Process a text message from UID; return what the bot sent back in that update."""
+    async def process(self, update: dict[str, Any]) -> list[str]:
+        """Process one update, then deliver the outbox (as the sender job would at once);
+        return the texts the bot sent meanwhile."""
         before = len(self.api.calls)
-        await self.app.process_update(Update.de_json(message(uid, text, **kw), self.app.bot))
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+        await self.drain()
         return [str(p["text"]) for m, p in self.api.calls[before:] if m == "sendMessage"]
 
+    async def drain(self) -> None:
+        await drain(self.app.bot, self.sessions, self.config.scheduler, now=self.clock)
+
+    async def send(self, uid: int, text: str, **kw: Any) -> list[str]:
+        """A text message from UID; what the bot sent back (replies first, then notices)."""
+        return await self.process(message(uid, text, **kw))
+
     async def press(self, uid: int, data: str, **kw: Any) -> list[str]:
-        before = len(self.api.calls)
-        await self.app.process_update(Update.de_json(press(uid, data, **kw), self.app.bot))
-        return [str(p["text"]) for m, p in self.api.calls[before:] if m == "sendMessage"]
+        return await self.process(press(uid, data, **kw))
 
     async def upload(
         self, uid: int, content: bytes, file_name: str, caption: str = "/import"
@@ -58,10 +66,7 @@ class Harness:
         """Send a file with a caption; return what the bot sent back."""
         file_id = f"f{len(self.api.files) + 1}"
         self.api.files[file_id] = content
-        before = len(self.api.calls)
-        update = document(uid, file_id, file_name, caption)
-        await self.app.process_update(Update.de_json(update, self.app.bot))
-        return [str(p["text"]) for m, p in self.api.calls[before:] if m == "sendMessage"]
+        return await self.process(document(uid, file_id, file_name, caption))
 
     def buttons(self, chat_id: int) -> list[str]:
         return self.api.buttons(chat_id)
@@ -79,7 +84,12 @@ async def start_harness(
     if template is not None and not db_file.exists():  # noqa: ASYNC240
         shutil.copy(template, db_file)
     config = config or Config()
-    config = replace(config, telegram=replace(config.telegram, token="123:TEST", rate_limit=False))
+    config = replace(
+        config,
+        telegram=replace(config.telegram, token="123:TEST", rate_limit=False),
+        # The tests' clock stands still: no spacing between two messages to one chat.
+        scheduler=replace(config.scheduler, private_interval=0.0),
+    )
     engine = make_engine(f"sqlite:///{db_file}")
     sessions = make_sessionmaker(engine)
     api = FakeBotAPI()

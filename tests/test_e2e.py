@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,14 +25,24 @@ from telegram.error import InvalidToken
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.config import Config, TelegramConfig
+from bot.config import Config, SchedulerConfig, TelegramConfig
+from bot.scheduler import daily_job
 from storage.db import SessionMaker, make_engine, make_sessionmaker, set_actor
 from storage.migrate import upgrade_async
-from storage.models import Member, Problem, ProblemStatus, ProgressReport, Role, Unit
+from storage.models import (
+    Member,
+    Outbox,
+    OutboxStatus,
+    Problem,
+    ProblemStatus,
+    ProgressReport,
+    Role,
+    Unit,
+)
 from storage.people import create_invite
 from tests.botapi_server import BotAPIServer, decode_body
 from tests.fakebot import FakeBotAPI, message, press
-from tests.harness import LAND_OFFICER, OFFICER, STRANGER, TODAY, Clock, seed
+from tests.harness import COORD, HEAD, LAND_OFFICER, OFFICER, STRANGER, TODAY, Clock, seed
 
 T = TypeVar("T")
 
@@ -39,6 +50,17 @@ TOKEN = "123456:E2E-TEST"
 NEWCOMER = 777
 # Generous for a slow CI machine; a healthy run answers each update in milliseconds.
 WAIT = 10.0
+
+
+BEFORE_PROMPTS = datetime(2026, 12, 3, 0, 0, tzinfo=UTC)  # 08:00 in Asia/Shanghai
+
+
+async def pending(sessions: SessionMaker) -> int:
+    """Rows still waiting in the outbox."""
+    async with sessions() as s:
+        return int(
+            await s.scalar(select(func.count()).where(Outbox.status == OutboxStatus.PENDING)) or 0
+        )
 
 
 @asynccontextmanager
@@ -71,6 +93,7 @@ class Live:
     app: Application  # type: ignore[type-arg]
     sessions: SessionMaker
     ids: dict[str, int]
+    clock: Clock
 
     async def until(self, look: Callable[[FakeBotAPI], T], what: str) -> T:
         """Poll the recorded calls until LOOK finds something; fail after WAIT seconds."""
@@ -124,13 +147,20 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
         with BotAPIServer(FakeBotAPI(), TOKEN) as server:
             # The rate limiter stays on, as in production: its burst allowance covers the
             # handful of calls made here, so it costs no time.
-            config = Config(telegram=TelegramConfig(token=TOKEN, base_url=server.base_url))
-            # A fixed Thursday, so that dates (report day, reply deadline) are known.
-            app = build_application(config, sessions, clock=Clock())
+            config = Config(
+                telegram=TelegramConfig(token=TOKEN, base_url=server.base_url),
+                # The test's clock stands still, so one chat's second message would wait
+                # for a second that never comes: no spacing here.
+                scheduler=SchedulerConfig(private_interval=0.0),
+            )
+            # A fixed Thursday, 08:00 local: dates are known, and the day's prompts are not
+            # owed yet (the escalation test moves the clock on itself).
+            clock = Clock(BEFORE_PROMPTS)
+            app = build_application(config, sessions, clock=clock)
             # The server closes after the bot has stopped: the Updater's last getUpdates,
             # which confirms what it fetched, still gets an answer.
             async with polling(app):
-                yield Live(server, app, sessions, ids)
+                yield Live(server, app, sessions, ids, clock)
     finally:
         await engine.dispose()
 
@@ -211,6 +241,66 @@ async def test_register_report_and_answer_a_problem_over_long_polling(live: Live
     await live.app.updater.stop()
     assert live.server.pending() == 0
     assert live.server.errors == []
+
+
+async def test_unanswered_problem_climbs_to_the_head_then_the_center_until_acknowledged(
+    live: Live,
+) -> None:
+    """The scheduler's daily job, run by the live JobQueue on chosen days, over HTTP."""
+    asked = await live.send(OFFICER, "/problem XNY01 配套资金还没有到位")
+    assert "负责答复的单位" in asked[0]
+    east = f"f:unit:{live.ids['east']}"
+    assert east in live.buttons(OFFICER)
+    await live.press(OFFICER, east)
+    async with live.sessions() as s:
+        problem = await s.scalar(select(Problem))
+        assert problem is not None
+    pid = problem.id
+
+    async def day(d: int) -> None:
+        """09:00 on December D: the daily job runs, and the outbox is sent."""
+        live.clock.now = datetime(2026, 12, d, 1, 0, tzinfo=UTC)
+        before = live.sent_count(HEAD) + live.sent_count(COORD)
+        queue = live.app.job_queue
+        assert queue is not None
+        queue.run_once(daily_job, 0)
+        # every working day brings the head a prompt and the center a digest
+        await live.until(
+            lambda api: len(api.sent(HEAD)) + len(api.sent(COORD)) >= before + 2,
+            f"the tick of December {d}",
+        )
+        # and everything the tick queued has left the outbox
+        deadline = time.monotonic() + WAIT
+        while await pending(live.sessions):
+            assert time.monotonic() < deadline, f"outbox not sent on December {d}"
+            await asyncio.sleep(0.02)
+
+    def notices(level: str) -> list[str]:
+        """The head's notices about this problem at LEVEL (milestones climb too)."""
+        texts = live.server.read(lambda api: api.texts(HEAD))
+        return [t for t in texts if level in t and f"问题 #{pid}" in t]
+
+    await day(4)  # Friday: one working day unacknowledged
+    assert len(notices("已提级至单位负责人")) == 1
+    assert f"ack:{pid}" in live.server.read(lambda api: api.all_buttons(HEAD))
+    await day(7)  # Monday: two working days, still the head's
+    assert len(notices("已提级至单位负责人")) == 1 and not notices("已提级至招商服务中心")
+    await day(8)  # Tuesday: three working days unanswered, the service center hears of it
+    assert len(notices("已提级至招商服务中心")) == 1
+    digest = await live.until(
+        lambda api: [t for t in api.texts(COORD) if "升级到您这里" in t], "the center's digest"
+    )
+    assert f"问题 #{pid}" in digest[-1]
+
+    assert "已受理" in (await live.press(HEAD, f"ack:{pid}"))[0]
+    for d in (9, 10, 11, 14):  # a week of working days: nothing climbs any further
+        await day(d)
+    assert len(notices("提级")) == 2
+    async with live.sessions() as s:
+        acknowledged = await s.get(Problem, pid)
+        assert acknowledged is not None
+        assert acknowledged.status is ProblemStatus.ACKNOWLEDGED
+        assert acknowledged.escalation_level == 2
 
 
 # do_api_request warns that a named method exists; here the raw call is the point.

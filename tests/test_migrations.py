@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from alembic import command
+import asyncio
+from pathlib import Path
 
+from alembic import command
+from sqlalchemy import text
+
+from storage.db import make_engine
 from storage.migrate import alembic_config, upgrade
 
 
@@ -15,3 +20,42 @@ def test_models_and_migrations_agree(db_url: str) -> None:
 def test_upgrade_twice_is_harmless(db_url: str) -> None:
     upgrade(db_url)
     command.check(alembic_config(db_url))
+
+
+async def test_upgrade_keeps_the_data_of_an_older_store(tmp_path: Path) -> None:
+    """A store filled under the first schema upgrades in place, rows and all."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    await asyncio.to_thread(upgrade, url, "0001")
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO units (id, name, kind, created_at) VALUES (1, '镇', 'township', '2026-01-01')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO members (id, tg_user_id, name, unit_id, role, lang, active, created_at) VALUES (1, 5, '王', 1, 'officer', 'zh', 1, '2026-01-01')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO projects (id, code, name, enterprise, industry, investment, stage, unit_id, created_at) VALUES (1, 'A1', '项目', '', '新能源', 10, 'signed', 1, '2026-01-01')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO milestones (id, project_id, seq, title, kind) VALUES (1, 1, 1, '选址', 'site')"
+            )
+        )
+    await engine.dispose()
+    await asyncio.to_thread(upgrade, url)
+    engine = make_engine(url)
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT reachable FROM members"))).scalar_one() in (1, True)
+        assert (
+            await conn.execute(text("SELECT escalation_level FROM milestones"))
+        ).scalar_one() == 0
+        assert (await conn.execute(text("SELECT count(*) FROM projects"))).scalar_one() == 1
+        assert (await conn.execute(text("PRAGMA foreign_key_check"))).all() == []
+    await engine.dispose()

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatType, MessageLimit, ParseMode
-from telegram.error import TelegramError
 from telegram.ext import ContextTypes, ConversationHandler
 
 from bot.config import Config
@@ -24,6 +23,7 @@ from bot.texts import both, t
 from storage.db import SessionMaker, set_actor
 from storage.errors import Refused
 from storage.models import Member
+from storage.outbox import Buttons, Message, enqueue
 from storage.people import ensure_admin, member_by_tg
 from storage.workdays import WorkCalendar
 
@@ -74,7 +74,7 @@ class Call:
     member: Member
     svc: Services
     replies: list[tuple[str, Markup | None]] = field(default_factory=list)
-    notices: list[tuple[int, str, InlineKeyboardMarkup | None]] = field(default_factory=list)
+    notices: list[Message] = field(default_factory=list)
 
     @property
     def lang(self) -> str:
@@ -91,9 +91,16 @@ class Call:
         """Queue a reply; it is sent once the session has committed."""
         self.replies.append((text, markup))
 
-    def tell(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-        """Queue a notice to another chat; sent after commit, and its failure is only logged."""
-        self.notices.append((chat_id, text, markup))
+    def tell(
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Buttons | None = None,
+        member_id: int | None = None,
+    ) -> None:
+        """Tell another chat: the notice goes to the outbox with this update's changes."""
+        key = f"tell:{self.update.update_id}:{len(self.notices)}:{chat_id}"
+        self.notices.append(Message(key, chat_id, "notice", text, member_id, buttons))
 
     def today(self) -> date:
         return self.svc.today()
@@ -187,8 +194,12 @@ def guarded(handler: Handler) -> Callback:
             # Read now: a rollback expires the member, and the refusal still needs its language.
             lang = member.lang
             call = Call(update, context, session, member, svc)
+            if not member.reachable:
+                # They write to the bot again, so they no longer block it.
+                member.reachable = True
             try:
                 result = await handler(call)
+                await enqueue(session, call.notices, svc.clock())
                 await session.commit()
             except Refused as exc:
                 await session.rollback()
@@ -201,17 +212,22 @@ def guarded(handler: Handler) -> Callback:
             # their answer comes back to a bot in privacy mode.
             reply_to = message.message_id if isinstance(markup, ForceReply) and message else None
             await send(context, chat.id, text, markup, reply_to)
-        for chat_id, text, markup in call.notices:
-            try:
-                await send(context, chat_id, text, markup)
-            except TelegramError as exc:
-                # The record is saved and shows on /today; a lost notice must not undo it.
-                log.warning("notice to %s not delivered: %s", chat_id, exc)
+        if call.notices:
+            kick_outbox(context)
         return result
 
     callback.__name__ = handler.__name__
     callback.__doc__ = handler.__doc__
     return callback
+
+
+def kick_outbox(context: Context) -> None:
+    """Drain the outbox now rather than at the next interval, when the scheduler runs here."""
+    from bot.delivery import drain_job  # the sender needs this module: import when used
+
+    queue = context.job_queue
+    if queue is not None and queue.scheduler.running:
+        queue.run_once(drain_job, 0, name="outbox-now")
 
 
 async def on_error(update: object, context: Context) -> None:

@@ -6,8 +6,6 @@ must act, in their own language, with a button that opens the next step.
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
 from bot.flow import Ask, Choices, Command, Fields
 from bot.format import day
 from bot.handlers.base import Call
@@ -16,14 +14,15 @@ from bot.texts import t
 from storage import problems as store
 from storage.errors import Refused
 from storage.models import Member, Problem, ProblemCategory, Role, Unit
+from storage.outbox import Buttons
 from storage.people import unit_by_name, unit_members, units
 from storage.rules import Action, guess_category, sees_everything
 
 NOTIFIED_ROLES = (Role.OFFICER, Role.HEAD)
 
 
-def button(lang: str, key: str, payload: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(t(lang, key), callback_data=payload)]])
+def button(lang: str, key: str, payload: str) -> Buttons:
+    return [[[t(lang, key), payload]]]
 
 
 async def notify_unit(
@@ -35,7 +34,7 @@ async def notify_unit(
         if m.id == call.member.id:
             continue
         markup = button(m.lang, markup_key, payload) if markup_key else None
-        call.tell(m.tg_user_id, t(m.lang, key, **params), markup)
+        call.tell(m.tg_user_id, t(m.lang, key, **params), markup, m.id)
     if unit.chat_id is not None and unit.chat_id != _chat_id(call):
         markup = button("zh", markup_key, payload) if markup_key else None
         call.tell(unit.chat_id, t("zh", key, **params), markup)
@@ -124,7 +123,14 @@ async def run_problem(call: Call, f: Fields) -> None:
     category = guessed if routed.get(unit.id) in (None, guessed) else routed[unit.id]
     deadline = call.svc.calendar.add_workdays(call.today(), call.svc.config.work.reply_days)
     problem = await store.raise_problem(
-        call.session, call.member, f["project"], f["text"], category, unit, deadline
+        call.session,
+        call.member,
+        f["project"],
+        f["text"],
+        category,
+        unit,
+        deadline,
+        call.svc.clock(),
     )
     call.say(
         call.t(
@@ -168,11 +174,14 @@ async def run_reply(call: Call, f: Fields) -> None:
                 text=answer.text,
             ),
             button(raiser.lang, "btn.resolve", f"go:resolve:{problem.id}"),
+            raiser.id,
         )
 
 
 async def run_resolve(call: Call, f: Fields) -> None:
-    problem = await store.resolve(call.session, call.member, int(f["problem"]), f.get("text"))
+    problem = await store.resolve(
+        call.session, call.member, int(f["problem"]), f.get("text"), call.svc.clock()
+    )
     call.say(call.t("ok.resolve", id=problem.id))
     await notify_unit(
         call, problem.unit, "note.resolved", None, "", id=problem.id, code=problem.project.code

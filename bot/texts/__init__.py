@@ -10,14 +10,14 @@ from __future__ import annotations
 import html
 from typing import Any, Final
 
-from bot.texts import core, ledger
+from bot.texts import core, delivery, ledger, scheduler
 
 LANGS: Final = ("zh", "en")
 DEFAULT_LANG: Final = "zh"
 
 CATALOG: Final[dict[str, dict[str, str]]] = {
-    "zh": {**core.ZH, **ledger.ZH},
-    "en": {**core.EN, **ledger.EN},
+    "zh": {**core.ZH, **ledger.ZH, **scheduler.ZH, **delivery.ZH},
+    "en": {**core.EN, **ledger.EN, **scheduler.EN, **delivery.EN},
 }
 
 

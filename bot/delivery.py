@@ -1,0 +1,467 @@
+"""The outbox sender: drains pending messages to Telegram within its limits.
+
+Rows are taken in id order and sent concurrently across chats. Each row is marked in a
+commit of its own right after Telegram took it, so a crash re-sends at most the messages
+that were in flight and never loses one. The overall 30/s and the 20/min per group are the
+bot's rate limiter's job (AIORateLimiter); one message a second per private chat is kept
+here, by deferring a chat's further rows rather than sleeping on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.config import SchedulerConfig
+from bot.handlers.base import Context, services, split_message
+from bot.texts import t
+from storage.db import SessionMaker, set_actor
+from storage.models import Member, Outbox, OutboxStatus, Role, Unit, utcnow
+from storage.outbox import Buttons, Message, enqueue
+from storage.people import unit_members
+
+log = logging.getLogger(__name__)
+
+# Chats served at once. Enough that the rate limiter, not round trips, sets the pace; few
+# enough to stay inside the HTTP connection pool and the database pool.
+CONCURRENCY = 16
+# Backoff after a network error: 2**attempts seconds, capped.
+MAX_BACKOFF = 300.0
+# drain_job drains again at once while batches come back full, at most this many times.
+MAX_ROUNDS = 25
+_ERROR_LENGTH = 300  # Outbox.last_error
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    """What one drain did with the rows it took."""
+
+    sent: int = 0
+    # kept pending after RetryAfter or a network error, with a later not_before
+    retried: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    # put back unsent: the private chat got a message less than private_interval ago,
+    # or Telegram asked the whole bot to wait
+    deferred: int = 0
+
+    @property
+    def handled(self) -> int:
+        """Rows taken and moved on (a drain that stopped on a network failure takes fewer)."""
+        return self.sent + self.retried + self.failed + self.unreachable + self.deferred
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    chat_id: int
+    member_id: int | None
+    text: str
+    buttons: Buttons | None
+    attempts: int
+    # None when the row names no member
+    reachable: bool | None
+
+
+def _markup(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in buttons
+        ]
+    )
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    # PTB 22 returns an int or a timedelta depending on PTB_TIMEDELTA and warns about the
+    # int; either is fine here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:_ERROR_LENGTH]
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2.0 ** min(attempts, 30), MAX_BACKOFF))
+
+
+def _private(chat_id: int) -> bool:
+    # A private chat's id is the user's id, always positive; groups and channels are negative.
+    return chat_id > 0
+
+
+async def _heads_to_tell(session: AsyncSession, member: Member) -> list[Member]:
+    """Who answers for MEMBER: the unit's heads, else its coordinators, else the parent's."""
+    unit_id: int | None = member.unit_id
+    seen: set[int] = set()
+    while unit_id is not None and unit_id not in seen:
+        seen.add(unit_id)
+        for role in (Role.HEAD, Role.COORDINATOR):
+            found = [
+                m
+                for m in await unit_members(session, unit_id, [role])
+                if m.id != member.id and m.reachable
+            ]
+            if found:
+                return found
+        unit = await session.get(Unit, unit_id)
+        unit_id = unit.parent_id if unit is not None else None
+    return []
+
+
+def unreachable_notices(member: Member, heads: Sequence[Member], at: datetime) -> list[Message]:
+    """One notice per head; the key makes it once per member and head, however often."""
+    return [
+        Message(
+            key=f"unreachable:{member.id}:{head.id}",
+            chat_id=head.tg_user_id,
+            kind="unreachable",
+            text=t(head.lang, "note.unreachable", name=member.name, unit=member.unit.name),
+            member_id=head.id,
+            not_before=at,
+        )
+        for head in heads
+    ]
+
+
+class _Drain:
+    """One drain's shared state: counts, the write lock, and whether to keep sending."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        sessions: SessionMaker,
+        config: SchedulerConfig,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.bot = bot
+        self.sessions = sessions
+        self.config = config
+        self.now = now
+        self.interval = timedelta(seconds=max(config.private_interval, 0.0))
+        self.counts = dict.fromkeys((f.name for f in fields(DrainResult)), 0)
+        # Writes go one at a time: SQLite has one writer anyway, and each is a short commit.
+        self.write_lock = asyncio.Lock()
+        self.slots = asyncio.Semaphore(CONCURRENCY)
+        # Telegram's RetryAfter is for the whole bot: the rest of the batch waits as well.
+        self.halt_until: datetime | None = None
+        # After a network failure the rest of the batch is left for the next drain, so
+        # that an outage costs one attempt per drain rather than one per row.
+        self.stopped = False
+        self.last_sent: dict[int, datetime] = {}
+
+    def result(self) -> DrainResult:
+        return DrainResult(**self.counts)
+
+    # --- reading
+
+    async def take(self) -> list[_Row]:
+        start = self.now()
+        async with self.sessions() as session:
+            result = await session.execute(
+                select(
+                    Outbox.id,
+                    Outbox.chat_id,
+                    Outbox.member_id,
+                    Outbox.text,
+                    Outbox.buttons,
+                    Outbox.attempts,
+                    Member.reachable,
+                )
+                .outerjoin(Member, Member.id == Outbox.member_id)
+                .where(Outbox.status == OutboxStatus.PENDING, Outbox.not_before <= start)
+                .order_by(Outbox.id)
+                .limit(self.config.drain_batch)
+            )
+            rows = [_Row(*r) for r in result.all()]
+            private = sorted({r.chat_id for r in rows if _private(r.chat_id)})
+            if private and self.interval:
+                await self._read_last_sent(session, private, start)
+        return rows
+
+    async def _read_last_sent(self, session: AsyncSession, chats: list[int], now: datetime) -> None:
+        """When each chat last got a message, if within the interval (from an earlier drain)."""
+        for i in range(0, len(chats), 500):
+            result = await session.execute(
+                select(Outbox.chat_id, func.max(Outbox.sent_at))
+                .where(
+                    Outbox.chat_id.in_(chats[i : i + 500]),
+                    Outbox.status == OutboxStatus.SENT,
+                    Outbox.sent_at > now - self.interval,
+                )
+                .group_by(Outbox.chat_id)
+            )
+            self.last_sent.update({chat: at for chat, at in result.all() if at is not None})
+
+    # --- writing
+
+    async def _write(self, row_id: int, **values: Any) -> None:
+        async with self.write_lock, self.sessions() as session:
+            await session.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
+            await session.commit()
+
+    async def mark_unreachable_members(self, rows: list[_Row]) -> None:
+        """Rows to members already known to have blocked the bot: marked, not sent."""
+        if not rows:
+            return
+        # No message is in flight here, so one commit for all of them loses nothing.
+        async with self.write_lock, self.sessions() as session:
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.id.in_([r.id for r in rows]))
+                .values(status=OutboxStatus.UNREACHABLE, last_error="member unreachable")
+            )
+            await session.commit()
+        self.counts["unreachable"] += len(rows)
+
+    async def defer(self, rows: Sequence[_Row], first: datetime) -> None:
+        """Put ROWS back unsent, the first at FIRST and each next one an interval later."""
+        if not rows:
+            return
+        async with self.write_lock, self.sessions() as session:
+            for k, row in enumerate(rows):
+                await session.execute(
+                    update(Outbox)
+                    .where(Outbox.id == row.id)
+                    .values(not_before=first + k * self.interval)
+                )
+            await session.commit()
+        self.counts["deferred"] += len(rows)
+
+    async def _sent(self, row: _Row) -> datetime:
+        at = self.now()
+        await self._write(
+            row.id,
+            status=OutboxStatus.SENT,
+            sent_at=at,
+            attempts=Outbox.attempts + 1,
+            last_error=None,
+        )
+        self.counts["sent"] += 1
+        return at
+
+    async def _retry(
+        self, row: _Row, until: datetime, exc: BaseException, remainder: str | None
+    ) -> datetime:
+        values: dict[str, Any] = {
+            "attempts": Outbox.attempts + 1,
+            "not_before": until,
+            "last_error": _error(exc),
+        }
+        if remainder is not None:
+            # The first pieces of a long message got through: only the rest is sent again.
+            values["text"] = remainder
+        await self._write(row.id, **values)
+        self.counts["retried"] += 1
+        return until
+
+    async def _fail(self, row: _Row, exc: BaseException) -> datetime:
+        await self._write(
+            row.id,
+            status=OutboxStatus.FAILED,
+            attempts=Outbox.attempts + 1,
+            last_error=_error(exc),
+        )
+        self.counts["failed"] += 1
+        return self.now()
+
+    async def _back_off(self, row: _Row, exc: BaseException, remainder: str | None) -> datetime:
+        """Retry later, exponentially later, or give up after max_attempts."""
+        attempts = row.attempts + 1
+        if attempts >= self.config.max_attempts:
+            log.warning("outbox %s failed after %s attempts: %s", row.id, attempts, exc)
+            return await self._fail(row, exc)
+        return await self._retry(row, self.now() + _backoff(attempts), exc, remainder)
+
+    async def _forbidden(self, row: _Row, exc: Forbidden) -> datetime:
+        """Blocked or deactivated: mark the member unreachable and tell their head once."""
+        async with self.write_lock, self.sessions() as session:
+            # The system acts here, not a member.
+            set_actor(session, None)
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.id == row.id)
+                .values(
+                    status=OutboxStatus.UNREACHABLE,
+                    attempts=Outbox.attempts + 1,
+                    last_error=_error(exc),
+                )
+            )
+            # A group that removed the bot says nothing about its members.
+            if _private(row.chat_id):
+                member = (
+                    await session.get(Member, row.member_id)
+                    if row.member_id is not None
+                    else await session.scalar(
+                        select(Member).where(Member.tg_user_id == row.chat_id)
+                    )
+                )
+                if member is not None and member.reachable:
+                    # Through the ORM, so that the audit log records the change.
+                    member.reachable = False
+                    heads = await _heads_to_tell(session, member)
+                    await enqueue(session, unreachable_notices(member, heads, self.now()))
+                    if not heads:
+                        log.warning("member %s is unreachable and has no head to tell", member.id)
+            await session.commit()
+        self.counts["unreachable"] += 1
+        return self.now()
+
+    async def _migrated(self, row: _Row, exc: ChatMigrated) -> datetime:
+        """A group became a supergroup: follow it, for this row and the unit it belongs to."""
+        new_chat = int(exc.new_chat_id)
+        async with self.write_lock, self.sessions() as session:
+            set_actor(session, None)
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.chat_id == row.chat_id, Outbox.status == OutboxStatus.PENDING)
+                .values(chat_id=new_chat)
+            )
+            for unit in await session.scalars(select(Unit).where(Unit.chat_id == row.chat_id)):
+                unit.chat_id = new_chat
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.id == row.id)
+                .values(attempts=Outbox.attempts + 1, last_error=_error(exc))
+            )
+            await session.commit()
+        self.counts["retried"] += 1
+        return self.now()
+
+    # --- sending
+
+    async def deliver(self, row: _Row) -> datetime | None:
+        """Send one row and mark it; return when its chat is free again (None: left alone)."""
+        if self.stopped:
+            return None
+        if self.halt_until is not None:
+            await self.defer([row], self.halt_until)
+            return self.halt_until
+        try:
+            markup = _markup(row.buttons)
+        except (TypeError, ValueError) as exc:
+            return await self._fail(row, exc)
+        pieces = split_message(row.text)
+        done = 0
+        try:
+            for i, piece in enumerate(pieces):
+                await self.bot.send_message(
+                    row.chat_id,
+                    piece,
+                    parse_mode=ParseMode.HTML,
+                    disable_web_page_preview=True,
+                    reply_markup=markup if i == len(pieces) - 1 else None,
+                )
+                done += 1
+        except RetryAfter as exc:
+            until = self.now() + timedelta(seconds=_retry_after(exc))
+            if self.halt_until is None or until > self.halt_until:
+                self.halt_until = until
+            return await self._retry(row, until, exc, self._remainder(pieces, done))
+        except ChatMigrated as exc:
+            return await self._migrated(row, exc)
+        except Forbidden as exc:
+            return await self._forbidden(row, exc)
+        except BadRequest as exc:
+            # Chat not found, bad HTML…: sending the same again would fail the same way.
+            log.warning("outbox %s refused by Telegram: %s", row.id, exc)
+            return await self._fail(row, exc)
+        except (NetworkError, TelegramError) as exc:
+            # NetworkError covers TimedOut; any other TelegramError (a bad token) is as
+            # likely to hit the next row, so both stop the batch.
+            self.stopped = True
+            return await self._back_off(row, exc, self._remainder(pieces, done))
+        except Exception as exc:
+            # A bug around this one row must not hold up the others.
+            log.exception("outbox %s could not be sent", row.id)
+            return await self._back_off(row, exc, self._remainder(pieces, done))
+        return await self._sent(row)
+
+    @staticmethod
+    def _remainder(pieces: list[str], done: int) -> str | None:
+        return "\n".join(pieces[done:]) if done else None
+
+    async def chat(self, chat_id: int, rows: list[_Row]) -> None:
+        """Deliver one chat's rows, keeping the interval if it is a private chat."""
+        async with self.slots:
+            if not (_private(chat_id) and self.interval):
+                # Groups' own limit is the rate limiter's: it makes these wait their turn.
+                for row in rows:
+                    if await self.deliver(row) is None:
+                        return
+                return
+            last = self.last_sent.get(chat_id)
+            if last is not None and last + self.interval > self.now():
+                await self.defer(rows, last + self.interval)
+                return
+            free = await self.deliver(rows[0])
+            if free is not None:
+                await self.defer(rows[1:], free + self.interval)
+
+
+async def drain(
+    bot: Bot,
+    sessions: SessionMaker,
+    config: SchedulerConfig,
+    *,
+    now: Callable[[], datetime] = utcnow,
+) -> DrainResult:
+    """Send the outbox's due rows (at most drain_batch, in id order) and mark each one."""
+    run = _Drain(bot, sessions, config, now)
+    rows = await run.take()
+    await run.mark_unreachable_members(
+        [r for r in rows if r.reachable is False and _private(r.chat_id)]
+    )
+    by_chat: dict[int, list[_Row]] = {}
+    for row in rows:
+        if not (row.reachable is False and _private(row.chat_id)):
+            by_chat.setdefault(row.chat_id, []).append(row)
+    # gather, not a TaskGroup: one chat's database error must not cancel another chat's
+    # send between Telegram's acceptance and its mark (that would send it twice).
+    outcomes = await asyncio.gather(
+        *(run.chat(chat_id, chat_rows) for chat_id, chat_rows in by_chat.items()),
+        return_exceptions=True,
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return run.result()
+
+
+async def drain_job(context: Context) -> None:
+    """JobQueue callback: drain the outbox, again at once while batches come back full."""
+    svc = services(context)
+    config = svc.config.scheduler
+    for _ in range(MAX_ROUNDS):
+        result = await drain(context.bot, svc.sessions, config, now=svc.clock)
+        if result.handled:
+            log.info("outbox drained: %s", result)
+        # A full batch means more may be due; every row taken got a later not_before or
+        # left the queue, so the next round takes other rows.
+        if result.handled < config.drain_batch:
+            return

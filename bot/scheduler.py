@@ -1,0 +1,391 @@
+"""The daily tick: escalate what is late, then write each member's prompt to the outbox.
+
+One tick per working day, at the configured local time, and once only: the store records
+the day (storage.schedule.claim_day), so a restart, a catch-up after downtime or a second
+process adds nothing. What the tick writes, the outbox sender delivers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Config
+from bot.format import day
+from bot.handlers.base import Context, kick_outbox, services
+from bot.texts import t
+from storage import schedule
+from storage.escalation import Thresholds
+from storage.models import Member, Role, Stage, Unit
+from storage.outbox import Buttons, Message, enqueue
+from storage.people import units
+from storage.schedule import Climb, UnitList
+from storage.workdays import WorkCalendar
+
+log = logging.getLogger(__name__)
+
+MARKS = {0: "", 1: "🟦", 2: "🟨", 3: "🟥"}
+ROWS = 15  # lines per section of a prompt; the rest is counted, and /today shows all
+BUTTON_ROWS = 6
+
+
+def thresholds(config: Config) -> Thresholds:
+    esc = config.escalation
+    return Thresholds(
+        esc.problem_ack_days, esc.problem_answer_days, esc.problem_resolve_days, esc.milestone_days
+    )
+
+
+def _short(text: str, limit: int = 50) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _rows(lines: list[str], lang: str) -> list[str]:
+    if len(lines) <= ROWS:
+        return lines
+    return [*lines[:ROWS], t(lang, "prompt.more", n=len(lines) - ROWS)]
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+def prompt(
+    lang: str, unit: Unit, todo: UnitList, today: date, config: Config, calendar: WorkCalendar
+) -> tuple[str, Buttons]:
+    """A member's daily message and its buttons, from their unit's list."""
+    lines = [t(lang, "prompt.title", date=day(lang, today), unit=unit.name)]
+    if todo.overdue:
+        lines.append(t(lang, "prompt.overdue", n=len(todo.overdue)))
+        lines += _rows(
+            [
+                t(
+                    lang,
+                    "prompt.overdue_row",
+                    mark=MARKS[m.level],
+                    code=m.code,
+                    n=m.seq,
+                    title=m.title,
+                    date=day(lang, m.planned),
+                    late=calendar.workdays_between(m.planned, today),
+                )
+                for m in todo.overdue
+            ],
+            lang,
+        )
+    if todo.due_soon:
+        lines.append(t(lang, "prompt.soon", n=len(todo.due_soon), days=config.work.soon_days))
+        lines += _rows(
+            [
+                t(
+                    lang,
+                    "prompt.soon_row",
+                    code=m.code,
+                    n=m.seq,
+                    title=m.title,
+                    date=day(lang, m.planned),
+                )
+                for m in todo.due_soon
+            ],
+            lang,
+        )
+    if todo.waiting:
+        lines.append(t(lang, "prompt.waiting", n=len(todo.waiting)))
+        lines += _rows(
+            [
+                t(
+                    lang,
+                    "prompt.waiting_row",
+                    mark=MARKS[p.level],
+                    id=p.id,
+                    code=p.code,
+                    late=calendar.workdays_between(p.raised, today),
+                    text=_short(p.text),
+                )
+                for p in todo.waiting
+            ],
+            lang,
+        )
+    if todo.stale:
+        lines.append(t(lang, "prompt.stale", n=len(todo.stale), days=config.work.stale_days))
+        lines += _rows(
+            [
+                t(
+                    lang,
+                    "prompt.stale_row",
+                    code=p.code,
+                    name=_short(p.name, 30),
+                    last=day(lang, p.last) if p.last else t(lang, "prompt.never"),
+                )
+                for p in todo.stale
+            ],
+            lang,
+        )
+    buttons: Buttons = []
+    for p in todo.waiting[:BUTTON_ROWS]:
+        buttons.append([[t(lang, "btn.answer", id=p.id), f"go:reply:{p.id}"]])
+    for s in todo.stale[: max(0, BUTTON_ROWS - len(buttons))]:
+        buttons.append(
+            [
+                [t(lang, "btn.no_change", code=s.code), f"nc:{s.code}"],
+                [t(lang, "btn.report", code=s.code), f"go:progress:{s.code}"],
+            ]
+        )
+    return "\n".join(lines), buttons
+
+
+def notice(lang: str, climb: Climb) -> tuple[str, Buttons]:
+    """The blue, yellow or red notice of an item that climbed, with what can be done."""
+    level = t(lang, f"esc.level.{climb.level}")
+    if climb.kind == "problem":
+        text = t(
+            lang,
+            "esc.problem",
+            level=level,
+            id=climb.item_id,
+            code=climb.code,
+            late=climb.late,
+            title=_short(climb.title, 200),
+        )
+        return text, problem_buttons(lang, climb.item_id)
+    text = t(
+        lang,
+        "esc.milestone",
+        level=level,
+        code=climb.code,
+        n=climb.seq,
+        title=climb.title,
+        late=climb.late,
+    )
+    return text, milestone_buttons(lang, climb.item_id)
+
+
+def problem_buttons(lang: str, problem_id: int) -> Buttons:
+    return [
+        [
+            [t(lang, "btn.ack"), f"ack:{problem_id}"],
+            [t(lang, "btn.reply"), f"go:reply:{problem_id}"],
+        ],
+        [[t(lang, "btn.extend"), f"go:extend:p:{problem_id}"]],
+    ]
+
+
+def milestone_buttons(lang: str, milestone_id: int) -> Buttons:
+    return [
+        [
+            [t(lang, "btn.done"), f"md:{milestone_id}"],
+            [t(lang, "btn.extend"), f"go:extend:m:{milestone_id}"],
+        ]
+    ]
+
+
+def digest(
+    lang: str,
+    today: date,
+    counts: dict[str, dict[Stage, int]],
+    red: Sequence[tuple[str, int, str, date]],
+    climbed: Sequence[Climb],
+    unit_names: dict[int, str],
+) -> str:
+    """The one message a coordinator or leader gets: the city at a glance, and what is new."""
+    lines = [t(lang, "digest.title", date=day(lang, today)), t(lang, "digest.counts")]
+    for unit, by_stage in counts.items():
+        lines.append(
+            t(
+                lang,
+                "digest.count_row",
+                unit=unit,
+                **{s.value: by_stage.get(s, 0) for s in Stage if s is not Stage.DROPPED},
+            )
+        )
+    if red:
+        lines.append(t(lang, "digest.red", n=len(red)))
+        lines += _rows(
+            [
+                t(lang, "digest.red_row", code=c, n=n, title=title, date=day(lang, d))
+                for c, n, title, d in red
+            ],
+            lang,
+        )
+    if climbed:
+        lines.append(t(lang, "digest.climbed", n=len(climbed)))
+        lines += _rows(
+            [
+                t(
+                    lang,
+                    f"digest.climbed_{'ms' if c.kind == 'milestone' else 'problem'}",
+                    mark=MARKS[c.level],
+                    id=c.item_id,
+                    n=c.seq,
+                    code=c.code,
+                    title=_short(c.title, 40),
+                    late=c.late,
+                    unit=unit_names.get(c.unit_id, "?"),
+                )
+                for c in climbed
+            ],
+            lang,
+        )
+    if not red and not climbed:
+        lines.append(t(lang, "digest.nothing"))
+    return "\n".join(lines)
+
+
+# --- the tick ---------------------------------------------------------------------------
+
+
+@dataclass
+class TickResult:
+    day: date
+    ran: bool
+    reason: str = ""  # why it did not run: "holiday" or "done"
+    climbs: list[Climb] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    queued: int = 0
+
+
+def local_day(config: Config, now: datetime) -> date:
+    return now.astimezone(config.city.tz).date()
+
+
+def due(config: Config, calendar: WorkCalendar, now: datetime) -> bool:
+    """Is it a working day and past the prompt time (local), so that a tick is owed?"""
+    local = now.astimezone(config.city.tz)
+    return calendar.is_workday(local.date()) and local.time() >= config.work.prompt_time
+
+
+async def tick(
+    session: AsyncSession, config: Config, calendar: WorkCalendar, now: datetime
+) -> TickResult:
+    """One scheduler pass as at NOW; the caller commits (or rolls back for a dry run)."""
+    tz = config.city.tz
+    today = local_day(config, now)
+    if not calendar.is_workday(today):
+        return TickResult(today, ran=False, reason="holiday")
+    run = await schedule.claim_day(session, today, now)
+    if run is None:
+        return TickResult(today, ran=False, reason="done")
+    climbs = await schedule.escalate(session, today, now, tz, calendar, thresholds(config))
+    lists = await schedule.unit_lists(
+        session,
+        today,
+        now,
+        tz,
+        soon_days=config.work.soon_days,
+        stale_days=config.work.stale_days,
+    )
+    people = await schedule.recipients(session)
+    all_units = {u.id: u for u in await units(session)}
+    messages = _prompts(people, all_units, lists, today, config, calendar)
+    messages += _notices(people, climbs, today)
+    messages += await _digests(session, people, climbs, all_units, today, calendar)
+    result = TickResult(today, ran=True, climbs=climbs, messages=messages)
+    result.queued = await enqueue(session, messages, now)
+    run.messages = result.queued
+    run.finished_at = now
+    await session.flush()
+    log.info("tick %s: %d climbed, %d messages queued", today, len(climbs), result.queued)
+    return result
+
+
+def _prompts(
+    people: Sequence[Member],
+    all_units: dict[int, Unit],
+    lists: dict[int, UnitList],
+    today: date,
+    config: Config,
+    calendar: WorkCalendar,
+) -> list[Message]:
+    messages = []
+    rendered: dict[tuple[int, str], tuple[str, Buttons]] = {}
+    for m in people:
+        todo = lists.get(m.unit_id)
+        if m.role not in (Role.OFFICER, Role.HEAD) or todo is None or todo.empty:
+            continue
+        # Members of a unit share one list: render it once per language.
+        key = (m.unit_id, m.lang)
+        if key not in rendered:
+            rendered[key] = prompt(m.lang, all_units[m.unit_id], todo, today, config, calendar)
+        text, buttons = rendered[key]
+        messages.append(
+            Message(f"prompt:{m.id}:{today}", m.tg_user_id, "prompt", text, m.id, buttons)
+        )
+    return messages
+
+
+def _notices(people: Sequence[Member], climbs: Sequence[Climb], today: date) -> list[Message]:
+    """Each climb tells the heads of the unit that must act (its officers if it has none)."""
+    by_unit: dict[int, list[Member]] = defaultdict(list)
+    for m in people:
+        by_unit[m.unit_id].append(m)
+    messages = []
+    for climb in climbs:
+        members = by_unit.get(climb.unit_id, [])
+        heads = [m for m in members if m.role is Role.HEAD] or [
+            m for m in members if m.role is Role.OFFICER
+        ]
+        for m in heads:
+            text, buttons = notice(m.lang, climb)
+            key = f"esc:{climb.kind}:{climb.item_id}:{climb.level}:{m.id}:{today}"
+            messages.append(Message(key, m.tg_user_id, "notice", text, m.id, buttons))
+    return messages
+
+
+async def _digests(
+    session: AsyncSession,
+    people: Sequence[Member],
+    climbs: Sequence[Climb],
+    all_units: dict[int, Unit],
+    today: date,
+    calendar: WorkCalendar,
+) -> list[Message]:
+    readers = [m for m in people if m.role in (Role.COORDINATOR, Role.LEADER)]
+    if not readers:
+        return []
+    counts = await schedule.counts_by_unit_and_stage(session)
+    red = await schedule.went_red(session, today, calendar)
+    names = {uid: u.name for uid, u in all_units.items()}
+    # The service center hears of what reached level 2, leaders of what reached level 3.
+    level_of = {Role.COORDINATOR: 2, Role.LEADER: 3}
+    messages = []
+    for m in readers:
+        climbed = [c for c in climbs if c.level == level_of[m.role]]
+        text = digest(m.lang, today, counts, red, climbed, names)
+        messages.append(Message(f"digest:{m.id}:{today}", m.tg_user_id, "digest", text, m.id))
+    return messages
+
+
+def next_prompt_at(config: Config, calendar: WorkCalendar, after: datetime) -> datetime:
+    """The next working day's prompt time after AFTER, as an aware datetime (for `tick`)."""
+    tz = config.city.tz
+    local = after.astimezone(tz)
+    candidate = local.date()
+    if local.time() >= config.work.prompt_time:
+        candidate += timedelta(days=1)
+    while not calendar.is_workday(candidate):
+        candidate += timedelta(days=1)
+    return datetime.combine(candidate, config.work.prompt_time, tzinfo=tz)
+
+
+async def daily_job(context: Context) -> None:
+    """JobQueue callback: make today's tick if it is owed, then start sending."""
+    svc = services(context)
+    now = svc.clock()
+    if not due(svc.config, svc.calendar, now):
+        return
+    async with svc.sessions() as session:
+        try:
+            result = await tick(session, svc.config, svc.calendar, now)
+            await session.commit()
+        except IntegrityError:
+            # Another process made today's tick between our check and our write.
+            await session.rollback()
+            log.info("today's tick was made elsewhere")
+            return
+    if result.queued:
+        kick_outbox(context)

@@ -1,0 +1,169 @@
+"""Requests for more time, and the head's or the center's decision on them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import Refused
+from storage.models import (
+    Extension,
+    ExtensionStatus,
+    Member,
+    Milestone,
+    Problem,
+    Project,
+    Role,
+    utcnow,
+)
+from storage.problems import OPEN_STATES, visible_problem
+from storage.projects import reachable_project
+from storage.rules import sees_everything
+
+
+@dataclass(frozen=True)
+class Item:
+    """A milestone or a problem that can be late, with the unit that must act on it."""
+
+    kind: str  # "milestone" or "problem"
+    id: int
+    code: str
+    title: str
+    unit_id: int
+    due: date | None
+
+
+def parse_ref(ref: str) -> tuple[str, int]:
+    """`m:12` or `p:7` (as on the buttons) into a kind and an id."""
+    kind, _, raw = ref.strip().partition(":")
+    if kind not in ("m", "p") or not raw.isdigit():
+        raise Refused("err.bad_button")
+    return ("milestone" if kind == "m" else "problem"), int(raw)
+
+
+async def find_item(session: AsyncSession, member: Member, kind: str, item_id: int) -> Item:
+    """The item, if the member may see it (else it does not exist for them)."""
+    if kind == "problem":
+        problem = await visible_problem(session, member, item_id)
+        return Item(
+            "problem",
+            problem.id,
+            problem.project.code,
+            problem.text,
+            problem.unit_id,
+            problem.reply_deadline,
+        )
+    ms = await session.get(Milestone, item_id)
+    project = await session.get(Project, ms.project_id) if ms is not None else None
+    if ms is None or project is None:
+        raise Refused("err.unknown_item")
+    await reachable_project(session, member, project.code)
+    unit = ms.owner_unit_id or project.unit_id
+    return Item("milestone", ms.id, project.code, f"{ms.seq}. {ms.title}", unit, ms.planned_date)
+
+
+async def request(
+    session: AsyncSession, member: Member, kind: str, item_id: int, new_date: date, today: date
+) -> tuple[Extension, Item]:
+    """Ask for more time: a member of the unit that must act asks; nobody else may."""
+    item = await find_item(session, member, kind, item_id)
+    if member.unit_id != item.unit_id and not sees_everything(member.role):
+        raise Refused("err.not_allowed")
+    if new_date <= today or (item.due is not None and new_date <= item.due):
+        raise Refused("err.extension_date", date=new_date.isoformat())
+    pending = await session.scalar(
+        select(Extension).where(
+            Extension.item_kind == kind,
+            Extension.item_id == item_id,
+            Extension.status == ExtensionStatus.PENDING,
+        )
+    )
+    if pending is not None:
+        raise Refused("err.extension_pending", id=pending.id)
+    ext = Extension(
+        item_kind=kind,
+        item_id=item_id,
+        requester_id=member.id,
+        old_date=item.due,
+        new_date=new_date,
+    )
+    session.add(ext)
+    await session.flush()
+    return ext, item
+
+
+def approvers_role(requester: Member) -> Role:
+    """A unit's head decides for the unit's officers; the center decides for heads."""
+    return Role.HEAD if requester.role is Role.OFFICER else Role.COORDINATOR
+
+
+async def decide(
+    session: AsyncSession, member: Member, extension_id: int, approve: bool
+) -> tuple[Extension, Item, Member]:
+    """Approve (the date moves and the item's escalation starts over) or refuse."""
+    ext = await session.get(Extension, extension_id)
+    if ext is None:
+        raise Refused("err.unknown_item")
+    requester = await session.get(Member, ext.requester_id)
+    assert requester is not None
+    item = await find_item(session, requester, ext.item_kind, ext.item_id)
+    own_head = member.role is Role.HEAD and member.unit_id == item.unit_id
+    if not (member.role is Role.COORDINATOR or own_head) or member.id == requester.id:
+        raise Refused("err.not_allowed")
+    if ext.status is not ExtensionStatus.PENDING:
+        raise Refused("err.extension_decided", id=ext.id)
+    ext.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
+    ext.decided_by_id = member.id
+    ext.decided_at = utcnow()
+    if approve:
+        if ext.item_kind == "milestone":
+            ms = await session.get(Milestone, ext.item_id)
+            assert ms is not None
+            ms.planned_date = ext.new_date
+            ms.escalation_level = 0
+            ms.escalated_at = None
+        else:
+            problem = await session.get(Problem, ext.item_id)
+            assert problem is not None
+            if problem.status not in OPEN_STATES:
+                raise Refused("err.problem_closed", id=problem.id, status=problem.status.value)
+            problem.reply_deadline = ext.new_date
+            problem.escalation_level = 0
+            problem.escalated_at = None
+    await session.flush()
+    return ext, item, requester
+
+
+async def late_items(session: AsyncSession, member: Member) -> Sequence[Item]:
+    """What the member's unit could ask more time for: its open, dated milestones and the
+    problems it must answer."""
+    rows = await session.execute(
+        select(Milestone, Project)
+        .join(Project, Project.id == Milestone.project_id)
+        .where(
+            Milestone.done_date.is_(None),
+            Milestone.planned_date.is_not(None),
+            (Milestone.owner_unit_id == member.unit_id)
+            | ((Milestone.owner_unit_id.is_(None)) & (Project.unit_id == member.unit_id)),
+        )
+        .order_by(Milestone.planned_date)
+        .limit(20)
+    )
+    items = [
+        Item("milestone", m.id, p.code, f"{m.seq}. {m.title}", member.unit_id, m.planned_date)
+        for m, p in rows.all()
+    ]
+    problems = await session.scalars(
+        select(Problem)
+        .where(Problem.unit_id == member.unit_id, Problem.status.in_(OPEN_STATES))
+        .order_by(Problem.id)
+        .limit(10)
+    )
+    items += [
+        Item("problem", p.id, p.project.code, p.text, p.unit_id, p.reply_deadline) for p in problems
+    ]
+    return items

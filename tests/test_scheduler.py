@@ -1,0 +1,322 @@
+"""The scheduler over a frozen clock: the week after National Day 2026.
+
+1–7 October are holidays, Saturday 10 October is a make-up working day, Sunday 11 is off.
+Each "day" below sets the clock to 09:00 local and runs what the daily job runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.cli import main as cli_main
+from bot.scheduler import due, next_prompt_at, tick
+from storage.db import set_actor
+from storage.migrate import upgrade
+from storage.models import (
+    AuditLog,
+    Extension,
+    ExtensionStatus,
+    Milestone,
+    Outbox,
+    OutboxStatus,
+    Problem,
+    ProblemCategory,
+    ProblemStatus,
+    ProgressReport,
+    Project,
+    SchedulerRun,
+)
+from storage.workdays import WorkCalendar
+from tests.harness import COORD, HEAD, LEADER, OFFICER, Harness, seed, start_harness
+
+TZ = ZoneInfo("Asia/Shanghai")
+CAL = WorkCalendar()
+
+
+def at(d: date, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime.combine(d, time(hour, minute), tzinfo=TZ).astimezone(UTC)
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sched") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+async def october(h: Harness) -> dict[str, int]:
+    """Dates for the week: XNY01's milestone 1 due on Thursday 8 October, milestone 2 on
+    Wednesday 14; a problem raised on the 8th for 城东街道 to answer; everything else fresh."""
+    async with h.sessions() as s:
+        set_actor(s, None)
+        project = await s.scalar(select(Project).where(Project.code == "XNY01"))
+        assert project is not None
+        project.created_at = at(date(2026, 9, 30))
+        project.last_progress_at = at(date(2026, 10, 8))
+        sw = await s.scalar(select(Project).where(Project.code == "SW02"))
+        assert sw is not None
+        sw.created_at = sw.last_progress_at = at(date(2026, 10, 8))
+        ms = (await s.scalars(select(Milestone).where(Milestone.project_id == project.id))).all()
+        ms[0].planned_date = date(2026, 10, 8)
+        ms[1].planned_date = date(2026, 10, 14)
+        ms[1].owner_unit_id = project.unit_id
+        ms[2].planned_date = date(2027, 3, 1)
+        problem = Problem(
+            project_id=project.id,
+            raiser_id=1,
+            text="园区道路未贯通",
+            category=ProblemCategory.UTILITIES,
+            unit_id=project.unit_id,
+            created_at=at(date(2026, 10, 8), 10),
+        )
+        s.add(problem)
+        await s.commit()
+        return {"problem": problem.id, "ms1": ms[0].id, "ms2": ms[1].id}
+
+
+@pytest.fixture
+async def h(tmp_path: Path, template_db: Path) -> AsyncIterator[Harness]:
+    harness = await start_harness(tmp_path / "bot.sqlite3", template_db)
+    harness.ids = await seed(harness.sessions)
+    harness.ids |= await october(harness)
+    yield harness
+    await harness.stop()
+
+
+async def run_day(h: Harness, d: date, hour: int = 9) -> bool:
+    """What the daily job does at HOUR on day D: tick if owed, commit, deliver."""
+    h.clock.now = at(d, hour)
+    if not due(h.config, CAL, h.clock.now):
+        return False
+    async with h.sessions() as s:
+        result = await tick(s, h.config, CAL, h.clock.now)
+        await s.commit()
+    await h.drain()
+    return result.ran
+
+
+def texts_to(h: Harness, chat: int, marker: str) -> list[str]:
+    return [x for x in h.api.texts(chat) if marker in x]
+
+
+async def level_of(h: Harness, model: type, item_id: int) -> int:
+    async with h.sessions() as s:
+        row = await s.get(model, item_id)
+        assert row is not None
+        return int(row.escalation_level)
+
+
+WEEK = [date(2026, 10, d) for d in range(5, 15)]
+
+
+async def test_prompts_on_working_days_only_including_the_make_up_saturday(h: Harness) -> None:
+    ran = [d for d in WEEK if await run_day(h, d)]
+    assert ran == [date(2026, 10, d) for d in (8, 9, 10, 12, 13, 14)]
+    prompts = texts_to(h, OFFICER, "今日提醒")
+    assert len(prompts) == 6  # one message a working day, never more
+    assert "2026-10-10（周六）" in prompts[2]
+    # leaders and coordinators get the digest instead of a prompt
+    assert texts_to(h, LEADER, "今日提醒") == []
+    assert len(texts_to(h, LEADER, "每日简报")) == 6
+    assert len(texts_to(h, COORD, "每日简报")) == 6
+
+
+async def test_before_prompt_time_nothing_is_owed(h: Harness) -> None:
+    assert not await run_day(h, date(2026, 10, 9), hour=8)
+    assert await run_day(h, date(2026, 10, 9), hour=9)
+
+
+async def test_escalation_steps_at_the_right_days(h: Harness) -> None:
+    pid, ms1 = h.ids["problem"], h.ids["ms1"]
+    levels = {}
+    for d in WEEK:
+        await run_day(h, d)
+        levels[d.day] = (await level_of(h, Problem, pid), await level_of(h, Milestone, ms1))
+    # problem raised Thu 8th: 1 working day waited on Fri 9th (not acknowledged: the head),
+    # 3 on Mon 12th (not answered: the service center); the make-up Saturday counts.
+    # milestone due Thu 8th: 1 working day late on the 9th, 3 on the 12th, 5 on the 14th.
+    assert levels[8] == (0, 0)
+    assert levels[9] == (1, 1)
+    assert levels[10] == (1, 1)
+    assert levels[12] == (2, 2)
+    assert levels[13] == (2, 2)
+    assert levels[14] == (2, 3)
+    blue = texts_to(h, HEAD, "已提级至单位负责人")
+    assert len(blue) == 2  # the problem and the milestone, once each
+    yellow = texts_to(h, HEAD, "已提级至招商服务中心")
+    assert len(yellow) == 2
+    coord_digest = texts_to(h, COORD, "每日简报")
+    assert "今日升级到您这里的事项 2 个" in coord_digest[3]  # Monday the 12th
+    leader_digest = texts_to(h, LEADER, "每日简报")
+    assert "🟥XNY01 节点1「选址」逾期 5 个工作日" in leader_digest[-1]
+
+
+async def test_acknowledge_button_stops_the_first_climb(h: Harness) -> None:
+    pid = h.ids["problem"]
+    await run_day(h, date(2026, 10, 9))
+    assert f"ack:{pid}" in h.api.all_buttons(HEAD)
+    reply = await h.press(HEAD, f"ack:{pid}")
+    assert "已受理问题" in reply[0]
+    async with h.sessions() as s:
+        problem = await s.get(Problem, pid)
+        assert problem is not None and problem.status is ProblemStatus.ACKNOWLEDGED
+    await run_day(h, date(2026, 10, 10))
+    assert await level_of(h, Problem, pid) == 1
+    # not answered after 3 working days still climbs: acknowledging is not answering
+    await run_day(h, date(2026, 10, 12))
+    assert await level_of(h, Problem, pid) == 2
+
+
+async def test_a_restart_mid_week_repeats_nothing(h: Harness, tmp_path: Path) -> None:
+    await run_day(h, date(2026, 10, 9))
+    sent_before = len(h.api.sent())
+    # the same day again, as after a restart: the store says it is done
+    assert not await run_day(h, date(2026, 10, 9), hour=15)
+    assert len(h.api.sent()) == sent_before
+    # a crash after the tick committed but before delivery: the outbox keeps the messages
+    h.clock.now = at(date(2026, 10, 10))
+    async with h.sessions() as s:
+        await tick(s, h.config, CAL, h.clock.now)
+        await s.commit()
+    await h.stop()
+    again = await start_harness(tmp_path / "bot.sqlite3")
+    again.clock.now = h.clock.now
+    try:
+        assert not await run_day(again, date(2026, 10, 10), hour=10)
+        await again.drain()
+        saturday = texts_to(again, OFFICER, "今日提醒")
+        assert len(saturday) == 1
+        async with again.sessions() as s:
+            keys = (await s.scalars(select(Outbox.dedupe_key))).all()
+            assert len(keys) == len(set(keys))
+            pending = await s.scalar(
+                select(func.count()).where(Outbox.status == OutboxStatus.PENDING)
+            )
+            assert pending == 0
+        # the escalation did not climb twice on one day either
+        assert await level_of(again, Problem, again.ids.get("problem", h.ids["problem"])) == 1
+    finally:
+        await again.stop()
+        h.app = again.app  # the fixture's stop() must not shut the first app down twice
+        h.engine = again.engine
+
+
+async def test_catch_up_once_when_the_bot_starts_late(h: Harness) -> None:
+    """The JobQueue, started for real: at 11:00 on a working day with no tick, it ticks once."""
+    h.clock.now = at(date(2026, 10, 9), 11)
+    jobs = {j.name: j for j in h.app.job_queue.jobs()}
+    assert jobs["daily-tick"].job.misfire_grace_time == 6 * 3600
+    await h.app.start()
+    try:
+        for _ in range(100):
+            async with h.sessions() as s:
+                if await s.scalar(select(func.count()).select_from(SchedulerRun)):
+                    break
+            await asyncio.sleep(0.05)
+        for _ in range(100):
+            if texts_to(h, OFFICER, "今日提醒"):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await h.app.stop()
+    async with h.sessions() as s:
+        runs = (await s.scalars(select(SchedulerRun))).all()
+    assert [r.day for r in runs] == [date(2026, 10, 9)]
+    assert len(texts_to(h, OFFICER, "今日提醒")) == 1
+
+
+async def test_no_change_button_quiets_a_stale_project(h: Harness) -> None:
+    await run_day(h, date(2026, 10, 26))  # XNY01's last report was on the 8th
+    assert "nc:XNY01" in h.api.buttons(OFFICER)
+    assert "已记录" in (await h.press(OFFICER, "nc:XNY01"))[0]
+    async with h.sessions() as s:
+        report = await s.scalar(select(ProgressReport))
+        assert report is not None and report.kind == "no_change"
+    await run_day(h, date(2026, 10, 27))
+    assert "XNY01 光伏" not in texts_to(h, OFFICER, "今日提醒")[-1]
+    assert "已查看，无变化" in (await h.send(OFFICER, "/project XNY01"))[0]
+
+
+async def test_more_time_requested_by_an_officer_and_approved_by_the_head(h: Harness) -> None:
+    await run_day(h, date(2026, 10, 9))
+    ms1 = h.ids["ms1"]
+    await h.press(OFFICER, f"go:extend:m:{ms1}")
+    assert "延期到的日期" in h.api.texts(OFFICER)[-1]
+    replies = await h.send(OFFICER, "下周五")
+    assert "→ 2026-10-16（周五）" in replies[0] or "2026-10-16（周五）" in replies[0]
+    ask = texts_to(h, HEAD, "延期申请")
+    assert ask and "2026-10-16" in ask[-1]
+    buttons = h.api.buttons(HEAD)
+    assert buttons[0].startswith("xa:") and buttons[1].startswith("xr:")
+    assert "没有权限" in (await h.press(OFFICER, buttons[0]))[0]
+    assert "已批准" in (await h.press(HEAD, buttons[0]))[0]
+    assert "已批准" in h.api.texts(OFFICER)[-1]
+    async with h.sessions() as s:
+        ms = await s.get(Milestone, ms1)
+        ext = await s.scalar(select(Extension))
+        assert ms is not None and ms.planned_date == date(2026, 10, 16)
+        assert ms.escalation_level == 0
+        assert ext is not None and ext.status is ExtensionStatus.APPROVED
+    assert "已经处理过" in (await h.press(HEAD, buttons[1]))[0]
+
+
+async def test_urge_sends_at_once_and_is_logged(h: Harness) -> None:
+    assert "没有权限" in (await h.send(OFFICER, "/urge XNY01 1"))[0]
+    replies = await h.send(COORD, "/urge XNY01 1")
+    assert "已催办" in replies[0]
+    assert texts_to(h, OFFICER, "催办") and texts_to(h, HEAD, "催办")
+    assert h.api.buttons(OFFICER) == [f"md:{h.ids['ms1']}", f"go:extend:m:{h.ids['ms1']}"]
+    async with h.sessions() as s:
+        logged = await s.scalar(select(AuditLog).where(AuditLog.action == "urge"))
+        assert logged is not None and logged.entity == "milestones"
+    assert "已催办" in (await h.send(COORD, f"/urge {h.ids['problem']}"))[0]
+    assert "用法" in (await h.send(COORD, "/urge"))[0]
+
+
+async def test_done_button_on_a_notice(h: Harness) -> None:
+    await run_day(h, date(2026, 10, 9))
+    assert "已完成" in (await h.press(OFFICER, f"md:{h.ids['ms1']}"))[0]
+    assert "找不到该事项" in (await h.press(OFFICER, "md:99999"))[0]
+
+
+def test_next_prompt_time_skips_days_off() -> None:
+    from bot.config import Config
+
+    config = Config()
+    assert next_prompt_at(config, CAL, at(date(2026, 9, 30), 10)) == datetime(
+        2026, 10, 8, 9, 0, tzinfo=TZ
+    )
+    assert next_prompt_at(config, CAL, at(date(2026, 10, 9), 8)) == datetime(
+        2026, 10, 9, 9, 0, tzinfo=TZ
+    )
+
+
+async def test_tick_command_dry_run_prints_by_member_and_saves_nothing(
+    h: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = h.engine.url.database
+    assert db is not None
+    code = await asyncio.to_thread(
+        cli_main, ["tick", "--db", db, "--dry-run", "--at", "2026-10-12T09:00"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "=== 王专员 · 城东街道 · officer" in out
+    assert "--- prompt" in out and "--- digest" in out and "--- notice" in out
+    assert "[✔ 收到]" in out
+    assert "dry run: nothing saved" in out
+    async with h.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(SchedulerRun)) == 0
+        assert await s.scalar(select(func.count()).select_from(Outbox)) == 0
+        assert await level_of(h, Problem, h.ids["problem"]) == 0
+    code = await asyncio.to_thread(
+        cli_main, ["tick", "--db", db, "--dry-run", "--at", "2026-10-11T09:00"]
+    )
+    assert "not a working day" in capsys.readouterr().out
