@@ -222,11 +222,16 @@ def _print_messages(messages: Sequence[Any], names: dict[int, str]) -> None:
 
 
 async def _send_queued(config: Config, sessions: Any) -> None:
-    """Drain the outbox with a plain Bot until nothing is due (for `tick` without `run`)."""
+    """Drain the outbox with a plain Bot until nothing is pending (for `tick` without `run`).
+
+    Rows put back for a private chat's interval or Telegram's wait are due a little later:
+    wait for them rather than leave them to the next `run`.
+    """
     from telegram import Bot
     from telegram.ext import AIORateLimiter, ExtBot
 
     from bot.delivery import drain
+    from storage.outbox import pending_count
 
     tg = config.telegram
     bot: Bot = ExtBot(
@@ -237,9 +242,14 @@ async def _send_queued(config: Config, sessions: Any) -> None:
     async with bot:
         while True:
             result = await drain(bot, sessions, config.scheduler)
-            if not (result.sent or result.retried):
+            if result.sent or result.failed:
+                print(f"sent {result.sent}, failed {result.failed}")
+            async with sessions() as session:
+                left = await pending_count(session)
+            if not left:
                 break
-            print(f"sent {result.sent}, retrying {result.retried}")
+            if not result.handled:
+                await asyncio.sleep(config.scheduler.private_interval or 1.0)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -290,6 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # httpx logs every long-polling request at INFO; that drowns what matters.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # A drain longer than its interval makes APScheduler warn at every skipped run; the
+    # next run simply takes over, so that is not worth a line in the log.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     try:
         code: int = args.func(args)
     except ConfigError as exc:

@@ -1,10 +1,12 @@
 """The outbox sender: drains pending messages to Telegram within its limits.
 
-Rows are taken in id order and sent concurrently across chats. Each row is marked in a
-commit of its own right after Telegram took it, so a crash re-sends at most the messages
-that were in flight and never loses one. The overall 30/s and the 20/min per group are the
-bot's rate limiter's job (AIORateLimiter); one message a second per private chat is kept
-here, by deferring a chat's further rows rather than sleeping on them.
+Rows are claimed in id order (so that two drains never take the same row) and sent
+concurrently across chats. Each row is marked as soon as Telegram took it (marks that
+finish together share a commit), so a crash re-sends at most the messages that were in
+flight and never loses one. The overall 30/s and the
+20/min per group are the bot's rate limiter's job (AIORateLimiter); one message a second
+per private chat is kept here, by deferring a chat's further rows rather than sleeping on
+them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -48,7 +51,22 @@ CONCURRENCY = 16
 MAX_BACKOFF = 300.0
 # drain_job drains again at once while batches come back full, at most this many times.
 MAX_ROUNDS = 25
+# A drain claims its rows by moving their not_before this far ahead, so that a second
+# drain (the kick after a handler's notice, another process) cannot take them too. Longer
+# than any drain lasts, retries inside the rate limiter included; rows of a drain that
+# died are sent again once it has passed.
+CLAIM = timedelta(minutes=10)
 _ERROR_LENGTH = 300  # Outbox.last_error
+
+# Telegram's RetryAfter holds for the whole bot, so it outlives the drain that met it: the
+# next drains send nothing until then instead of meeting it again. Keyed by the object's
+# identity (Bot's own equality is by Telegram bot id, which every test bot shares).
+_halted: dict[int, tuple[weakref.ref[Bot], datetime]] = {}
+
+
+def _halted_until(bot: Bot) -> datetime | None:
+    entry = _halted.get(id(bot))
+    return entry[1] if entry is not None and entry[0]() is bot else None
 
 
 @dataclass(frozen=True)
@@ -56,7 +74,8 @@ class DrainResult:
     """What one drain did with the rows it took."""
 
     sent: int = 0
-    # kept pending after RetryAfter or a network error, with a later not_before
+    # kept pending after RetryAfter or a network error (with a later not_before), or
+    # moved to the supergroup its group became
     retried: int = 0
     failed: int = 0
     unreachable: int = 0
@@ -150,7 +169,7 @@ def unreachable_notices(member: Member, heads: Sequence[Member], at: datetime) -
 
 
 class _Drain:
-    """One drain's shared state: counts, the write lock, and whether to keep sending."""
+    """One drain's shared state: its claim, counts, the write lock, whether to keep sending."""
 
     def __init__(
         self,
@@ -165,15 +184,22 @@ class _Drain:
         self.now = now
         self.interval = timedelta(seconds=max(config.private_interval, 0.0))
         self.counts = dict.fromkeys((f.name for f in fields(DrainResult)), 0)
-        # Writes go one at a time: SQLite has one writer anyway, and each is a short commit.
+        # Writes go one at a time (SQLite has one writer anyway). Marks that queue up while
+        # a commit runs share the next commit: see _write.
         self.write_lock = asyncio.Lock()
+        self.marks: list[tuple[int, dict[str, Any], asyncio.Future[None]]] = []
         self.slots = asyncio.Semaphore(CONCURRENCY)
-        # Telegram's RetryAfter is for the whole bot: the rest of the batch waits as well.
+        # Set on RetryAfter: the rest of the batch waits as well.
         self.halt_until: datetime | None = None
         # After a network failure the rest of the batch is left for the next drain, so
         # that an outage costs one attempt per drain rather than one per row.
         self.stopped = False
         self.last_sent: dict[int, datetime] = {}
+        self.start = now()
+        self.claim_until = self.start + CLAIM
+        self.claimed: list[int] = []
+        # rows written since they were claimed; the rest are given back at the end
+        self.touched: set[int] = set()
 
     def result(self) -> DrainResult:
         return DrainResult(**self.counts)
@@ -181,8 +207,9 @@ class _Drain:
     # --- reading
 
     async def take(self) -> list[_Row]:
-        start = self.now()
-        async with self.sessions() as session:
+        """Claim the due rows, at most a batch, in id order."""
+        start = self.start
+        async with self.write_lock, self.sessions() as session:
             result = await session.execute(
                 select(
                     Outbox.id,
@@ -199,6 +226,21 @@ class _Drain:
                 .limit(self.config.drain_batch)
             )
             rows = [_Row(*r) for r in result.all()]
+            if rows:
+                # Rows that another drain claimed since the select no longer match.
+                claimed = await session.scalars(
+                    update(Outbox)
+                    .where(
+                        Outbox.id.in_([r.id for r in rows]),
+                        Outbox.status == OutboxStatus.PENDING,
+                        Outbox.not_before <= start,
+                    )
+                    .values(not_before=self.claim_until)
+                    .returning(Outbox.id)
+                )
+                self.claimed = list(claimed)
+                await session.commit()
+                rows = [r for r in rows if r.id in set(self.claimed)]
             private = sorted({r.chat_id for r in rows if _private(r.chat_id)})
             if private and self.interval:
                 await self._read_last_sent(session, private, start)
@@ -218,17 +260,63 @@ class _Drain:
             )
             self.last_sent.update({chat: at for chat, at in result.all() if at is not None})
 
+    async def release(self) -> None:
+        """Give back the claimed rows this drain left alone: due again at once."""
+        left = [i for i in self.claimed if i not in self.touched]
+        if not left:
+            return
+        async with self.write_lock, self.sessions() as session:
+            await session.execute(
+                update(Outbox)
+                .where(
+                    Outbox.id.in_(left),
+                    Outbox.status == OutboxStatus.PENDING,
+                    Outbox.not_before == self.claim_until,
+                )
+                .values(not_before=self.start)
+            )
+            await session.commit()
+
     # --- writing
 
     async def _write(self, row_id: int, **values: Any) -> None:
-        async with self.write_lock, self.sessions() as session:
-            await session.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
-            await session.commit()
+        """Update one row and return once that is committed.
+
+        The first writer to get the lock commits every mark queued by then (group commit):
+        a commit per row would make the marks queue behind each other, which leaves more
+        accepted messages unrecorded at any moment, not fewer. A crash can re-send only
+        messages whose acceptance had not been committed yet: at most the ones in flight.
+        """
+        self.touched.add(row_id)
+        done = asyncio.get_running_loop().create_future()
+        self.marks.append((row_id, values, done))
+        async with self.write_lock:
+            if not done.done():
+                batch, self.marks = self.marks, []
+                try:
+                    async with self.sessions() as session:
+                        for rid, vals, _ in batch:
+                            await session.execute(
+                                update(Outbox).where(Outbox.id == rid).values(**vals)
+                            )
+                        await session.commit()
+                except Exception as exc:
+                    for *_, fut in batch:
+                        fut.set_exception(exc)
+                except BaseException:
+                    for *_, fut in batch:
+                        fut.cancel()
+                    raise
+                else:
+                    for *_, fut in batch:
+                        fut.set_result(None)
+        await done
 
     async def mark_unreachable_members(self, rows: list[_Row]) -> None:
         """Rows to members already known to have blocked the bot: marked, not sent."""
         if not rows:
             return
+        self.touched.update(r.id for r in rows)
         # No message is in flight here, so one commit for all of them loses nothing.
         async with self.write_lock, self.sessions() as session:
             await session.execute(
@@ -243,6 +331,7 @@ class _Drain:
         """Put ROWS back unsent, the first at FIRST and each next one an interval later."""
         if not rows:
             return
+        self.touched.update(r.id for r in rows)
         async with self.write_lock, self.sessions() as session:
             for k, row in enumerate(rows):
                 await session.execute(
@@ -300,6 +389,7 @@ class _Drain:
 
     async def _forbidden(self, row: _Row, exc: Forbidden) -> datetime:
         """Blocked or deactivated: mark the member unreachable and tell their head once."""
+        self.touched.add(row.id)
         async with self.write_lock, self.sessions() as session:
             # The system acts here, not a member.
             set_actor(session, None)
@@ -332,9 +422,10 @@ class _Drain:
         self.counts["unreachable"] += 1
         return self.now()
 
-    async def _migrated(self, row: _Row, exc: ChatMigrated) -> datetime:
-        """A group became a supergroup: follow it, for this row and the unit it belongs to."""
+    async def _migrated(self, row: _Row, exc: ChatMigrated) -> None:
+        """A group became a supergroup: follow it, for its pending rows and for its unit."""
         new_chat = int(exc.new_chat_id)
+        self.touched.add(row.id)
         async with self.write_lock, self.sessions() as session:
             set_actor(session, None)
             await session.execute(
@@ -342,21 +433,25 @@ class _Drain:
                 .where(Outbox.chat_id == row.chat_id, Outbox.status == OutboxStatus.PENDING)
                 .values(chat_id=new_chat)
             )
+            taken = await session.scalar(select(Unit.id).where(Unit.chat_id == new_chat))
             for unit in await session.scalars(select(Unit).where(Unit.chat_id == row.chat_id)):
-                unit.chat_id = new_chat
+                # Units.chat_id is unique: if the new chat is linked already, that link wins.
+                unit.chat_id = new_chat if taken is None else None
             await session.execute(
                 update(Outbox)
                 .where(Outbox.id == row.id)
-                .values(attempts=Outbox.attempts + 1, last_error=_error(exc))
+                .values(attempts=Outbox.attempts + 1, last_error=_error(exc), not_before=self.now())
             )
             await session.commit()
         self.counts["retried"] += 1
-        return self.now()
 
     # --- sending
 
     async def deliver(self, row: _Row) -> datetime | None:
-        """Send one row and mark it; return when its chat is free again (None: left alone)."""
+        """Send one row and mark it; return when its chat is free again.
+
+        None means that the chat's further rows must wait for the next drain.
+        """
         if self.stopped:
             return None
         if self.halt_until is not None:
@@ -382,9 +477,13 @@ class _Drain:
             until = self.now() + timedelta(seconds=_retry_after(exc))
             if self.halt_until is None or until > self.halt_until:
                 self.halt_until = until
+                _halted[id(self.bot)] = (weakref.ref(self.bot), until)
             return await self._retry(row, until, exc, self._remainder(pieces, done))
         except ChatMigrated as exc:
-            return await self._migrated(row, exc)
+            # The chat's other rows in this batch still name the old chat; the next drain
+            # sends them to the new one.
+            await self._migrated(row, exc)
+            return None
         except Forbidden as exc:
             return await self._forbidden(row, exc)
         except BadRequest as exc:
@@ -431,25 +530,33 @@ async def drain(
     *,
     now: Callable[[], datetime] = utcnow,
 ) -> DrainResult:
-    """Send the outbox's due rows (at most drain_batch, in id order) and mark each one."""
+    """Claim the outbox's due rows (at most drain_batch, in id order), send, mark each."""
+    halted = _halted_until(bot)
+    if halted is not None and halted > now():
+        return DrainResult()
     run = _Drain(bot, sessions, config, now)
     rows = await run.take()
-    await run.mark_unreachable_members(
-        [r for r in rows if r.reachable is False and _private(r.chat_id)]
-    )
-    by_chat: dict[int, list[_Row]] = {}
-    for row in rows:
-        if not (row.reachable is False and _private(row.chat_id)):
-            by_chat.setdefault(row.chat_id, []).append(row)
-    # gather, not a TaskGroup: one chat's database error must not cancel another chat's
-    # send between Telegram's acceptance and its mark (that would send it twice).
-    outcomes = await asyncio.gather(
-        *(run.chat(chat_id, chat_rows) for chat_id, chat_rows in by_chat.items()),
-        return_exceptions=True,
-    )
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
+    try:
+        await run.mark_unreachable_members(
+            [r for r in rows if r.reachable is False and _private(r.chat_id)]
+        )
+        by_chat: dict[int, list[_Row]] = {}
+        for row in rows:
+            if not (row.reachable is False and _private(row.chat_id)):
+                by_chat.setdefault(row.chat_id, []).append(row)
+        # gather, not a TaskGroup: one chat's database error must not cancel another
+        # chat's send between Telegram's acceptance and its mark (that would send it twice).
+        outcomes = await asyncio.gather(
+            *(run.chat(chat_id, chat_rows) for chat_id, chat_rows in by_chat.items()),
+            return_exceptions=True,
+        )
+    finally:
+        await run.release()
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    for error in errors[1:]:
+        log.error("drain failed more than once", exc_info=error)
+    if errors:
+        raise errors[0]
     return run.result()
 
 

@@ -7,14 +7,18 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.config import Config
 from bot.format import project_card, today_text
+from bot.scheduler import next_prompt_at, tick
 from bot.texts import t
 from storage import agenda, projects
 from storage.db import make_engine, make_sessionmaker, set_actor
 from storage.demo import build_demo
 from storage.migrate import upgrade_async
 from storage.people import member_by_tg
+from storage.workdays import WorkCalendar
 
 
 def plain(text: str) -> str:
@@ -61,6 +65,9 @@ async def show_demo(
             print(plain(who))
             print(plain(project_card(lang, card, today, config.work.soon_days)))
             print()
+            unit_name = officer.unit.name  # read before the dry run's rollback expires it
+            await _tomorrow(session, config, officer.id, now, lang, db)
+            print()
             print(
                 plain(
                     t(
@@ -69,13 +76,31 @@ async def show_demo(
                         db=str(db),
                         code=city.project_code,
                         problem=city.open_problem_id,
-                        unit=officer.unit.name,
+                        unit=unit_name,
                     )
                 )
             )
     finally:
         await engine.dispose()
     return 0
+
+
+async def _tomorrow(
+    session: AsyncSession, config: Config, officer_id: int, now: datetime, lang: str, db: Path
+) -> None:
+    """What the scheduler will send at the next prompt time: a dry run, rolled back."""
+    calendar = WorkCalendar(config.work.extra_holidays, config.work.extra_workdays)
+    at = next_prompt_at(config, calendar, now)
+    result = await tick(session, config, calendar, at)
+    await session.rollback()
+    mine = [m for m in result.messages if m.member_id == officer_id and m.kind == "prompt"]
+    when = at.strftime("%Y-%m-%d %H:%M")
+    print(
+        plain(t(lang, "demo.tomorrow", at=when, n=len(result.messages), climbs=len(result.climbs)))
+    )
+    for m in mine:
+        print(plain(m.text))
+    print(plain(t(lang, "demo.tick", db=str(db), at=at.strftime("%Y-%m-%dT%H:%M"))))
 
 
 def _counts(city: object) -> dict[str, int]:

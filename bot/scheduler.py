@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,10 +30,12 @@ from storage.schedule import Climb, UnitList
 from storage.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MARKS = {0: "", 1: "🟦", 2: "🟨", 3: "🟥"}
 ROWS = 15  # lines per section of a prompt; the rest is counted, and /today shows all
 BUTTON_ROWS = 6
+DIGEST_UNITS = 20
 
 
 def thresholds(config: Config) -> Thresholds:
@@ -46,10 +49,12 @@ def _short(text: str, limit: int = 50) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _rows(lines: list[str], lang: str) -> list[str]:
-    if len(lines) <= ROWS:
-        return lines
-    return [*lines[:ROWS], t(lang, "prompt.more", n=len(lines) - ROWS)]
+def _rows(items: Sequence[T], render: Callable[[T], str], lang: str) -> list[str]:
+    """The first ROWS items as lines and a count of the rest; only shown lines are rendered."""
+    lines = [render(item) for item in items[:ROWS]]
+    if len(items) > ROWS:
+        lines.append(t(lang, "prompt.more", n=len(items) - ROWS))
+    return lines
 
 
 # --- rendering --------------------------------------------------------------------------
@@ -63,67 +68,59 @@ def prompt(
     if todo.overdue:
         lines.append(t(lang, "prompt.overdue", n=len(todo.overdue)))
         lines += _rows(
-            [
-                t(
-                    lang,
-                    "prompt.overdue_row",
-                    mark=MARKS[m.level],
-                    code=m.code,
-                    n=m.seq,
-                    title=m.title,
-                    date=day(lang, m.planned),
-                    late=calendar.workdays_between(m.planned, today),
-                )
-                for m in todo.overdue
-            ],
+            todo.overdue,
+            lambda m: t(
+                lang,
+                "prompt.overdue_row",
+                mark=MARKS[m.level],
+                code=m.code,
+                n=m.seq,
+                title=m.title,
+                date=day(lang, m.planned),
+                late=calendar.workdays_between(m.planned, today),
+            ),
             lang,
         )
     if todo.due_soon:
         lines.append(t(lang, "prompt.soon", n=len(todo.due_soon), days=config.work.soon_days))
         lines += _rows(
-            [
-                t(
-                    lang,
-                    "prompt.soon_row",
-                    code=m.code,
-                    n=m.seq,
-                    title=m.title,
-                    date=day(lang, m.planned),
-                )
-                for m in todo.due_soon
-            ],
+            todo.due_soon,
+            lambda m: t(
+                lang,
+                "prompt.soon_row",
+                code=m.code,
+                n=m.seq,
+                title=m.title,
+                date=day(lang, m.planned),
+            ),
             lang,
         )
     if todo.waiting:
         lines.append(t(lang, "prompt.waiting", n=len(todo.waiting)))
         lines += _rows(
-            [
-                t(
-                    lang,
-                    "prompt.waiting_row",
-                    mark=MARKS[p.level],
-                    id=p.id,
-                    code=p.code,
-                    late=calendar.workdays_between(p.raised, today),
-                    text=_short(p.text),
-                )
-                for p in todo.waiting
-            ],
+            todo.waiting,
+            lambda p: t(
+                lang,
+                "prompt.waiting_row",
+                mark=MARKS[p.level],
+                id=p.id,
+                code=p.code,
+                late=calendar.workdays_between(p.raised, today),
+                text=_short(p.text),
+            ),
             lang,
         )
     if todo.stale:
         lines.append(t(lang, "prompt.stale", n=len(todo.stale), days=config.work.stale_days))
         lines += _rows(
-            [
-                t(
-                    lang,
-                    "prompt.stale_row",
-                    code=p.code,
-                    name=_short(p.name, 30),
-                    last=day(lang, p.last) if p.last else t(lang, "prompt.never"),
-                )
-                for p in todo.stale
-            ],
+            todo.stale,
+            lambda p: t(
+                lang,
+                "prompt.stale_row",
+                code=p.code,
+                name=_short(p.name, 30),
+                last=day(lang, p.last) if p.last else t(lang, "prompt.never"),
+            ),
             lang,
         )
     buttons: Buttons = []
@@ -165,6 +162,38 @@ def notice(lang: str, climb: Climb) -> tuple[str, Buttons]:
     return text, milestone_buttons(lang, climb.item_id)
 
 
+NOTICE_ITEMS = 8  # items with their own buttons in one notice; /today lists the rest
+
+
+def notices(lang: str, climbs: Sequence[Climb]) -> tuple[str, Buttons]:
+    """One notice for all that climbed today in a unit; one item keeps its full buttons."""
+    if len(climbs) == 1:
+        return notice(lang, climbs[0])
+    shown = climbs[:NOTICE_ITEMS]
+    parts = [t(lang, "esc.many", n=len(climbs))] + [notice(lang, c)[0] for c in shown]
+    if len(climbs) > len(shown):
+        parts.append(t(lang, "prompt.more", n=len(climbs) - len(shown)))
+    buttons: Buttons = []
+    for c in shown:
+        if c.kind == "problem":
+            buttons.append(
+                [
+                    [t(lang, "btn.ack_item", id=c.item_id), f"ack:{c.item_id}"],
+                    [t(lang, "btn.reply_item", id=c.item_id), f"go:reply:{c.item_id}"],
+                    [t(lang, "btn.extend_item", ref=f"#{c.item_id}"), f"go:extend:p:{c.item_id}"],
+                ]
+            )
+        else:
+            ref = f"{c.code}-{c.seq}"
+            buttons.append(
+                [
+                    [t(lang, "btn.done_item", ref=ref), f"md:{c.item_id}"],
+                    [t(lang, "btn.extend_item", ref=ref), f"go:extend:m:{c.item_id}"],
+                ]
+            )
+    return "\n\n".join(parts), buttons
+
+
 def problem_buttons(lang: str, problem_id: int) -> Buttons:
     return [
         [
@@ -194,41 +223,41 @@ def digest(
 ) -> str:
     """The one message a coordinator or leader gets: the city at a glance, and what is new."""
     lines = [t(lang, "digest.title", date=day(lang, today)), t(lang, "digest.counts")]
-    for unit, by_stage in counts.items():
+    shown = [s for s in Stage if s is not Stage.DROPPED]
+    total = {s.value: sum(by.get(s, 0) for by in counts.values()) for s in shown}
+    lines.append(t(lang, "digest.count_row", unit=t(lang, "digest.city"), **total))
+    # The busiest units first; a big city's full table would not fit in one message.
+    busiest = sorted(counts.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+    for unit, by_stage in busiest[:DIGEST_UNITS]:
         lines.append(
-            t(
-                lang,
-                "digest.count_row",
-                unit=unit,
-                **{s.value: by_stage.get(s, 0) for s in Stage if s is not Stage.DROPPED},
-            )
+            t(lang, "digest.count_row", unit=unit, **{s.value: by_stage.get(s, 0) for s in shown})
         )
+    if len(busiest) > DIGEST_UNITS:
+        lines.append(t(lang, "digest.units_more", n=len(busiest) - DIGEST_UNITS))
     if red:
         lines.append(t(lang, "digest.red", n=len(red)))
         lines += _rows(
-            [
-                t(lang, "digest.red_row", code=c, n=n, title=title, date=day(lang, d))
-                for c, n, title, d in red
-            ],
+            red,
+            lambda r: t(
+                lang, "digest.red_row", code=r[0], n=r[1], title=r[2], date=day(lang, r[3])
+            ),
             lang,
         )
     if climbed:
         lines.append(t(lang, "digest.climbed", n=len(climbed)))
         lines += _rows(
-            [
-                t(
-                    lang,
-                    f"digest.climbed_{'ms' if c.kind == 'milestone' else 'problem'}",
-                    mark=MARKS[c.level],
-                    id=c.item_id,
-                    n=c.seq,
-                    code=c.code,
-                    title=_short(c.title, 40),
-                    late=c.late,
-                    unit=unit_names.get(c.unit_id, "?"),
-                )
-                for c in climbed
-            ],
+            climbed,
+            lambda c: t(
+                lang,
+                f"digest.climbed_{'ms' if c.kind == 'milestone' else 'problem'}",
+                mark=MARKS[c.level],
+                id=c.item_id,
+                n=c.seq,
+                code=c.code,
+                title=_short(c.title, 40),
+                late=c.late,
+                unit=unit_names.get(c.unit_id, "?"),
+            ),
             lang,
         )
     if not red and not climbed:
@@ -319,19 +348,23 @@ def _prompts(
 
 
 def _notices(people: Sequence[Member], climbs: Sequence[Climb], today: date) -> list[Message]:
-    """Each climb tells the heads of the unit that must act (its officers if it has none)."""
+    """What climbed today goes to the heads of the unit that must act (its officers if it
+    has none): one message per person and day, however many items climbed."""
     by_unit: dict[int, list[Member]] = defaultdict(list)
     for m in people:
         by_unit[m.unit_id].append(m)
-    messages = []
+    climbs_by_unit: dict[int, list[Climb]] = defaultdict(list)
     for climb in climbs:
-        members = by_unit.get(climb.unit_id, [])
+        climbs_by_unit[climb.unit_id].append(climb)
+    messages = []
+    for unit_id, unit_climbs in climbs_by_unit.items():
+        members = by_unit.get(unit_id, [])
         heads = [m for m in members if m.role is Role.HEAD] or [
             m for m in members if m.role is Role.OFFICER
         ]
         for m in heads:
-            text, buttons = notice(m.lang, climb)
-            key = f"esc:{climb.kind}:{climb.item_id}:{climb.level}:{m.id}:{today}"
+            text, buttons = notices(m.lang, unit_climbs)
+            key = f"esc:{m.id}:{today}"
             messages.append(Message(key, m.tg_user_id, "notice", text, m.id, buttons))
     return messages
 
@@ -352,10 +385,18 @@ async def _digests(
     names = {uid: u.name for uid, u in all_units.items()}
     # The service center hears of what reached level 2, leaders of what reached level 3.
     level_of = {Role.COORDINATOR: 2, Role.LEADER: 3}
+    climbed: dict[int, list[Climb]] = {level: [] for level in level_of.values()}
+    for c in climbs:
+        if c.level in climbed:
+            climbed[c.level].append(c)
+    # Readers of one role and language get the same digest: render it once.
+    rendered: dict[tuple[int, str], str] = {}
     messages = []
     for m in readers:
-        climbed = [c for c in climbs if c.level == level_of[m.role]]
-        text = digest(m.lang, today, counts, red, climbed, names)
+        key = (level_of[m.role], m.lang)
+        if key not in rendered:
+            rendered[key] = digest(m.lang, today, counts, red, climbed[key[0]], names)
+        text = rendered[key]
         messages.append(Message(f"digest:{m.id}:{today}", m.tg_user_id, "digest", text, m.id))
     return messages
 

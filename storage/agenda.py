@@ -8,12 +8,46 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import Member, Milestone, Problem, ProblemStatus, Project, Stage
 from storage.rules import sees_everything
 
 # Paused and dropped projects do not nag anyone; operating ones have nothing left to chase.
 ACTIVE_STAGES = (Stage.NEGOTIATING, Stage.SIGNED, Stage.STARTED)
+
+
+# What counts as due, waiting and quiet, in one place: /today and the daily tick both
+# select with these (joined with Project).
+
+
+def due_milestones(today: date, soon_days: int) -> tuple[ColumnElement[bool], ...]:
+    """Open milestones of active projects, overdue or due within SOON_DAYS."""
+    return (
+        Milestone.done_date.is_(None),
+        Milestone.planned_date <= today + timedelta(days=soon_days),
+        Project.stage.in_(ACTIVE_STAGES),
+    )
+
+
+def waiting_problems() -> tuple[ColumnElement[bool], ...]:
+    """Problems the unit has not answered yet, unless their project was dropped."""
+    return (
+        Problem.status.in_([ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED]),
+        Project.stage != Stage.DROPPED,
+    )
+
+
+def quiet_projects(now: datetime, stale_days: int) -> tuple[ColumnElement[bool], ...]:
+    """Active projects without a report (or, never reported, created) for STALE_DAYS."""
+    since = now - timedelta(days=stale_days)
+    return (
+        Project.stage.in_(ACTIVE_STAGES),
+        or_(
+            Project.last_progress_at < since,
+            and_(Project.last_progress_at.is_(None), Project.created_at < since),
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -45,11 +79,7 @@ async def agenda(
     ms_stmt = (
         select(Milestone, Project)
         .join(Project, Project.id == Milestone.project_id)
-        .where(
-            Milestone.done_date.is_(None),
-            Milestone.planned_date <= today + timedelta(days=soon_days),
-            Project.stage.in_(ACTIVE_STAGES),
-        )
+        .where(*due_milestones(today, soon_days))
         .order_by(Milestone.planned_date, Project.code, Milestone.seq)
     )
     if not whole_city:
@@ -60,7 +90,8 @@ async def agenda(
 
     pr_stmt = (
         select(Problem)
-        .where(Problem.status.in_([ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED]))
+        .join(Project, Project.id == Problem.project_id)
+        .where(*waiting_problems())
         .order_by(Problem.created_at, Problem.id)
         .limit(limit)
     )
@@ -68,16 +99,9 @@ async def agenda(
         pr_stmt = pr_stmt.where(Problem.unit_id == unit)
     waiting = (await session.scalars(pr_stmt)).all()
 
-    quiet_since = now - timedelta(days=stale_days)
     st_stmt = (
         select(Project)
-        .where(
-            Project.stage.in_(ACTIVE_STAGES),
-            or_(
-                Project.last_progress_at < quiet_since,
-                and_(Project.last_progress_at.is_(None), Project.created_at < quiet_since),
-            ),
-        )
+        .where(*quiet_projects(now, stale_days))
         .order_by(Project.last_progress_at.is_not(None), Project.last_progress_at, Project.code)
         .limit(limit)
     )

@@ -25,7 +25,8 @@ class HardDeleteError(RuntimeError):
     """Raised when code tries to delete a record."""
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """A column value as the audit log's JSON keeps it."""
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -40,7 +41,7 @@ def _columns(obj: Any) -> list[str]:
 
 
 def _snapshot(obj: Any) -> dict[str, Any]:
-    return {k: _plain(getattr(obj, k)) for k in _columns(obj)}
+    return {k: plain_value(getattr(obj, k)) for k in _columns(obj)}
 
 
 def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -50,8 +51,8 @@ def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     for key in _columns(obj):
         hist = state.attrs[key].history
         if hist.added or hist.deleted:
-            before[key] = _plain(hist.deleted[0]) if hist.deleted else None
-            after[key] = _plain(hist.added[0]) if hist.added else None
+            before[key] = plain_value(hist.deleted[0]) if hist.deleted else None
+            after[key] = plain_value(hist.added[0]) if hist.added else None
     return before, after
 
 

@@ -335,7 +335,11 @@ class Outbox(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_not_before", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_status_not_before", "status", "not_before"),
+        # The sender looks up the last message sent to a chat to keep the per-chat interval.
+        Index("ix_outbox_chat_id_sent_at", "chat_id", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,3 +81,10 @@ async def enqueue(
     for start in range(0, len(rows), 500):
         await session.execute(stmt, rows[start : start + 500])
     return len(rows)
+
+
+async def pending_count(session: AsyncSession) -> int:
+    """Messages not yet sent nor given up."""
+    return int(
+        await session.scalar(select(func.count()).where(Outbox.status == OutboxStatus.PENDING)) or 0
+    )

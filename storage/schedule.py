@@ -11,12 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.agenda import ACTIVE_STAGES
+from storage.agenda import ACTIVE_STAGES, due_milestones, quiet_projects, waiting_problems
+from storage.audit import plain_value as audit_value
 from storage.escalation import Thresholds, milestone_target, next_level, problem_target
 from storage.models import (
+    AuditLog,
     Member,
     Milestone,
     Problem,
@@ -26,6 +29,7 @@ from storage.models import (
     SchedulerRun,
     Stage,
     Unit,
+    utcnow,
 )
 from storage.workdays import WorkCalendar
 
@@ -122,52 +126,130 @@ async def escalate(
     calendar: WorkCalendar,
     th: Thresholds,
 ) -> list[Climb]:
-    """Move every late item one step up where it deserves it; return what climbed."""
-    climbs: list[Climb] = []
-    problems = (
-        await session.execute(
-            select(Problem, Project.code)
-            .join(Project, Project.id == Problem.project_id)
-            .where(Problem.status.in_(OPEN_STATES), Project.stage != Stage.DROPPED)
-        )
-    ).all()
-    for problem, code in problems:
-        raised = problem.created_at.astimezone(tz).date()
-        waited = calendar.workdays_between(raised, today)
-        target = problem_target(problem.status, waited, th)
-        level = next_level(
-            problem.escalation_level, target, _local_day(problem.escalated_at, tz), today
-        )
-        if level != problem.escalation_level:
-            problem.escalation_level = level
-            problem.escalated_at = now
-            climbs.append(
-                Climb("problem", problem.id, level, problem.unit_id, code, problem.text, waited)
-            )
+    """Move every late item one step up where it deserves it; return what climbed.
 
-    milestones = (
-        await session.execute(
-            select(Milestone, Project.code, Project.unit_id)
-            .join(Project, Project.id == Milestone.project_id)
-            .where(
-                Milestone.done_date.is_(None),
-                Milestone.planned_date < today,
-                Project.stage.in_(ACTIVE_STAGES),
-            )
+    Reads plain columns and writes the steps as bulk UPDATEs: a city has thousands of late
+    items and loading each as an ORM object was most of a tick. The flush hook never sees
+    these changes, so their audit rows, in the hook's format, are written here.
+    """
+    climbs: list[Climb] = []
+    problem_steps: list[_Step] = []
+    problems = await session.execute(
+        select(
+            Problem.id,
+            Problem.status,
+            Problem.escalation_level,
+            Problem.escalated_at,
+            Problem.created_at,
+            Problem.unit_id,
+            Problem.text,
+            Project.code,
         )
-    ).all()
-    for ms, code, project_unit in milestones:
-        assert ms.planned_date is not None
-        overdue = calendar.workdays_between(ms.planned_date, today)
+        .join(Project, Project.id == Problem.project_id)
+        .where(Problem.status.in_(OPEN_STATES), Project.stage != Stage.DROPPED)
+        .order_by(Problem.id)
+    )
+    for pid, status, current, escalated_at, created_at, unit_id, text, code in problems:
+        raised = created_at.astimezone(tz).date()
+        waited = calendar.workdays_between(raised, today)
+        target = problem_target(status, waited, th)
+        level = next_level(current, target, _local_day(escalated_at, tz), today)
+        if level != current:
+            problem_steps.append(_Step(pid, current, escalated_at, level))
+            climbs.append(Climb("problem", pid, level, unit_id, code, text, waited))
+
+    milestone_steps: list[_Step] = []
+    milestones = await session.execute(
+        select(
+            Milestone.id,
+            Milestone.planned_date,
+            Milestone.escalation_level,
+            Milestone.escalated_at,
+            Milestone.owner_unit_id,
+            Milestone.title,
+            Milestone.seq,
+            Project.code,
+            Project.unit_id,
+        )
+        .join(Project, Project.id == Milestone.project_id)
+        .where(
+            Milestone.done_date.is_(None),
+            Milestone.planned_date < today,
+            Project.stage.in_(ACTIVE_STAGES),
+        )
+        .order_by(Milestone.id)
+    )
+    for mid, planned, current, escalated_at, owner, title, seq, code, project_unit in milestones:
+        assert planned is not None
+        overdue = calendar.workdays_between(planned, today)
         target = milestone_target(overdue, th)
-        level = next_level(ms.escalation_level, target, _local_day(ms.escalated_at, tz), today)
-        if level != ms.escalation_level:
-            ms.escalation_level = level
-            ms.escalated_at = now
-            unit = ms.owner_unit_id or project_unit
-            climbs.append(Climb("milestone", ms.id, level, unit, code, ms.title, overdue, ms.seq))
-    await session.flush()
+        level = next_level(current, target, _local_day(escalated_at, tz), today)
+        if level != current:
+            milestone_steps.append(_Step(mid, current, escalated_at, level))
+            unit = owner or project_unit
+            climbs.append(Climb("milestone", mid, level, unit, code, title, overdue, seq))
+
+    await _write_steps(session, Problem, problem_steps, now)
+    await _write_steps(session, Milestone, milestone_steps, now)
     return climbs
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One item's climb: its id, level and last climb before, and its new level."""
+
+    id: int
+    level: int
+    escalated_at: datetime | None
+    new_level: int
+
+
+_CHUNK = 500
+
+
+async def _write_steps(
+    session: AsyncSession, model: type[Problem | Milestone], steps: list[_Step], now: datetime
+) -> None:
+    """Set the new levels in bulk, and audit each change as the flush hook would have."""
+    if not steps:
+        return
+    # On the connection these are plain Core statements: executemany, no ORM bookkeeping.
+    conn = await session.connection()
+    stmt = (
+        update(model)
+        .where(model.id == bindparam("step_id"))
+        .values(escalation_level=bindparam("step_level"), escalated_at=now)
+    )
+    params = [{"step_id": s.id, "step_level": s.new_level} for s in steps]
+    for start in range(0, len(params), _CHUNK):
+        await conn.execute(stmt, params[start : start + _CHUNK])
+    # Objects of these rows already in the session (a caller's) must not keep old values.
+    identities = session.sync_session.identity_map
+    for s in steps:
+        obj = identities.get(session.sync_session.identity_key(model, s.id))
+        if obj is not None:
+            set_committed_value(obj, "escalation_level", s.new_level)
+            set_committed_value(obj, "escalated_at", now)
+    actor = session.info.get("actor_id")
+    at = utcnow()
+    after_at = audit_value(now)
+    rows = [
+        {
+            "at": at,
+            "actor_id": actor,
+            "action": "update",
+            "entity": model.__tablename__,
+            "entity_id": str(s.id),
+            "before": {
+                "escalation_level": s.level,
+                "escalated_at": audit_value(s.escalated_at),
+            },
+            "after": {"escalation_level": s.new_level, "escalated_at": after_at},
+        }
+        for s in steps
+    ]
+    for start in range(0, len(rows), _CHUNK):
+        await conn.execute(insert(AuditLog), rows[start : start + _CHUNK])
 
 
 async def unit_lists(
@@ -194,11 +276,7 @@ async def unit_lists(
             Milestone.owner_unit_id,
         )
         .join(Project, Project.id == Milestone.project_id)
-        .where(
-            Milestone.done_date.is_(None),
-            Milestone.planned_date <= today + timedelta(days=soon_days),
-            Project.stage.in_(ACTIVE_STAGES),
-        )
+        .where(*due_milestones(today, soon_days))
         .order_by(Milestone.planned_date, Project.code, Milestone.seq)
     )
     for mid, code, seq, title, kind, planned, level, project_unit, owner in ms_rows:
@@ -220,7 +298,7 @@ async def unit_lists(
             Problem.status,
         )
         .join(Project, Project.id == Problem.project_id)
-        .where(Problem.status.in_([ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED]))
+        .where(*waiting_problems())
         .order_by(Problem.created_at, Problem.id)
     )
     for pid, code, text, unit_id, created, level, status in pr_rows:
@@ -228,16 +306,9 @@ async def unit_lists(
             ProblemItem(pid, code, text, unit_id, created.astimezone(tz).date(), level, status)
         )
 
-    quiet_since = now - timedelta(days=stale_days)
     st_rows = await session.execute(
         select(Project.code, Project.name, Project.unit_id, Project.last_progress_at)
-        .where(
-            Project.stage.in_(ACTIVE_STAGES),
-            or_(
-                Project.last_progress_at < quiet_since,
-                and_(Project.last_progress_at.is_(None), Project.created_at < quiet_since),
-            ),
-        )
+        .where(*quiet_projects(now, stale_days))
         .order_by(Project.code)
     )
     for code, name, unit_id, last in st_rows:
@@ -286,7 +357,7 @@ async def went_red(
             Milestone.planned_date < today,
             Project.stage.in_(ACTIVE_STAGES),
         )
-        .order_by(Milestone.planned_date, Project.code)
+        .order_by(Milestone.planned_date, Project.code, Milestone.seq)
     )
     return [(c, s, t, d) for c, s, t, d in rows if d is not None]
 

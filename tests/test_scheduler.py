@@ -148,10 +148,13 @@ async def test_escalation_steps_at_the_right_days(h: Harness) -> None:
     assert levels[12] == (2, 2)
     assert levels[13] == (2, 2)
     assert levels[14] == (2, 3)
+    # one notice a day, however many items climbed: the problem and the milestone together
     blue = texts_to(h, HEAD, "已提级至单位负责人")
-    assert len(blue) == 2  # the problem and the milestone, once each
+    assert len(blue) == 1 and "今日提级事项 2 个" in blue[0]
+    assert "问题 #" in blue[0] and "XNY01 节点1「选址」" in blue[0]
     yellow = texts_to(h, HEAD, "已提级至招商服务中心")
-    assert len(yellow) == 2
+    assert len(yellow) == 1 and yellow[0].count("已提级至招商服务中心") == 2
+    assert sum("今日提级" in x or "已提级" in x for x in h.api.texts(HEAD)) == 3  # 9th, 12th, 14th
     coord_digest = texts_to(h, COORD, "每日简报")
     assert "今日升级到您这里的事项 2 个" in coord_digest[3]  # Monday the 12th
     leader_digest = texts_to(h, LEADER, "每日简报")
@@ -310,7 +313,7 @@ async def test_tick_command_dry_run_prints_by_member_and_saves_nothing(
     assert code == 0
     assert "=== 王专员 · 城东街道 · officer" in out
     assert "--- prompt" in out and "--- digest" in out and "--- notice" in out
-    assert "[✔ 收到]" in out
+    assert "[✔ 收到 #" in out
     assert "dry run: nothing saved" in out
     async with h.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(SchedulerRun)) == 0
@@ -320,3 +323,31 @@ async def test_tick_command_dry_run_prints_by_member_and_saves_nothing(
         cli_main, ["tick", "--db", db, "--dry-run", "--at", "2026-10-11T09:00"]
     )
     assert "not a working day" in capsys.readouterr().out
+
+
+async def test_every_climb_is_in_the_audit_log(h: Harness) -> None:
+    await run_day(h, date(2026, 10, 9))
+    async with h.sessions() as s:
+        rows = (
+            await s.scalars(
+                select(AuditLog).where(AuditLog.action == "update").order_by(AuditLog.id)
+            )
+        ).all()
+    climbed = {
+        (r.entity, r.entity_id): r for r in rows if r.after and "escalation_level" in r.after
+    }
+    problem = climbed[("problems", str(h.ids["problem"]))]
+    assert problem.before == {"escalation_level": 0, "escalated_at": None}
+    assert problem.after is not None and problem.after["escalation_level"] == 1
+    assert ("milestones", str(h.ids["ms1"])) in climbed
+
+
+def test_digest_keeps_to_the_busiest_units() -> None:
+    from bot.scheduler import DIGEST_UNITS, digest
+    from storage.models import Stage
+
+    counts = {f"单位{i:03}": {Stage.SIGNED: i} for i in range(1, 31)}
+    text = digest("zh", date(2026, 10, 9), counts, [], [], {})
+    assert "全市：0/465/0/0/0" in text
+    assert "单位030：0/30/0/0/0" in text and "单位001" not in text
+    assert f"另有 {30 - DIGEST_UNITS} 个单位" in text

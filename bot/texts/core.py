@@ -25,6 +25,8 @@ ZH: dict[str, str] = {
         "/plan 编号 目标日期 — 按模板倒排节点\n"
         "/stage 编号 阶段 — 变更阶段（洽谈/签约/开工/投产/暂停/终止）\n"
         "/instruct 编号 内容 — 领导批示\n"
+        "/extend — 为逾期节点或待答复问题申请延期\n"
+        "/urge 问题号 或 /urge 编号 节点号 — 催办（服务中心）\n"
         "/invite 单位 角色 — 生成邀请码\n"
         "/import — 发送台账文件（说明写 /import）导入单位和项目\n"
         "/lang zh|en — 切换语言\n"
@@ -207,6 +209,8 @@ EN: dict[str, str] = {
         "/plan CODE DATE — plan the milestones backward from a target date\n"
         "/stage CODE STAGE — move the project (negotiating/signed/started/operating/paused/dropped)\n"
         "/instruct CODE text — a leader's instruction\n"
+        "/extend — ask for more time on a milestone or a problem's answer\n"
+        "/urge ID or /urge CODE N — urge an item now (service center)\n"
         "/invite UNIT ROLE — make an invite code\n"
         "/import — send the ledger file with the caption /import to load units and projects\n"
         "/lang zh|en — switch language\n"
@@ -366,6 +370,8 @@ ZH |= {
         "{milestones} 个节点、{problems} 个问题、{progress_reports} 条进展。"
     ),
     "demo.as": "—— 以 {name}（{unit}）的身份发送 {cmd}：",
+    "demo.tomorrow": "—— {at} 机器人将发出 {n} 条消息（{climbs} 个事项提级），这位专员收到的是：",
+    "demo.tick": "（全部消息：wallchart tick --db {db} --dry-run --at {at}）",
     "demo.next": (
         "接下来可以试试：\n"
         "1. 在 @BotFather 创建机器人，把令牌放进 WALLCHART_TOKEN；\n"
@@ -380,6 +386,8 @@ EN |= {
         "{milestones} milestones, {problems} problems, {progress_reports} progress reports."
     ),
     "demo.as": "—— As {name} ({unit}), sending {cmd}:",
+    "demo.tomorrow": "—— At {at} the bot will send {n} messages ({climbs} items climb); this officer gets:",
+    "demo.tick": "(every message: wallchart tick --db {db} --dry-run --at {at})",
     "demo.next": (
         "What to try next:\n"
         "1. Create a bot with @BotFather and put its token in WALLCHART_TOKEN;\n"
