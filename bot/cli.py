@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from bot.config import Config, ConfigError, load_config
 from bot.texts import t
 from bot.texts.ledger import describe
-from storage.db import make_engine, make_sessionmaker, set_actor
+from storage.db import SessionMaker, make_engine, make_sessionmaker, set_actor
 from storage.errors import Refused
 from storage.migrate import upgrade
 
@@ -25,6 +26,16 @@ DEMO_DB = "wallchart-demo.sqlite3"
 
 def _config(args: argparse.Namespace) -> Config:
     return load_config(args.config)
+
+
+@asynccontextmanager
+async def _store(url: str) -> AsyncIterator[SessionMaker]:
+    """Sessions on the store at URL for one command; the engine is closed after."""
+    engine = make_engine(url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -74,21 +85,17 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1
 
     async def go() -> int:
-        engine = make_engine(config.store.url)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                set_actor(session, None)
-                try:
-                    result = await import_ledger(session, ledger, config.city.industries)
-                except LedgerError as exc:
-                    await session.rollback()
-                    _print_ledger_errors(lang, exc)
-                    return 1
-                await session.commit()
-                print(t(lang, "ledger.summary", **result.as_params()))
-                return 0
-        finally:
-            await engine.dispose()
+        async with _store(config.store.url) as sessions, sessions() as session:
+            set_actor(session, None)
+            try:
+                result = await import_ledger(session, ledger, config.city.industries)
+            except LedgerError as exc:
+                await session.rollback()
+                _print_ledger_errors(lang, exc)
+                return 1
+            await session.commit()
+            print(t(lang, "ledger.summary", **result.as_params()))
+            return 0
 
     return asyncio.run(go())
 
@@ -109,34 +116,25 @@ def cmd_invite(args: argparse.Namespace) -> int:
     lang = args.lang
 
     async def go() -> int:
-        engine = make_engine(config.store.url)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                set_actor(session, None)
-                try:
-                    role = parse_role(args.role)
-                    unit = await unit_by_name(session, args.unit)
-                    if unit is None:
-                        raise Refused("err.unknown_unit", unit=args.unit)
-                    invite = await create_invite(
-                        session,
-                        unit,
-                        role,
-                        by=None,
-                        valid_for=timedelta(days=config.work.invite_days),
-                    )
-                    await session.commit()
-                except Refused as exc:
-                    print(_plain(t(lang, exc.key, **exc.params)), file=sys.stderr)
-                    return 1
-                username = config.telegram.username or "<your_bot>"
-                print(invite.code)
-                print(invite_link(username, invite.code))
-                until = invite.expires_at.astimezone(config.city.tz)
-                print(f"{unit.name} · {role.value} · valid until {until:%Y-%m-%d %H:%M}")
-                return 0
-        finally:
-            await engine.dispose()
+        async with _store(config.store.url) as sessions, sessions() as session:
+            set_actor(session, None)
+            try:
+                role = parse_role(args.role)
+                unit = await unit_by_name(session, args.unit)
+                if unit is None:
+                    raise Refused("err.unknown_unit", unit=args.unit)
+                days = timedelta(days=config.work.invite_days)
+                invite = await create_invite(session, unit, role, by=None, valid_for=days)
+                await session.commit()
+            except Refused as exc:
+                print(_plain(t(lang, exc.key, **exc.params)), file=sys.stderr)
+                return 1
+            username = config.telegram.username or "<your_bot>"
+            print(invite.code)
+            print(invite_link(username, invite.code))
+            until = invite.expires_at.astimezone(config.city.tz)
+            print(f"{unit.name} · {role.value} · valid until {until:%Y-%m-%d %H:%M}")
+            return 0
 
     return asyncio.run(go())
 
@@ -164,9 +162,8 @@ def cmd_tick(args: argparse.Namespace) -> int:
     calendar = WorkCalendar(config.work.extra_holidays, config.work.extra_workdays)
 
     async def go() -> int:
-        engine = make_engine(url)
-        try:
-            async with make_sessionmaker(engine)() as session:
+        async with _store(url) as sessions:
+            async with sessions() as session:
                 set_actor(session, None)
                 result = await tick(session, config, calendar, at)
                 if args.dry_run:
@@ -187,12 +184,10 @@ def cmd_tick(args: argparse.Namespace) -> int:
                 return 0
             print(f"{result.day}: {len(result.climbs)} items climbed, {result.queued} queued")
             if config.telegram.token:
-                await _send_queued(config, make_sessionmaker(engine))
+                await _send_queued(config, sessions)
             else:
                 print("no token set: `wallchart run` sends the queued messages")
             return 0
-        finally:
-            await engine.dispose()
 
     return asyncio.run(go())
 
@@ -221,7 +216,7 @@ def _print_messages(messages: Sequence[Any], names: dict[int, str]) -> None:
                 print("  " + "  ".join(f"[{label}]" for label, _data in row))
 
 
-async def _send_queued(config: Config, sessions: Any) -> None:
+async def _send_queued(config: Config, sessions: SessionMaker) -> None:
     """Drain the outbox with a plain Bot until nothing is pending (for `tick` without `run`).
 
     Rows put back for a private chat's interval or Telegram's wait are due a little later:
