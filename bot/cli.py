@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.config import Config, ConfigError, load_config
 from bot.texts import t
 from bot.texts.ledger import describe
@@ -192,14 +194,12 @@ def cmd_tick(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
-async def _member_names(session: Any, ids: Sequence[int | None]) -> dict[int, str]:
-    from sqlalchemy import select
+async def _member_names(session: AsyncSession, ids: Sequence[int | None]) -> dict[int, str]:
+    """How the dry run names each recipient."""
+    from storage.people import members_by_ids
 
-    from storage.models import Member
-
-    wanted = {i for i in ids if i is not None}
-    rows = await session.scalars(select(Member).where(Member.id.in_(wanted)))
-    return {m.id: f"{m.name} · {m.unit.name} · {m.role.value} · tg {m.tg_user_id}" for m in rows}
+    found = await members_by_ids(session, [i for i in ids if i is not None])
+    return {m.id: f"{m.name} · {m.unit.name} · {m.role.value} · tg {m.tg_user_id}" for m in found}
 
 
 def _print_messages(messages: Sequence[Any], names: dict[int, str]) -> None:

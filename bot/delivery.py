@@ -20,8 +20,6 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -37,10 +35,11 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.config import SchedulerConfig
 from bot.handlers.base import Context, services, split_message
 from bot.texts import t
+from storage import outbox
 from storage.db import SessionMaker, set_actor
-from storage.models import Member, Outbox, OutboxStatus, Role, Unit, utcnow
-from storage.outbox import Buttons, Message, enqueue
-from storage.people import unit_members
+from storage.models import Member, OutboxStatus, utcnow
+from storage.outbox import Buttons, Due, Message, enqueue
+from storage.people import answerable_for, member_by_tg
 
 log = logging.getLogger(__name__)
 
@@ -89,18 +88,6 @@ class DrainResult:
         return self.sent + self.retried + self.failed + self.unreachable + self.deferred
 
 
-@dataclass(frozen=True)
-class _Row:
-    id: int
-    chat_id: int
-    member_id: int | None
-    text: str
-    buttons: Buttons | None
-    attempts: int
-    # None when the row names no member
-    reachable: bool | None
-
-
 def _markup(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
@@ -132,25 +119,6 @@ def _backoff(attempts: int) -> timedelta:
 def _private(chat_id: int) -> bool:
     # A private chat's id is the user's id, always positive; groups and channels are negative.
     return chat_id > 0
-
-
-async def _heads_to_tell(session: AsyncSession, member: Member) -> list[Member]:
-    """Who answers for MEMBER: the unit's heads, else its coordinators, else the parent's."""
-    unit_id: int | None = member.unit_id
-    seen: set[int] = set()
-    while unit_id is not None and unit_id not in seen:
-        seen.add(unit_id)
-        for role in (Role.HEAD, Role.COORDINATOR):
-            found = [
-                m
-                for m in await unit_members(session, unit_id, [role])
-                if m.id != member.id and m.reachable
-            ]
-            if found:
-                return found
-        unit = await session.get(Unit, unit_id)
-        unit_id = unit.parent_id if unit is not None else None
-    return []
 
 
 def unreachable_notices(member: Member, heads: Sequence[Member], at: datetime) -> list[Message]:
@@ -206,59 +174,23 @@ class _Drain:
 
     # --- reading
 
-    async def take(self) -> list[_Row]:
+    async def take(self) -> list[Due]:
         """Claim the due rows, at most a batch, in id order."""
         start = self.start
         async with self.write_lock, self.sessions() as session:
-            result = await session.execute(
-                select(
-                    Outbox.id,
-                    Outbox.chat_id,
-                    Outbox.member_id,
-                    Outbox.text,
-                    Outbox.buttons,
-                    Outbox.attempts,
-                    Member.reachable,
-                )
-                .outerjoin(Member, Member.id == Outbox.member_id)
-                .where(Outbox.status == OutboxStatus.PENDING, Outbox.not_before <= start)
-                .order_by(Outbox.id)
-                .limit(self.config.drain_batch)
-            )
-            rows = [_Row(*r) for r in result.all()]
+            rows = await outbox.due_rows(session, start, self.config.drain_batch)
             if rows:
-                # Rows that another drain claimed since the select no longer match.
-                claimed = await session.scalars(
-                    update(Outbox)
-                    .where(
-                        Outbox.id.in_([r.id for r in rows]),
-                        Outbox.status == OutboxStatus.PENDING,
-                        Outbox.not_before <= start,
-                    )
-                    .values(not_before=self.claim_until)
-                    .returning(Outbox.id)
-                )
-                self.claimed = list(claimed)
+                # Rows that another drain claimed since they were read are left out.
+                ids = [r.id for r in rows]
+                self.claimed = await outbox.claim(session, ids, start, self.claim_until)
                 await session.commit()
                 rows = [r for r in rows if r.id in set(self.claimed)]
             private = sorted({r.chat_id for r in rows if _private(r.chat_id)})
             if private and self.interval:
-                await self._read_last_sent(session, private, start)
+                # When each chat last got a message from an earlier drain.
+                since = start - self.interval
+                self.last_sent.update(await outbox.last_sent(session, private, since))
         return rows
-
-    async def _read_last_sent(self, session: AsyncSession, chats: list[int], now: datetime) -> None:
-        """When each chat last got a message, if within the interval (from an earlier drain)."""
-        for i in range(0, len(chats), 500):
-            result = await session.execute(
-                select(Outbox.chat_id, func.max(Outbox.sent_at))
-                .where(
-                    Outbox.chat_id.in_(chats[i : i + 500]),
-                    Outbox.status == OutboxStatus.SENT,
-                    Outbox.sent_at > now - self.interval,
-                )
-                .group_by(Outbox.chat_id)
-            )
-            self.last_sent.update({chat: at for chat, at in result.all() if at is not None})
 
     async def release(self) -> None:
         """Give back the claimed rows this drain left alone: due again at once."""
@@ -266,15 +198,7 @@ class _Drain:
         if not left:
             return
         async with self.write_lock, self.sessions() as session:
-            await session.execute(
-                update(Outbox)
-                .where(
-                    Outbox.id.in_(left),
-                    Outbox.status == OutboxStatus.PENDING,
-                    Outbox.not_before == self.claim_until,
-                )
-                .values(not_before=self.start)
-            )
+            await outbox.release(session, left, self.claim_until, self.start)
             await session.commit()
 
     # --- writing
@@ -295,10 +219,7 @@ class _Drain:
                 batch, self.marks = self.marks, []
                 try:
                     async with self.sessions() as session:
-                        for rid, vals, _ in batch:
-                            await session.execute(
-                                update(Outbox).where(Outbox.id == rid).values(**vals)
-                            )
+                        await outbox.update_rows(session, [(rid, vals) for rid, vals, _ in batch])
                         await session.commit()
                 except Exception as exc:
                     for *_, fut in batch:
@@ -312,53 +233,48 @@ class _Drain:
                         fut.set_result(None)
         await done
 
-    async def mark_unreachable_members(self, rows: list[_Row]) -> None:
+    async def mark_unreachable_members(self, rows: list[Due]) -> None:
         """Rows to members already known to have blocked the bot: marked, not sent."""
         if not rows:
             return
         self.touched.update(r.id for r in rows)
         # No message is in flight here, so one commit for all of them loses nothing.
+        values = {"status": OutboxStatus.UNREACHABLE, "last_error": "member unreachable"}
         async with self.write_lock, self.sessions() as session:
-            await session.execute(
-                update(Outbox)
-                .where(Outbox.id.in_([r.id for r in rows]))
-                .values(status=OutboxStatus.UNREACHABLE, last_error="member unreachable")
-            )
+            await outbox.update_rows(session, [(r.id, values) for r in rows])
             await session.commit()
         self.counts["unreachable"] += len(rows)
 
-    async def defer(self, rows: Sequence[_Row], first: datetime) -> None:
+    async def defer(self, rows: Sequence[Due], first: datetime) -> None:
         """Put ROWS back unsent, the first at FIRST and each next one an interval later."""
         if not rows:
             return
         self.touched.update(r.id for r in rows)
+        changes = [
+            (row.id, {"not_before": first + k * self.interval}) for k, row in enumerate(rows)
+        ]
         async with self.write_lock, self.sessions() as session:
-            for k, row in enumerate(rows):
-                await session.execute(
-                    update(Outbox)
-                    .where(Outbox.id == row.id)
-                    .values(not_before=first + k * self.interval)
-                )
+            await outbox.update_rows(session, changes)
             await session.commit()
         self.counts["deferred"] += len(rows)
 
-    async def _sent(self, row: _Row) -> datetime:
+    async def _sent(self, row: Due) -> datetime:
         at = self.now()
         await self._write(
             row.id,
             status=OutboxStatus.SENT,
             sent_at=at,
-            attempts=Outbox.attempts + 1,
+            attempts=outbox.ONE_MORE_ATTEMPT,
             last_error=None,
         )
         self.counts["sent"] += 1
         return at
 
     async def _retry(
-        self, row: _Row, until: datetime, exc: BaseException, remainder: str | None
+        self, row: Due, until: datetime, exc: BaseException, remainder: str | None
     ) -> datetime:
         values: dict[str, Any] = {
-            "attempts": Outbox.attempts + 1,
+            "attempts": outbox.ONE_MORE_ATTEMPT,
             "not_before": until,
             "last_error": _error(exc),
         }
@@ -369,17 +285,17 @@ class _Drain:
         self.counts["retried"] += 1
         return until
 
-    async def _fail(self, row: _Row, exc: BaseException) -> datetime:
+    async def _fail(self, row: Due, exc: BaseException) -> datetime:
         await self._write(
             row.id,
             status=OutboxStatus.FAILED,
-            attempts=Outbox.attempts + 1,
+            attempts=outbox.ONE_MORE_ATTEMPT,
             last_error=_error(exc),
         )
         self.counts["failed"] += 1
         return self.now()
 
-    async def _back_off(self, row: _Row, exc: BaseException, remainder: str | None) -> datetime:
+    async def _back_off(self, row: Due, exc: BaseException, remainder: str | None) -> datetime:
         """Retry later, exponentially later, or give up after max_attempts."""
         attempts = row.attempts + 1
         if attempts >= self.config.max_attempts:
@@ -387,34 +303,29 @@ class _Drain:
             return await self._fail(row, exc)
         return await self._retry(row, self.now() + _backoff(attempts), exc, remainder)
 
-    async def _forbidden(self, row: _Row, exc: Forbidden) -> datetime:
+    async def _forbidden(self, row: Due, exc: Forbidden) -> datetime:
         """Blocked or deactivated: mark the member unreachable and tell their head once."""
         self.touched.add(row.id)
         async with self.write_lock, self.sessions() as session:
             # The system acts here, not a member.
             set_actor(session, None)
-            await session.execute(
-                update(Outbox)
-                .where(Outbox.id == row.id)
-                .values(
-                    status=OutboxStatus.UNREACHABLE,
-                    attempts=Outbox.attempts + 1,
-                    last_error=_error(exc),
-                )
-            )
+            values = {
+                "status": OutboxStatus.UNREACHABLE,
+                "attempts": outbox.ONE_MORE_ATTEMPT,
+                "last_error": _error(exc),
+            }
+            await outbox.update_rows(session, [(row.id, values)])
             # A group that removed the bot says nothing about its members.
             if _private(row.chat_id):
                 member = (
                     await session.get(Member, row.member_id)
                     if row.member_id is not None
-                    else await session.scalar(
-                        select(Member).where(Member.tg_user_id == row.chat_id)
-                    )
+                    else await member_by_tg(session, row.chat_id)
                 )
                 if member is not None and member.reachable:
                     # Through the ORM, so that the audit log records the change.
                     member.reachable = False
-                    heads = await _heads_to_tell(session, member)
+                    heads = await answerable_for(session, member)
                     await enqueue(session, unreachable_notices(member, heads, self.now()))
                     if not heads:
                         log.warning("member %s is unreachable and has no head to tell", member.id)
@@ -422,32 +333,25 @@ class _Drain:
         self.counts["unreachable"] += 1
         return self.now()
 
-    async def _migrated(self, row: _Row, exc: ChatMigrated) -> None:
+    async def _migrated(self, row: Due, exc: ChatMigrated) -> None:
         """A group became a supergroup: follow it, for its pending rows and for its unit."""
         new_chat = int(exc.new_chat_id)
         self.touched.add(row.id)
         async with self.write_lock, self.sessions() as session:
             set_actor(session, None)
-            await session.execute(
-                update(Outbox)
-                .where(Outbox.chat_id == row.chat_id, Outbox.status == OutboxStatus.PENDING)
-                .values(chat_id=new_chat)
-            )
-            taken = await session.scalar(select(Unit.id).where(Unit.chat_id == new_chat))
-            for unit in await session.scalars(select(Unit).where(Unit.chat_id == row.chat_id)):
-                # Units.chat_id is unique: if the new chat is linked already, that link wins.
-                unit.chat_id = new_chat if taken is None else None
-            await session.execute(
-                update(Outbox)
-                .where(Outbox.id == row.id)
-                .values(attempts=Outbox.attempts + 1, last_error=_error(exc), not_before=self.now())
-            )
+            await outbox.follow_chat(session, row.chat_id, new_chat)
+            values = {
+                "attempts": outbox.ONE_MORE_ATTEMPT,
+                "last_error": _error(exc),
+                "not_before": self.now(),
+            }
+            await outbox.update_rows(session, [(row.id, values)])
             await session.commit()
         self.counts["retried"] += 1
 
     # --- sending
 
-    async def deliver(self, row: _Row) -> datetime | None:
+    async def deliver(self, row: Due) -> datetime | None:
         """Send one row and mark it; return when its chat is free again.
 
         None means that the chat's further rows must wait for the next drain.
@@ -505,7 +409,7 @@ class _Drain:
     def _remainder(pieces: list[str], done: int) -> str | None:
         return "\n".join(pieces[done:]) if done else None
 
-    async def chat(self, chat_id: int, rows: list[_Row]) -> None:
+    async def chat(self, chat_id: int, rows: list[Due]) -> None:
         """Deliver one chat's rows, keeping the interval if it is a private chat."""
         async with self.slots:
             if not (_private(chat_id) and self.interval):
@@ -540,7 +444,7 @@ async def drain(
         await run.mark_unreachable_members(
             [r for r in rows if r.reachable is False and _private(r.chat_id)]
         )
-        by_chat: dict[int, list[_Row]] = {}
+        by_chat: dict[int, list[Due]] = {}
         for row in rows:
             if not (row.reachable is False and _private(row.chat_id)):
                 by_chat.setdefault(row.chat_id, []).append(row)

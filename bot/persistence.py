@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, select
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
+from storage import flows
 from storage.db import SessionMaker
-from storage.models import ChatState
 
 USER_SCOPE = "user"
 
@@ -33,21 +32,11 @@ class StorePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
 
     async def _load(self, scope: str) -> dict[str, Any]:
         async with self._sessions() as session:
-            rows = await session.scalars(select(ChatState).where(ChatState.scope == scope))
-            return {row.key: row.data for row in rows}
+            return await flows.load(session, scope)
 
     async def _save(self, scope: str, key: str, data: Any) -> None:
         async with self._sessions() as session, session.begin():
-            row = await session.scalar(
-                select(ChatState).where(ChatState.scope == scope, ChatState.key == key)
-            )
-            if data is None:
-                if row is not None:
-                    await session.delete(row)
-            elif row is None:
-                session.add(ChatState(scope=scope, key=key, data=data))
-            else:
-                row.data = data
+            await flows.save(session, scope, key, data)
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         return {int(k): dict(v) for k, v in (await self._load(USER_SCOPE)).items()}
@@ -100,9 +89,3 @@ class StorePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
 
     async def flush(self) -> None:
         pass
-
-
-async def clear_flows(sessions: SessionMaker) -> None:
-    """Forget every half-done flow (used by tests and by `wallchart demo`)."""
-    async with sessions() as session, session.begin():
-        await session.execute(delete(ChatState))

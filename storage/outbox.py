@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Outbox, OutboxStatus, utcnow
+from storage.models import Member, Outbox, OutboxStatus, Unit, utcnow
 
 Buttons = list[list[list[str]]]  # rows of [label, callback data]
 
@@ -88,3 +88,116 @@ async def pending_count(session: AsyncSession) -> int:
     return int(
         await session.scalar(select(func.count()).where(Outbox.status == OutboxStatus.PENDING)) or 0
     )
+
+
+# --- what the sender (bot/delivery.py) reads and writes ---------------------------------
+
+# For the values of update_rows: count one more sending attempt.
+ONE_MORE_ATTEMPT = Outbox.attempts + 1
+
+
+@dataclass(frozen=True)
+class Due:
+    """A pending row as the sender needs it."""
+
+    id: int
+    chat_id: int
+    member_id: int | None
+    text: str
+    buttons: Buttons | None
+    attempts: int
+    # None when the row names no member
+    reachable: bool | None
+
+
+async def due_rows(session: AsyncSession, now: datetime, limit: int) -> list[Due]:
+    """Pending rows due at NOW, at most LIMIT, in id order."""
+    result = await session.execute(
+        select(
+            Outbox.id,
+            Outbox.chat_id,
+            Outbox.member_id,
+            Outbox.text,
+            Outbox.buttons,
+            Outbox.attempts,
+            Member.reachable,
+        )
+        .outerjoin(Member, Member.id == Outbox.member_id)
+        .where(Outbox.status == OutboxStatus.PENDING, Outbox.not_before <= now)
+        .order_by(Outbox.id)
+        .limit(limit)
+    )
+    return [Due(*r) for r in result.all()]
+
+
+async def claim(
+    session: AsyncSession, ids: Sequence[int], now: datetime, until: datetime
+) -> list[int]:
+    """Move the rows' not_before to UNTIL, so no other drain takes them; return the ids
+    still pending and due (another drain may have claimed some since they were read)."""
+    claimed = await session.scalars(
+        update(Outbox)
+        .where(
+            Outbox.id.in_(ids),
+            Outbox.status == OutboxStatus.PENDING,
+            Outbox.not_before <= now,
+        )
+        .values(not_before=until)
+        .returning(Outbox.id)
+    )
+    return list(claimed)
+
+
+async def release(
+    session: AsyncSession, ids: Sequence[int], claimed_until: datetime, due: datetime
+) -> None:
+    """Give claimed rows back unsent: due again at DUE."""
+    await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.id.in_(ids),
+            Outbox.status == OutboxStatus.PENDING,
+            Outbox.not_before == claimed_until,
+        )
+        .values(not_before=due)
+    )
+
+
+async def last_sent(
+    session: AsyncSession, chats: Sequence[int], since: datetime
+) -> dict[int, datetime]:
+    """When each chat last got a message, if after SINCE."""
+    found: dict[int, datetime] = {}
+    for i in range(0, len(chats), 500):
+        result = await session.execute(
+            select(Outbox.chat_id, func.max(Outbox.sent_at))
+            .where(
+                Outbox.chat_id.in_(chats[i : i + 500]),
+                Outbox.status == OutboxStatus.SENT,
+                Outbox.sent_at > since,
+            )
+            .group_by(Outbox.chat_id)
+        )
+        found.update({chat: at for chat, at in result.all() if at is not None})
+    return found
+
+
+async def update_rows(
+    session: AsyncSession, changes: Sequence[tuple[int, Mapping[str, Any]]]
+) -> None:
+    """Set each row's values (status, sent_at, not_before, attempts…)."""
+    for row_id, values in changes:
+        await session.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
+
+
+async def follow_chat(session: AsyncSession, old: int, new: int) -> None:
+    """A group became a supergroup: move its pending rows and its unit link to NEW."""
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.chat_id == old, Outbox.status == OutboxStatus.PENDING)
+        .values(chat_id=new)
+    )
+    taken = await session.scalar(select(Unit.id).where(Unit.chat_id == new))
+    for unit in await session.scalars(select(Unit).where(Unit.chat_id == old)):
+        # Units.chat_id is unique: if the new chat is linked already, that link wins.
+        unit.chat_id = new if taken is None else None

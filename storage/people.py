@@ -56,6 +56,10 @@ async def unit_members(
     return (await session.scalars(stmt.order_by(Member.id))).all()
 
 
+async def members_by_ids(session: AsyncSession, ids: Sequence[int]) -> Sequence[Member]:
+    return (await session.scalars(select(Member).where(Member.id.in_(set(ids))))).all()
+
+
 async def members_with_role(session: AsyncSession, role: Role) -> Sequence[Member]:
     """Active members of a role across the city (the service center's coordinators…)."""
     return (
@@ -153,3 +157,22 @@ async def link_group(session: AsyncSession, member: Member, unit: Unit, chat_id:
         await session.flush()
     unit.chat_id = chat_id
     await session.flush()
+
+
+async def answerable_for(session: AsyncSession, member: Member) -> list[Member]:
+    """Who answers for MEMBER: the unit's heads, else its coordinators, else the parent's."""
+    unit_id: int | None = member.unit_id
+    seen: set[int] = set()
+    while unit_id is not None and unit_id not in seen:
+        seen.add(unit_id)
+        for role in (Role.HEAD, Role.COORDINATOR):
+            found = [
+                m
+                for m in await unit_members(session, unit_id, [role])
+                if m.id != member.id and m.reachable
+            ]
+            if found:
+                return found
+        unit = await session.get(Unit, unit_id)
+        unit_id = unit.parent_id if unit is not None else None
+    return []
