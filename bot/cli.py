@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +27,7 @@ DEMO_DB = "wallchart-demo.sqlite3"
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    return load_config(getattr(args, "config", None))
 
 
 @asynccontextmanager
@@ -257,39 +257,48 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wallchart", description=__doc__)
-    parser.add_argument(
-        "--config", help="config file (default: $WALLCHART_CONFIG or ./config.toml)"
+    # --config and -v work before or after the sub-command (`wallchart run --config x`).
+    # SUPPRESS keeps a sub-command's missing option from hiding one given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="config file (default: $WALLCHART_CONFIG or ./config.toml)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more"
+    )
+    parser = argparse.ArgumentParser(prog="wallchart", description=__doc__, parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help=cmd_run.__doc__).set_defaults(func=cmd_run)
-    sub.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(func=cmd_migrate)
-    p = sub.add_parser("import", help=cmd_import.__doc__)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=func.__doc__, parents=[common])
+        command.set_defaults(func=func)
+        return command
+
+    add("run", cmd_run)
+    add("migrate", cmd_migrate)
+    p = add("import", cmd_import)
     p.add_argument("file", help="ledger .xlsx (sheets units, projects) or projects .csv")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the report")
-    p.set_defaults(func=cmd_import)
-    p = sub.add_parser("invite", help=cmd_invite.__doc__)
+    p = add("invite", cmd_invite)
     p.add_argument("unit", help="unit name")
     p.add_argument("role", help="officer, head, coordinator, leader or admin (or the Chinese name)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
-    p.set_defaults(func=cmd_invite)
-    p = sub.add_parser("tick", help=cmd_tick.__doc__)
+    p = add("tick", cmd_tick)
     p.add_argument("--at", help="the moment, ISO (local time if no zone): 2026-12-04T09:00")
     p.add_argument("--dry-run", action="store_true", help="print the messages, save nothing")
     p.add_argument("--db", help="an SQLite file instead of the configured store (the demo's)")
-    p.set_defaults(func=cmd_tick)
-    p = sub.add_parser("demo", help=cmd_demo.__doc__)
+    p = add("demo", cmd_demo)
     p.add_argument("--db", default=DEMO_DB, help=f"SQLite file to fill (default {DEMO_DB})")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
-    p.set_defaults(func=cmd_demo)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # httpx logs every long-polling request at INFO; that drowns what matters.
