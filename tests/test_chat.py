@@ -200,6 +200,15 @@ async def test_problem_routed_by_category_then_answered_and_resolved(h: Harness)
         assert p is not None and p.status is ProblemStatus.RESOLVED
 
 
+async def test_problem_reply_deadline_from_its_words_or_three_working_days(h: Harness) -> None:
+    await h.send(OFFICER, "/problem XNY01 用地指标还没有落实，请下周五前答复")
+    replies = await h.press(OFFICER, h.buttons(OFFICER)[0])
+    assert "答复期限 2026-12-11（周五）" in replies[0]  # Thursday the 3rd: Friday of next week
+    await h.send(OFFICER, "/problem XNY01 施工许可卡住了")
+    replies = await h.press(OFFICER, h.buttons(OFFICER)[0])
+    assert "答复期限 2026-12-08（周二）" in replies[0]  # 3 working days: Fri, Mon, Tue
+
+
 async def test_only_raiser_or_coordinator_resolves(h: Harness) -> None:
     await h.send(OFFICER, "/problem XNY01 资金缺口")
     await h.press(OFFICER, h.buttons(OFFICER)[0])

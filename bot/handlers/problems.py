@@ -6,6 +6,7 @@ must act, in their own language, with a button that opens the next step.
 
 from __future__ import annotations
 
+from bot.dates import parse_deadline
 from bot.flow import Ask, Choices, Command, Fields
 from bot.format import day
 from bot.handlers.base import Call
@@ -121,7 +122,11 @@ async def run_problem(call: Call, f: Fields) -> None:
     guessed = guess_category(f["text"])
     # Picking the unit routed for another category says what the problem is about.
     category = guessed if routed.get(unit.id) in (None, guessed) else routed[unit.id]
-    deadline = call.svc.calendar.add_workdays(call.today(), call.svc.config.work.reply_days)
+    # A deadline written in the problem ("请下周五前答复") wins over the default term.
+    today = call.today()
+    asked = parse_deadline(f["text"], today, call.svc.calendar)
+    default = call.svc.calendar.add_workdays(today, call.svc.config.work.reply_days)
+    deadline = asked if asked is not None and asked > today else default
     problem = await store.raise_problem(
         call.session,
         call.member,
