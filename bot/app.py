@@ -19,7 +19,6 @@ from bot.persistence import StorePersistence
 from bot.scheduler import daily_job
 from bot.texts import t
 from storage.db import SessionMaker
-from storage.workdays import WorkCalendar
 
 # The menu members see when they type "/", in this order.
 MENU = (
@@ -78,7 +77,7 @@ def build_application(
     builder = builder.persistence(StorePersistence(sessions, tg.persistence_interval))
     app: Application = builder.post_init(_post_init).build()  # type: ignore[type-arg]
 
-    calendar = WorkCalendar(config.work.extra_holidays, config.work.extra_workdays)
+    calendar = config.work.calendar()
     app.bot_data[SERVICES_KEY] = Services(config, sessions, calendar, clock)
 
     # Order matters within the group: the first handler that matches wins. Plain commands

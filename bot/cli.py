@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config, ConfigError, load_config
+from bot.format import plain
 from bot.texts import t
 from bot.texts.ledger import describe
 from storage.db import SessionMaker, make_engine, make_sessionmaker, set_actor
@@ -104,7 +105,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _print_ledger_errors(lang: str, exc: Exception) -> None:
     for error in getattr(exc, "errors", []):
-        print(_plain(describe(lang, error)), file=sys.stderr)
+        print(plain(describe(lang, error)), file=sys.stderr)
     print(t(lang, "ledger.nothing_imported"), file=sys.stderr)
 
 
@@ -129,7 +130,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
                 invite = await create_invite(session, unit, role, by=None, valid_for=days)
                 await session.commit()
             except Refused as exc:
-                print(_plain(t(lang, exc.key, **exc.params)), file=sys.stderr)
+                print(plain(t(lang, exc.key, **exc.params)), file=sys.stderr)
                 return 1
             username = config.telegram.username or "<your_bot>"
             print(invite.code)
@@ -141,18 +142,9 @@ def cmd_invite(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
-def _plain(html_text: str) -> str:
-    """HTML catalog text for a terminal: tags dropped."""
-    import html
-    import re
-
-    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
-
-
 def cmd_tick(args: argparse.Namespace) -> int:
     """One scheduler pass as if at a moment; --dry-run prints what it would send."""
     from bot.scheduler import tick
-    from storage.workdays import WorkCalendar
 
     config = _config(args)
     url = f"sqlite:///{args.db}" if args.db else config.store.url
@@ -161,7 +153,7 @@ def cmd_tick(args: argparse.Namespace) -> int:
     at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
     if at.tzinfo is None:
         at = at.replace(tzinfo=tz)  # a time without a zone is the city's local time
-    calendar = WorkCalendar(config.work.extra_holidays, config.work.extra_workdays)
+    calendar = config.work.calendar()
 
     async def go() -> int:
         async with _store(url) as sessions:
@@ -211,7 +203,7 @@ def _print_messages(messages: Sequence[Any], names: dict[int, str]) -> None:
         print(f"\n=== {names.get(member_id or 0, member_id)} ===")
         for m in items:
             print(f"--- {m.kind}")
-            print(_plain(m.text))
+            print(plain(m.text))
             for row in m.buttons or []:
                 print("  " + "  ".join(f"[{label}]" for label, _data in row))
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from storage.escalation import Thresholds
 from storage.rules import PlanStep
+from storage.workdays import WorkCalendar
 
 TOKEN_ENV = "WALLCHART_TOKEN"
 CONFIG_ENV = "WALLCHART_CONFIG"
@@ -65,15 +67,9 @@ class WorkConfig:
     extra_holidays: tuple[date, ...] = ()
     extra_workdays: tuple[date, ...] = ()
 
-
-@dataclass(frozen=True)
-class EscalationConfig:
-    """Working days after which an item climbs a step: unit head, service center, leader."""
-
-    problem_ack_days: int = 1
-    problem_answer_days: int = 3
-    problem_resolve_days: int = 10
-    milestone_days: tuple[int, ...] = (1, 3, 5)
+    def calendar(self) -> WorkCalendar:
+        """The working-day calendar: China's, with this config's extra days."""
+        return WorkCalendar(self.extra_holidays, self.extra_workdays)
 
 
 @dataclass(frozen=True)
@@ -112,7 +108,8 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     city: CityConfig = field(default_factory=CityConfig)
     work: WorkConfig = field(default_factory=WorkConfig)
-    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    # [escalation] is read straight into the rules' own thresholds.
+    escalation: Thresholds = field(default_factory=Thresholds)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     # Problem category → the unit that answers it by default.
     routing: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUTING))
@@ -166,7 +163,7 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Conf
         store=_build(StoreConfig, _section(raw, "store"), "store"),
         city=_build(CityConfig, _section(raw, "city"), "city"),
         work=_build(WorkConfig, work, "work"),
-        escalation=_build(EscalationConfig, _section(raw, "escalation"), "escalation"),
+        escalation=_build(Thresholds, _section(raw, "escalation"), "escalation"),
         scheduler=_build(SchedulerConfig, _section(raw, "scheduler"), "scheduler"),
         routing=routing,
         plan=_plan(raw),

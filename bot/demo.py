@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
-from bot.format import project_card, today_text
+from bot.format import plain, project_card, today_text
 from bot.scheduler import next_prompt_at, tick
 from bot.texts import t
 from storage import agenda, projects
@@ -18,12 +16,6 @@ from storage.db import make_engine, make_sessionmaker, set_actor
 from storage.demo import build_demo
 from storage.migrate import upgrade_async
 from storage.people import member_by_tg
-from storage.workdays import WorkCalendar
-
-
-def plain(text: str) -> str:
-    """Catalog HTML for a terminal: tags dropped, entities decoded."""
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 async def show_demo(
@@ -89,7 +81,7 @@ async def _tomorrow(
     session: AsyncSession, config: Config, officer_id: int, now: datetime, lang: str, db: Path
 ) -> None:
     """What the scheduler will send at the next prompt time: a dry run, rolled back."""
-    calendar = WorkCalendar(config.work.extra_holidays, config.work.extra_workdays)
+    calendar = config.work.calendar()
     at = next_prompt_at(config, calendar, now)
     result = await tick(session, config, calendar, at)
     await session.rollback()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from datetime import date, tzinfo
 from decimal import Decimal
 
 from bot.config import WorkConfig
-from bot.texts import Raw, t
+from bot.texts import t
 from storage.agenda import Agenda
 from storage.models import Milestone, Problem, Project
 from storage.projects import Card
@@ -71,11 +72,12 @@ def problem_line(lang: str, p: Problem) -> str:
         id=p.id,
         status=t(lang, f"pstatus.{p.status.value}"),
         unit=p.unit.name,
-        text=_short(p.text),
+        text=short(p.text),
     )
 
 
-def _short(text: str, limit: int = 80) -> str:
+def short(text: str, limit: int = 80) -> str:
+    """TEXT cut to LIMIT characters with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -118,7 +120,7 @@ def project_card(lang: str, card: Card, today: date, soon_days: int) -> str:
                 "card.last",
                 date=day(lang, card.last.report_date),
                 author=card.last.author.name,
-                text=_short(card.last.text, 200) or t(lang, "card.no_change"),
+                text=short(card.last.text, 200) or t(lang, "card.no_change"),
             )
         )
     else:
@@ -131,7 +133,7 @@ def project_row(lang: str, p: Project) -> str:
         lang,
         "list.row",
         code=p.code,
-        name=_short(p.name, 30),
+        name=short(p.name, 30),
         stage=stage(lang, p.stage.value),
         unit=p.unit.name,
     )
@@ -145,9 +147,9 @@ def project_list(lang: str, projects: Sequence[Project]) -> str:
     )
 
 
-def block(text: str) -> Raw:
-    """Mark formatted HTML so that `t()` puts it in as it is."""
-    return Raw(text)
+def plain(text: str) -> str:
+    """Catalog HTML for a terminal: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 def today_text(lang: str, todo: Agenda, today: date, work: WorkConfig, tz: tzinfo) -> str:
@@ -176,7 +178,7 @@ def today_text(lang: str, todo: Agenda, today: date, work: WorkConfig, tz: tzinf
                 id=q.id,
                 code=q.project.code,
                 days=(today - q.created_at.astimezone(tz).date()).days,
-                text=_short(q.text, 60),
+                text=short(q.text, 60),
             )
             for q in todo.waiting
         ]

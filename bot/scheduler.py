@@ -18,11 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
-from bot.format import day
+from bot.format import day, short
 from bot.handlers.base import Context, kick_outbox, services
 from bot.texts import t
 from storage import schedule
-from storage.escalation import Thresholds
 from storage.models import Member, Role, Stage, Unit
 from storage.outbox import Buttons, Message, enqueue
 from storage.people import units
@@ -36,17 +35,6 @@ MARKS = {0: "", 1: "🟦", 2: "🟨", 3: "🟥"}
 ROWS = 15  # lines per section of a prompt; the rest is counted, and /today shows all
 BUTTON_ROWS = 6
 DIGEST_UNITS = 20
-
-
-def thresholds(config: Config) -> Thresholds:
-    esc = config.escalation
-    return Thresholds(
-        esc.problem_ack_days, esc.problem_answer_days, esc.problem_resolve_days, esc.milestone_days
-    )
-
-
-def _short(text: str, limit: int = 50) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _rows(items: Sequence[T], render: Callable[[T], str], lang: str) -> list[str]:
@@ -106,7 +94,7 @@ def prompt(
                 id=p.id,
                 code=p.code,
                 late=calendar.workdays_between(p.raised, today),
-                text=_short(p.text),
+                text=short(p.text, 50),
             ),
             lang,
         )
@@ -118,7 +106,7 @@ def prompt(
                 lang,
                 "prompt.stale_row",
                 code=p.code,
-                name=_short(p.name, 30),
+                name=short(p.name, 30),
                 last=day(lang, p.last) if p.last else t(lang, "prompt.never"),
             ),
             lang,
@@ -147,7 +135,7 @@ def notice(lang: str, climb: Climb) -> tuple[str, Buttons]:
             id=climb.item_id,
             code=climb.code,
             late=climb.late,
-            title=_short(climb.title, 200),
+            title=short(climb.title, 200),
         )
         return text, problem_buttons(lang, climb.item_id)
     text = t(
@@ -254,7 +242,7 @@ def digest(
                 id=c.item_id,
                 n=c.seq,
                 code=c.code,
-                title=_short(c.title, 40),
+                title=short(c.title, 40),
                 late=c.late,
                 unit=unit_names.get(c.unit_id, "?"),
             ),
@@ -299,7 +287,7 @@ async def tick(
     run = await schedule.claim_day(session, today, now)
     if run is None:
         return TickResult(today, ran=False, reason="done")
-    climbs = await schedule.escalate(session, today, now, tz, calendar, thresholds(config))
+    climbs = await schedule.escalate(session, today, now, tz, calendar, config.escalation)
     lists = await schedule.unit_lists(
         session,
         today,

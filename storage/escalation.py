@@ -8,7 +8,6 @@ ever skipped; the level and the day it last climbed are kept on the item.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,7 +24,7 @@ class Thresholds:
     problem_ack_days: int = 1
     problem_answer_days: int = 3
     problem_resolve_days: int = 10
-    milestone_days: Sequence[int] = (1, 3, 5)
+    milestone_days: tuple[int, ...] = (1, 3, 5)
 
 
 def problem_target(status: ProblemStatus, waited: int, th: Thresholds) -> int:

@@ -25,15 +25,13 @@ from storage.models import (
     Problem,
     ProblemStatus,
     Project,
-    Role,
     SchedulerRun,
     Stage,
     Unit,
     utcnow,
 )
+from storage.problems import OPEN_STATES
 from storage.workdays import WorkCalendar
-
-OPEN_STATES = (ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED, ProblemStatus.ANSWERED)
 
 
 @dataclass(frozen=True)
@@ -108,10 +106,6 @@ async def claim_day(session: AsyncSession, day: date, now: datetime) -> Schedule
     session.add(run)
     await session.flush()
     return run
-
-
-async def ran_on(session: AsyncSession, day: date) -> bool:
-    return (await session.scalar(select(func.count()).where(SchedulerRun.day == day))) != 0
 
 
 def _local_day(at: datetime | None, tz: tzinfo) -> date | None:
@@ -360,7 +354,3 @@ async def went_red(
         .order_by(Milestone.planned_date, Project.code, Milestone.seq)
     )
     return [(c, s, t, d) for c, s, t, d in rows if d is not None]
-
-
-ROLES_WITH_UNIT_LIST = (Role.OFFICER, Role.HEAD)
-ROLES_WITH_DIGEST = (Role.COORDINATOR, Role.LEADER)

@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.flow import Ask, Choices, Command, Fields
 from bot.format import day
 from bot.handlers.base import Call, guarded
-from bot.handlers.projects import parse_day
+from bot.handlers.projects import date_check
 from bot.scheduler import milestone_buttons, problem_buttons
 from bot.texts import t
 from storage import extensions, problems, projects
@@ -107,10 +107,6 @@ async def item_check(call: Call, _fields: Fields, raw: str) -> str:
     kind, item_id = extensions.parse_ref(raw)
     await extensions.find_item(call.session, call.member, kind, item_id)
     return raw.strip()
-
-
-async def date_check(call: Call, _fields: Fields, raw: str) -> str:
-    return parse_day(call, raw).isoformat()
 
 
 async def run_extend(call: Call, f: Fields) -> None:
