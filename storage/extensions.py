@@ -22,7 +22,7 @@ from storage.models import (
 )
 from storage.problems import OPEN_STATES, visible_problem
 from storage.projects import reachable_project
-from storage.rules import sees_everything
+from storage.rules import Action, require
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,18 @@ async def find_item(session: AsyncSession, member: Member, kind: str, item_id: i
     return Item("milestone", ms.id, project.code, f"{ms.seq}. {ms.title}", unit, ms.planned_date)
 
 
+async def askable_item(session: AsyncSession, member: Member, kind: str, item_id: int) -> Item:
+    """The item, if the member may ask more time for it: its unit's people, or the center."""
+    item = await find_item(session, member, kind, item_id)
+    require(member.role, Action.ASK_MORE_TIME, own=member.unit_id == item.unit_id)
+    return item
+
+
 async def request(
     session: AsyncSession, member: Member, kind: str, item_id: int, new_date: date, today: date
 ) -> tuple[Extension, Item]:
-    """Ask for more time: a member of the unit that must act asks; nobody else may."""
-    item = await find_item(session, member, kind, item_id)
-    if member.unit_id != item.unit_id and not sees_everything(member.role):
-        raise Refused("err.not_allowed")
+    """Ask for more time on an item the member may ask it for."""
+    item = await askable_item(session, member, kind, item_id)
     if new_date <= today or (item.due is not None and new_date <= item.due):
         raise Refused("err.extension_date", date=new_date.isoformat())
     pending = await session.scalar(
@@ -111,8 +116,8 @@ async def decide(
     requester = await session.get(Member, ext.requester_id)
     assert requester is not None
     item = await find_item(session, requester, ext.item_kind, ext.item_id)
-    own_head = member.role is Role.HEAD and member.unit_id == item.unit_id
-    if not (member.role is Role.COORDINATOR or own_head) or member.id == requester.id:
+    require(member.role, Action.GRANT_MORE_TIME, own=member.unit_id == item.unit_id)
+    if member.id == requester.id:  # nobody approves their own request
         raise Refused("err.not_allowed")
     if ext.status is not ExtensionStatus.PENDING:
         raise Refused("err.extension_decided", id=ext.id)

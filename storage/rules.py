@@ -30,6 +30,8 @@ class Action(enum.StrEnum):
     IMPORT = "import"
     LINK_GROUP = "link_group"
     URGE = "urge"
+    ASK_MORE_TIME = "ask_more_time"
+    GRANT_MORE_TIME = "grant_more_time"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ PERMISSIONS: Mapping[Action, Grant] = {
     Action.IMPORT: Grant(frozenset(), frozenset({Role.COORDINATOR, Role.ADMIN})),
     Action.LINK_GROUP: Grant(frozenset({Role.HEAD}), frozenset({Role.COORDINATOR, Role.ADMIN})),
     Action.URGE: Grant(frozenset(), frozenset({Role.COORDINATOR})),
+    # "Own" here: the item's acting unit is the member's.
+    Action.ASK_MORE_TIME: Grant(_UNIT, frozenset({Role.COORDINATOR})),
+    Action.GRANT_MORE_TIME: Grant(frozenset({Role.HEAD}), frozenset({Role.COORDINATOR})),
 }
 
 

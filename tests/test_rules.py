@@ -42,6 +42,14 @@ from storage.rules import (
         (Role.ADMIN, Action.INVITE, False, True),
         (Role.OFFICER, Action.INVITE, True, False),
         (Role.ADMIN, Action.LOG_PROGRESS, False, False),
+        (Role.OFFICER, Action.ASK_MORE_TIME, True, True),
+        (Role.LEADER, Action.ASK_MORE_TIME, False, False),
+        (Role.OFFICER, Action.GRANT_MORE_TIME, True, False),
+        (Role.HEAD, Action.GRANT_MORE_TIME, True, True),
+        (Role.HEAD, Action.GRANT_MORE_TIME, False, False),
+        (Role.COORDINATOR, Action.GRANT_MORE_TIME, False, True),
+        (Role.COORDINATOR, Action.URGE, False, True),
+        (Role.LEADER, Action.URGE, False, False),
     ],
 )
 def test_role_table(role: Role, action: Action, own: bool, expected: bool) -> None:

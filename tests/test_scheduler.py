@@ -268,6 +268,8 @@ async def test_more_time_requested_by_an_officer_and_approved_by_the_head(h: Har
         assert ms.escalation_level == 0
         assert ext is not None and ext.status is ExtensionStatus.APPROVED
     assert "已经处理过" in (await h.press(HEAD, buttons[1]))[0]
+    # a leader sees everything but asks no unit's extension
+    assert "没有权限" in (await h.press(LEADER, f"go:extend:m:{ms1}"))[0]
 
 
 async def test_urge_sends_at_once_and_is_logged(h: Harness) -> None:

@@ -105,7 +105,7 @@ async def item_choices(call: Call, _fields: Fields) -> Choices:
 
 async def item_check(call: Call, _fields: Fields, raw: str) -> str:
     kind, item_id = extensions.parse_ref(raw)
-    await extensions.find_item(call.session, call.member, kind, item_id)
+    await extensions.askable_item(call.session, call.member, kind, item_id)
     return raw.strip()
 
 
