@@ -216,6 +216,10 @@ class Project(Base):
     target_operating: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The target of the stage the project is heading for (签约/开工/投产) climbs like an
+    # overdue milestone once passed; a stage move or a new target date starts it over.
+    target_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    target_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
 
@@ -255,6 +259,9 @@ class ProgressReport(Base):
     amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     # "report", or "no_change" when the officer only confirmed the project was checked.
     kind: Mapped[str] = mapped_column(String(12), default="report", server_default="report")
+    # A site photo or document sent with the report: Telegram's file id and "photo"/"document".
+    file_id: Mapped[str | None] = mapped_column(String(200))
+    file_kind: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author: Mapped[Member] = relationship(lazy="joined")
@@ -274,6 +281,9 @@ class Problem(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the answering unit answered: from then on the problem waits for its raiser's
+    # sign-off, and a late sign-off is measured from here.
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     project: Mapped[Project] = relationship(lazy="joined")

@@ -68,7 +68,13 @@ async def raise_problem(
     return problem
 
 
-async def reply(session: AsyncSession, member: Member, problem_id: int, text: str) -> ProblemReply:
+async def reply(
+    session: AsyncSession,
+    member: Member,
+    problem_id: int,
+    text: str,
+    now: datetime | None = None,
+) -> ProblemReply:
     problem = await visible_problem(session, member, problem_id)
     # Everyone concerned may add to the thread; only the answering unit's word answers it.
     require(member.role, Action.ANSWER_PROBLEM, own=_concerns(member, problem))
@@ -79,6 +85,7 @@ async def reply(session: AsyncSession, member: Member, problem_id: int, text: st
     # Anyone's reply counts as the unit answering only when it comes from that unit.
     if member.unit_id == problem.unit_id or sees_everything(member.role):
         problem.status = ProblemStatus.ANSWERED
+        problem.answered_at = now or utcnow()
     await session.flush()
     return answer
 

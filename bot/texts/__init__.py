@@ -3,11 +3,15 @@
 Each module of this package holds one concern's texts as two dicts, `ZH` and `EN`, with the
 same keys and the same placeholders (a test checks). `t()` escapes the values it fills in,
 so a name with `<` in it cannot break the HTML the bot sends.
+
+English plurals: `{n:s/milestone/milestones}` is the word for N (the number itself is
+written apart, `{n}`), so "1 milestone" and "2 milestones" come from one template.
 """
 
 from __future__ import annotations
 
 import html
+import string
 from typing import Any, Final
 
 from bot.texts import core, delivery, ledger, scheduler
@@ -35,11 +39,24 @@ def _escape(value: Any) -> Any:
     return value
 
 
+class _Formatter(string.Formatter):
+    """str.format with one more spec: `{n:s/one/many}` gives the word for the count N."""
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        if format_spec.startswith("s/"):
+            one, _, many = format_spec[2:].partition("/")
+            return one if value == 1 else many
+        return super().format_field(value, format_spec)
+
+
+_FORMATTER: Final = _Formatter()
+
+
 def t(lang: str, key: str, **params: Any) -> str:
     """The text for KEY in LANG (Chinese when unknown), with PARAMS escaped and filled in."""
     table = CATALOG.get(lang, CATALOG[DEFAULT_LANG])
     template = table.get(key) or CATALOG[DEFAULT_LANG].get(key) or key
-    return template.format(**{k: _escape(v) for k, v in params.items()})
+    return _FORMATTER.format(template, **{k: _escape(v) for k, v in params.items()})
 
 
 def both(key: str, **params: Any) -> str:
