@@ -1,10 +1,15 @@
-"""The `wallchart` command: run the bot, migrate the store, import a ledger, invite, demo."""
+"""The `wallchart` command: run the bot, migrate the store, import a ledger, invite, demo.
+
+A mistake in the configuration or a store that cannot be opened ends any sub-command with
+one line on stderr naming the file and the key, line or store, and exit code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -12,23 +17,96 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, StoreConfig, config_path, load_config
 from bot.format import plain
-from bot.texts import t
+from bot.texts import CATALOG, t
 from bot.texts.ledger import describe
 from storage.db import SessionMaker, make_engine, make_sessionmaker, set_actor
 from storage.errors import Refused
 from storage.migrate import upgrade
+from storage.models import Role
 
 log = logging.getLogger("wallchart")
 
 DEMO_DB = "wallchart-demo.sqlite3"
+NOTHING_SAVED = "Dry run: nothing was saved and nothing was sent."
+
+
+class StoreError(Exception):
+    """The store cannot be opened or upgraded; the message names the store and why."""
 
 
 def _config(args: argparse.Namespace) -> Config:
     return load_config(getattr(args, "config", None))
+
+
+def _store_source(args: argparse.Namespace, config: Config) -> str:
+    """Where the store's URL came from, for a message about the store."""
+    path, named_by = config_path(getattr(args, "config", None))
+    if config.store.url != StoreConfig().url:
+        return f"[store] url in {path}"
+    if named_by is None and not path.exists():
+        return "the default [store] url: no config file"
+    return f"the default [store] url: {path} sets none"
+
+
+def zoned(at: datetime) -> str:
+    """A moment as people read it, with its zone: `2026-12-04 09:00 CST (+08:00)`."""
+    raw = at.strftime("%z")
+    offset = f"{raw[:3]}:{raw[3:5]}" if raw else "+00:00"
+    name = at.tzname() or ""
+    # Zones without a common abbreviation call themselves "+04": the offset says it all.
+    label = f"{name} ({offset})" if name and name[0] not in "+-" else offset
+    return f"{at:%Y-%m-%d %H:%M} {label}"
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL (None for another backend or an in-memory database)."""
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        return None
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def store_name(url: str) -> str:
+    """The store as the operator should recognise it: the SQLite file, or the URL without
+    its password."""
+    path = _sqlite_file(url)
+    if path is not None:
+        return str(path.absolute())
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", url)
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in the driver's own words but on one line."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the database server running, at that host and port?)"
+    if isinstance(exc, ModuleNotFoundError):
+        return f"no driver installed for it ({exc.name})"
+    text = str(exc.orig) if isinstance(exc, DBAPIError) and exc.orig is not None else str(exc)
+    # asyncpg's adapted errors may start with the class they wrap.
+    text = re.sub(r"^<class '[^']+'>: ", "", text.strip())
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def open_store(url: str, source: str) -> None:
+    """Create or upgrade the store at URL; StoreError says which store (named by SOURCE)."""
+    try:
+        upgrade(url)
+    except (SQLAlchemyError, OSError, ImportError) as exc:
+        raise StoreError(
+            f"cannot open the store {store_name(url)} ({source}): {_reason(exc)}"
+        ) from exc
 
 
 @asynccontextmanager
@@ -44,8 +122,8 @@ async def _store(url: str) -> AsyncIterator[SessionMaker]:
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Create or upgrade the database."""
     config = _config(args)
-    upgrade(config.store.url)
-    print(f"database at {config.store.url} is up to date")
+    open_store(config.store.url, _store_source(args, config))
+    print(f"the store {store_name(config.store.url)} is up to date")
     return 0
 
 
@@ -62,7 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot.app import build_application
 
-    upgrade(config.store.url)
+    open_store(config.store.url, _store_source(args, config))
     engine = make_engine(config.store.url)
     app = build_application(config, make_sessionmaker(engine))
     log.info("Wallchart is running; press Ctrl-C to stop")
@@ -79,7 +157,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from storage.ledger import LedgerError, import_ledger, read_ledger
 
     config = _config(args)
-    upgrade(config.store.url)
+    open_store(config.store.url, _store_source(args, config))
     lang = args.lang
     try:
         ledger = read_ledger(Path(args.file))
@@ -109,13 +187,26 @@ def _print_ledger_errors(lang: str, exc: Exception) -> None:
     print(t(lang, "ledger.nothing_imported"), file=sys.stderr)
 
 
+def role_names() -> str:
+    """Every name of every role, as `parse_role` reads them: `head / unit head / 单位负责人`."""
+    names = []
+    for role in Role:
+        forms = [role.value]
+        for lang in sorted(CATALOG, key=lambda lang: lang != "en"):
+            name = CATALOG[lang][f"role.{role.value}"]
+            if name.lower() not in (f.lower() for f in forms):
+                forms.append(name)
+        names.append(" / ".join(forms))
+    return ", ".join(names)
+
+
 def cmd_invite(args: argparse.Namespace) -> int:
     """Print a one-time invite code and its deep link."""
     from bot.handlers.start import invite_link, parse_role
     from storage.people import create_invite, unit_by_name
 
     config = _config(args)
-    upgrade(config.store.url)
+    open_store(config.store.url, _store_source(args, config))
     lang = args.lang
 
     async def go() -> int:
@@ -135,22 +226,46 @@ def cmd_invite(args: argparse.Namespace) -> int:
             username = config.telegram.username or "<your_bot>"
             print(invite.code)
             print(invite_link(username, invite.code))
-            until = invite.expires_at.astimezone(config.city.tz)
-            print(f"{unit.name} · {role.value} · valid until {until:%Y-%m-%d %H:%M}")
+            until = zoned(invite.expires_at.astimezone(config.city.tz))
+            role_name = t(lang, f"role.{role.value}")
+            print(plain(t(lang, "cli.invite", unit=unit.name, role=role_name, until=until)))
             return 0
 
     return asyncio.run(go())
 
 
+def _moment(text: str) -> datetime:
+    """--at: an ISO moment; without a zone it is the city's local time (set later)."""
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a moment; write it like 2026-12-04T09:00 (or with a zone, "
+            "2026-12-04T09:00+08:00)"
+        ) from None
+
+
 def cmd_tick(args: argparse.Namespace) -> int:
     """One scheduler pass as if at a moment; --dry-run prints what it would send."""
     from bot.scheduler import tick
+    from storage.demo import contents
 
     config = _config(args)
     url = f"sqlite:///{args.db}" if args.db else config.store.url
-    upgrade(url)
+    source = "--db" if args.db else _store_source(args, config)
+    shown = store_name(url)
+    file = _sqlite_file(url)
+    if args.dry_run and file is not None and not file.exists():
+        # Opening it would create it: a dry run leaves no file behind.
+        print(
+            f"There is no store at {shown} ({source}), so there is nothing to show.\n"
+            f"{NOTHING_SAVED}",
+            file=sys.stderr,
+        )
+        return 1
+    open_store(url, source)
     tz = config.city.tz
-    at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
+    at: datetime = args.at or datetime.now(UTC)
     if at.tzinfo is None:
         at = at.replace(tzinfo=tz)  # a time without a zone is the city's local time
     calendar = config.work.calendar()
@@ -158,24 +273,50 @@ def cmd_tick(args: argparse.Namespace) -> int:
     async def go() -> int:
         async with _store(url) as sessions:
             async with sessions() as session:
+                held = await contents(session)
+                if held.empty:
+                    print(
+                        f"The store {shown} ({source}) is empty: no units, no projects, no "
+                        "members, so there is nobody to send anything to.\n"
+                        "Load the ledger with `wallchart import FILE`, or name the store "
+                        "that holds your city with --config or --db.",
+                        file=sys.stderr,
+                    )
+                    if args.dry_run:
+                        print(NOTHING_SAVED, file=sys.stderr)
+                    return 1
                 set_actor(session, None)
                 result = await tick(session, config, calendar, at)
                 if args.dry_run:
                     names = await _member_names(session, [m.member_id for m in result.messages])
                     await session.rollback()
                 else:
-                    await session.commit()
+                    try:
+                        await session.commit()
+                    except IntegrityError:
+                        # Another process made this day's tick between our claim and commit.
+                        await session.rollback()
+                        print(f"{result.day}: the tick was made elsewhere meanwhile")
+                        return 0
+            print(
+                f"Store: {shown} ({held.units} units, {held.projects} projects, "
+                f"{held.members} members); tick as at {zoned(at.astimezone(tz))}"
+            )
             if not result.ran:
                 reason = "not a working day" if result.reason == "holiday" else "already done"
                 print(f"{result.day}: {reason}; nothing to send")
+                if args.dry_run:
+                    print(NOTHING_SAVED)
                 return 0
             if args.dry_run:
                 _print_messages(result.messages, names)
                 print(
                     f"\n{result.day}: {len(result.climbs)} items would climb, "
-                    f"{len(result.messages)} messages would be sent (dry run: nothing saved)"
+                    f"{len(result.messages)} messages would be sent.\n"
+                    f"{NOTHING_SAVED}"
                 )
                 return 0
+            # Said only now that the commit has kept them.
             print(f"{result.day}: {len(result.climbs)} items climbed, {result.queued} queued")
             if config.telegram.token:
                 await _send_queued(config, sessions)
@@ -274,16 +415,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="ledger .xlsx (sheets units, projects) or projects .csv")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the report")
     p = add("invite", cmd_invite)
-    p.add_argument("unit", help="unit name")
-    p.add_argument("role", help="officer, head, coordinator, leader or admin (or the Chinese name)")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+    p.add_argument("unit", help="unit name, as in the ledger (青山镇)")
+    p.add_argument("role", help=f"one of: {role_names()}")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the output")
     p = add("tick", cmd_tick)
-    p.add_argument("--at", help="the moment, ISO (local time if no zone): 2026-12-04T09:00")
+    p.add_argument(
+        "--at",
+        type=_moment,
+        help="the moment, ISO, local time unless a zone is given: 2026-12-04T09:00",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the messages, save nothing")
     p.add_argument("--db", help="an SQLite file instead of the configured store (the demo's)")
     p = add("demo", cmd_demo)
     p.add_argument("--db", default=DEMO_DB, help=f"SQLite file to fill (default {DEMO_DB})")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the city")
     return parser
 
 
@@ -301,8 +446,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     try:
         code: int = args.func(args)
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    except (ConfigError, StoreError) as exc:
+        # One line, whatever the driver said: the operator reads it in a terminal or a log.
+        print(f"wallchart: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     return code
 

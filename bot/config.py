@@ -6,14 +6,19 @@ The token may come from the environment (WALLCHART_TOKEN) so that the file can b
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass, field
-from datetime import date, time
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from storage.escalation import Thresholds
+from storage.models import ProblemCategory
 from storage.rules import PlanStep
 from storage.workdays import WorkCalendar
 
@@ -116,6 +121,21 @@ class Config:
     plan: tuple[PlanStep, ...] = DEFAULT_PLAN
 
 
+# The sections of the file and the dataclass each one is read into; [routing] and [plan]
+# have shapes of their own.
+SECTIONS: dict[str, type[Any]] = {
+    "telegram": TelegramConfig,
+    "store": StoreConfig,
+    "city": CityConfig,
+    "work": WorkConfig,
+    "escalation": Thresholds,
+    "scheduler": SchedulerConfig,
+}
+PLAN_STEP_KEYS = ("kind", "title", "days_before")
+_BACKENDS = ("sqlite", "postgresql", "postgres")
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
 def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
     value = raw.get(name, {})
     if not isinstance(value, dict):
@@ -123,51 +143,140 @@ def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _parse_time(where: str, value: Any) -> time:
+    # A TOML local time arrives as a time; "9:00" is what people write, so take it too.
+    if isinstance(value, str) and (m := _TIME.fullmatch(value.strip())):
+        hour, minute, second = int(m[1]), int(m[2]), int(m[3] or 0)
+        if hour < 24 and minute < 60 and second < 60:
+            return time(hour, minute, second)
+    if isinstance(value, time):
+        if value.tzinfo is None:
+            return value
+        raise ConfigError(
+            f"{where}: give the local time without a zone ([city] timezone is the zone)"
+        )
+    raise ConfigError(f'{where}: {_shown(value)} is not a time of day; write it like "09:00"')
+
+
+def _parse_date(where: str, value: Any) -> date:
+    # TOML has dates of its own; a quoted "2026-10-08" is the same mistake-free intent.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ConfigError(f"{where}: {_shown(value)} is not a date; write it like 2026-10-08")
+
+
+def _convert(where: str, kind: Any, value: Any) -> Any:
+    """VALUE as the field's type KIND, or ConfigError naming WHERE and what was expected."""
+    if get_origin(kind) is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: must be a list, like [...], not {_shown(value)}")
+        item = get_args(kind)[0]
+        return tuple(_convert(f"{where}[{i}]", item, v) for i, v in enumerate(value))
+    if kind is time:
+        return _parse_time(where, value)
+    if kind is date:
+        return _parse_date(where, value)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: must be true or false, not {_shown(value)}")
+    if kind in (int, float):
+        ok = isinstance(value, int) or (kind is float and isinstance(value, float))
+        if not ok or isinstance(value, bool):
+            expected = "a whole number" if kind is int else "a number"
+            raise ConfigError(f"{where}: must be {expected}, not {_shown(value)}")
+        # No setting counts backwards: a negative number is always a slip.
+        if value < 0:
+            raise ConfigError(f"{where}: must not be negative, not {value}")
+        return kind(value)
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{where}: must be text in quotes, not {_shown(value)}")
+    raise TypeError(f"no reader for {kind!r}")  # a new field type needs a branch above
+
+
 def _build(cls: type[Any], values: dict[str, Any], where: str) -> Any:
-    known = set(cls.__dataclass_fields__)
-    unknown = set(values) - known
+    hints = get_type_hints(cls)
+    known = [f.name for f in fields(cls)]
+    unknown = set(values) - set(known)
     if unknown:
         raise ConfigError(f"[{where}] unknown keys: {', '.join(sorted(unknown))}")
-    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    try:
-        return cls(**converted)
-    except TypeError as exc:
-        raise ConfigError(f"[{where}] {exc}") from exc
+    converted = {k: _convert(f"[{where}] {k}", hints[k], v) for k, v in values.items()}
+    return cls(**converted)
+
+
+def _routing(raw: dict[str, Any]) -> dict[str, str]:
+    routing = dict(DEFAULT_ROUTING)
+    categories = [c.value for c in ProblemCategory]
+    for key, unit in _section(raw, "routing").items():
+        if key not in categories:
+            known = ", ".join(categories)
+            raise ConfigError(f"[routing] unknown problem category {key!r} (known: {known})")
+        routing[key] = _convert(f"[routing] {key}", str, unit)
+    return routing
 
 
 def _plan(raw: dict[str, Any]) -> tuple[PlanStep, ...]:
-    steps = raw.get("plan", {}).get("steps")
+    plan = _section(raw, "plan")
+    unknown = set(plan) - {"steps"}
+    if unknown:
+        raise ConfigError(f"[plan] unknown keys: {', '.join(sorted(unknown))}")
+    steps = plan.get("steps")
     if steps is None:
         return DEFAULT_PLAN
-    try:
-        return tuple(
-            PlanStep(str(s["kind"]), str(s["title"]), int(s["days_before"])) for s in steps
+    if not isinstance(steps, list):
+        raise ConfigError("[[plan.steps]] must be tables, each with kind, title and days_before")
+    result = []
+    for n, step in enumerate(steps, start=1):
+        where = f"[[plan.steps]] number {n}"
+        if not isinstance(step, dict) or set(step) != set(PLAN_STEP_KEYS):
+            got = ", ".join(sorted(step)) if isinstance(step, dict) else _shown(step)
+            raise ConfigError(f"{where} needs kind, title and days_before (has: {got})")
+        result.append(
+            PlanStep(
+                _convert(f"{where} kind", str, step["kind"]),
+                _convert(f"{where} title", str, step["title"]),
+                _convert(f"{where} days_before", int, step["days_before"]),
+            )
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"[[plan.steps]] needs kind, title and days_before: {exc}") from exc
+    return tuple(result)
+
+
+def _check_store(store: StoreConfig) -> None:
+    """Refuse a URL that no engine could open, while the file and key can still be named."""
+    try:
+        backend = make_url(store.url).get_backend_name()
+    except ArgumentError:
+        raise ConfigError(
+            f'[store] url: {store.url!r} is not a database URL; write "sqlite:///FILE" '
+            'or "postgresql://user@host/dbname"'
+        ) from None
+    if backend not in _BACKENDS:
+        raise ConfigError(f"[store] url: Wallchart runs on sqlite or postgresql, not {backend}")
 
 
 def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Config:
     """Build the config from parsed TOML; the environment's token wins over the file's."""
     env = dict(os.environ) if env is None else env
-    telegram = dict(_section(raw, "telegram"))
+    unknown = set(raw) - set(SECTIONS) - {"routing", "plan"}
+    if unknown:
+        raise ConfigError(f"unknown sections: {', '.join(f'[{k}]' for k in sorted(unknown))}")
+    values = {name: dict(_section(raw, name)) for name in SECTIONS}
     if env.get(TOKEN_ENV):
-        telegram["token"] = env[TOKEN_ENV]
-    work = dict(_section(raw, "work"))
-    if isinstance(work.get("prompt_time"), str):
-        work["prompt_time"] = time.fromisoformat(work["prompt_time"])
-    routing = dict(DEFAULT_ROUTING)
-    routing.update({str(k): str(v) for k, v in _section(raw, "routing").items()})
-    config = Config(
-        telegram=_build(TelegramConfig, telegram, "telegram"),
-        store=_build(StoreConfig, _section(raw, "store"), "store"),
-        city=_build(CityConfig, _section(raw, "city"), "city"),
-        work=_build(WorkConfig, work, "work"),
-        escalation=_build(Thresholds, _section(raw, "escalation"), "escalation"),
-        scheduler=_build(SchedulerConfig, _section(raw, "scheduler"), "scheduler"),
-        routing=routing,
-        plan=_plan(raw),
-    )
+        values["telegram"]["token"] = env[TOKEN_ENV]
+    sections = {name: _build(cls, values[name], name) for name, cls in SECTIONS.items()}
+    config = Config(**sections, routing=_routing(raw), plan=_plan(raw))
+    _check_store(config.store)
     try:
         config.city.tz  # noqa: B018  (fail at start-up, not at the first prompt)
     except Exception as exc:
@@ -175,13 +284,39 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Conf
     return config
 
 
+def config_path(path: str | Path | None = None) -> tuple[Path, str | None]:
+    """The file to read and, when it must exist, who named it (the option or the variable)."""
+    if path:
+        return Path(path), "--config"
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV]), f"${CONFIG_ENV}"
+    return Path("config.toml"), None
+
+
 def load_config(path: str | Path | None = None) -> Config:
-    """Read the config file: PATH, else $WALLCHART_CONFIG, else ./config.toml if present."""
-    chosen = path or os.environ.get(CONFIG_ENV) or "config.toml"
-    p = Path(chosen)
+    """Read the config file: PATH, else $WALLCHART_CONFIG, else ./config.toml if present.
+
+    A file named by PATH or by the variable must exist; ./config.toml may be absent (the
+    defaults apply). Every mistake raises ConfigError with the file and the key or line.
+    """
+    p, named_by = config_path(path)
     if not p.exists():
-        if path is not None:
-            raise ConfigError(f"config file not found: {p}")
+        if named_by is not None:
+            raise ConfigError(f"config file not found: {p} (named by {named_by})")
         return parse_config({})
-    with p.open("rb") as fh:
-        return parse_config(tomllib.load(fh))
+    try:
+        with p.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib says where at the end of its message: "... (at line 3, column 7)".
+        m = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", str(exc), re.DOTALL)
+        where = f"{p}, line {m[2]}, column {m[3]}" if m else str(p)
+        raise ConfigError(f"{where}: not valid TOML: {m[1] if m else exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        return parse_config(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -34,11 +34,12 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import SchedulerConfig
 from bot.handlers.base import Context, services, split_message
+from bot.keyboards import inline_markup
 from bot.texts import t
 from storage import outbox
 from storage.db import SessionMaker, set_actor
 from storage.models import Member, OutboxStatus, utcnow
-from storage.outbox import Buttons, Due, Message, enqueue
+from storage.outbox import Due, Message, enqueue
 from storage.people import answerable_for, member_by_tg
 
 log = logging.getLogger(__name__)
@@ -86,17 +87,6 @@ class DrainResult:
     def handled(self) -> int:
         """Rows taken and moved on (a drain that stopped on a network failure takes fewer)."""
         return self.sent + self.retried + self.failed + self.unreachable + self.deferred
-
-
-def _markup(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-            for row in buttons
-        ]
-    )
 
 
 def _retry_after(exc: RetryAfter) -> float:
@@ -362,7 +352,7 @@ class _Drain:
             await self.defer([row], self.halt_until)
             return self.halt_until
         try:
-            markup = _markup(row.buttons)
+            markup = inline_markup(row.buttons)
         except (TypeError, ValueError) as exc:
             return await self._fail(row, exc)
         pieces = split_message(row.text)

@@ -1,21 +1,63 @@
-"""`wallchart demo`: a sample city in an SQLite file, and what a member would see in it."""
+"""`wallchart demo`: a sample city in an SQLite file, and what a member would see in it.
+
+The city is built in the language asked for, its names and texts included, so that
+`--lang en` shows English throughout.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Config
+from bot.cli import StoreError, open_store, zoned
+from bot.config import CityConfig, Config
 from bot.format import plain, project_card, today_text
 from bot.scheduler import next_prompt_at, tick
 from bot.texts import t
 from storage import agenda, projects
 from storage.db import make_engine, make_sessionmaker, set_actor
-from storage.demo import build_demo
-from storage.migrate import upgrade_async
+from storage.demo import DEFAULT_INDUSTRIES_EN, DemoCity, build_demo
 from storage.people import member_by_tg
+
+
+def _fresh_store(db: Path) -> None:
+    """Replace an old demo file with a new, migrated one (blocking)."""
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot replace the demo store {db} (--db): {exc.strerror}") from exc
+    open_store(f"sqlite:///{db}", "--db")
+
+
+def demo_industries(config: Config, lang: str) -> tuple[str, ...]:
+    """The key industries of the demo city: the configured ones, except that the built-in
+    Chinese defaults are named in English in the English city."""
+    industries = tuple(config.city.industries)
+    if lang == "en" and industries == CityConfig().industries:
+        return DEFAULT_INDUSTRIES_EN
+    return industries
+
+
+def config_lines(config: Config, city: DemoCity) -> list[str]:
+    """The lines config.toml needs, beyond the store, for the bot to run on CITY: the names
+    of its service center, industries and problem routing where CONFIG differs."""
+
+    def quoted(text: str) -> str:
+        return json.dumps(text, ensure_ascii=False)  # a TOML basic string
+
+    section = []
+    if config.city.service_center != city.service_center:
+        section.append(f"service_center = {quoted(city.service_center)}")
+    if tuple(config.city.industries) != city.industries:
+        section.append(f"industries = [{', '.join(quoted(i) for i in city.industries)}]")
+    routing = [f"{k} = {quoted(v)}" for k, v in city.routing.items() if config.routing.get(k) != v]
+    lines = ["[city]", *section] if section else []
+    return lines + (["[routing]", *routing] if routing else [])
 
 
 async def show_demo(
@@ -23,17 +65,14 @@ async def show_demo(
 ) -> int:
     """Build the demo city in DB (replacing an old demo file) and print a tour of it."""
     config = config or Config()
-    # A few small unlinks before anything runs: not worth a thread.
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240
-    url = f"sqlite:///{db}"
-    await upgrade_async(url)
-    engine = make_engine(url)
+    await asyncio.to_thread(_fresh_store, db)
+    engine = make_engine(f"sqlite:///{db}")
     today = now.astimezone(config.city.tz).date()
     try:
         async with make_sessionmaker(engine)() as session:
             set_actor(session, None)
-            city = await build_demo(session, today, config.city.industries)
+            industries = demo_industries(config, lang)
+            city = await build_demo(session, today, industries, lang=lang)
             await session.commit()
             print(plain(t(lang, "demo.built", db=str(db), **_counts(city))))
             officer = await member_by_tg(session, city.officer.tg_user_id)
@@ -72,6 +111,10 @@ async def show_demo(
                     )
                 )
             )
+            lines = config_lines(config, city)
+            if lines:
+                print(plain(t(lang, "demo.config")))
+                print("\n".join(lines))
     finally:
         await engine.dispose()
     return 0
@@ -86,13 +129,21 @@ async def _tomorrow(
     result = await tick(session, config, calendar, at)
     await session.rollback()
     mine = [m for m in result.messages if m.member_id == officer_id and m.kind == "prompt"]
-    when = at.strftime("%Y-%m-%d %H:%M")
     print(
-        plain(t(lang, "demo.tomorrow", at=when, n=len(result.messages), climbs=len(result.climbs)))
+        plain(
+            t(
+                lang,
+                "demo.tomorrow",
+                at=zoned(at),
+                n=len(result.messages),
+                climbs=len(result.climbs),
+            )
+        )
     )
     for m in mine:
         print(plain(m.text))
-    print(plain(t(lang, "demo.tick", db=str(db), at=at.strftime("%Y-%m-%dT%H:%M"))))
+    at_iso = at.isoformat(timespec="minutes")
+    print(plain(t(lang, "demo.tick", db=str(db), at=at_iso)))
 
 
 def _counts(city: object) -> dict[str, int]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import html
+import re
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,9 +31,14 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.handlers.base import END, Call, Context, guarded
-from bot.texts import CATALOG
+from bot.format import milestone_title, short, stage
+from bot.handlers.base import END, Call, Context, guarded, refusal
+from bot.input import fold, skip_separators, split_command, take_word
+from bot.texts import CATALOG, Raw
+from storage import extensions
+from storage import projects as project_store
 from storage.errors import Refused
+from storage.models import Problem, Unit
 
 
 class Ask(enum.StrEnum):
@@ -69,24 +76,43 @@ class Command:
     choices: dict[Ask, Callable[[Call, Fields], Awaitable[Choices]]] = field(default_factory=dict)
     # How a field's raw value is checked and normalised; raises Refused.
     check: dict[Ask, Callable[[Call, Fields, str], Awaitable[Any]]] = field(default_factory=dict)
+    # Whether a photo or document sent with the command (or its answer) is kept with it.
+    files: bool = False
 
 
 FLOW_KEY = "flow"
 CANCEL = "f:cancel"
+# Where a flow keeps the photo or document that came with it.
+FILE_ID, FILE_KIND = "_file_id", "_file_kind"
 
 
-def parse_args(command: Command, args: list[str]) -> Fields:
-    """Fill the typed fields left to right; text and dates take the rest of the line."""
-    fields: Fields = {}
-    rest = list(args)
-    for ask in command.asks:
-        if not rest or ask in command.chosen:
+def parse_line(
+    command: Command, line: str, fields: Fields | None = None, first: Ask | None = None
+) -> Fields:
+    """Fill the fields still empty, from FIRST on, with what LINE holds, left to right.
+
+    A code, id or number is one word, folded to ASCII (`ＱＳ０１` → `QS01`); Chinese or
+    ASCII punctuation may stand between the words (`QS01，完成预审`, `QS01：3`). Text and
+    dates take the rest of the line as written, without the punctuation that leads it.
+    """
+    fields = dict(fields or {})
+    asks = command.asks[command.asks.index(first) :] if first is not None else command.asks
+    rest = skip_separators(line)
+    for ask in asks:
+        if not rest:
+            break
+        if ask in command.chosen or ask.value in fields:
             continue
         if ask in _REST:
-            fields[ask.value] = " ".join(rest)
-            rest = []
+            fields[ask.value] = rest.strip()
+            rest = ""
+        elif ask is Ask.ITEM:
+            # "m:12", as the buttons carry it: the colon is not punctuation here.
+            word, _, rest = rest.partition(" ")
+            fields[ask.value] = fold(word)
+            rest = skip_separators(rest)
         else:
-            fields[ask.value] = rest.pop(0)
+            fields[ask.value], rest = take_word(rest)
     return fields
 
 
@@ -104,12 +130,13 @@ def _keyboard(call: Call, ask: Ask, choices: Choices) -> InlineKeyboardMarkup:
 
 
 async def _advance(
-    call: Call, command: Command, fields: Fields, answered: Ask | None = None
+    call: Call, command: Command, fields: Fields, answered: frozenset[Ask] = frozenset()
 ) -> object:
     """Check what is filled, ask for the next missing field or run the command.
 
-    A wrong answer to the field just asked (`answered`) is said and asked again; a wrong
-    typed argument ends the command with the reason.
+    A wrong answer to a question (`answered`) is said and asked again, and so is wrong
+    text or a wrong date typed after the command: the fields before it stay chosen. A
+    wrong code or number typed after the command ends it with the reason.
     """
     for ask in command.asks:
         raw = fields.get(ask.value)
@@ -122,9 +149,9 @@ async def _advance(
             try:
                 fields[ask.value] = await checker(call, fields, str(raw))
             except Refused as exc:
-                if ask is not answered:
+                if ask not in answered and ask not in _REST:
                     raise
-                call.say(call.t(exc.key, **exc.params))
+                call.say(refusal(call.lang, exc))
                 del fields[ask.value]
                 return await _ask(call, command, fields, ask)
             fields[f"_{ask.value}_ok"] = True
@@ -143,15 +170,85 @@ async def _ask(call: Call, command: Command, fields: Fields, ask: Ask) -> object
         return END
     call.user_data[FLOW_KEY] = {"cmd": command.name, "fields": fields, "ask": ask.value}
     specific = f"ask.{ask.value}.{command.name}"
-    key = specific if specific in CATALOG["zh"] else f"ask.{ask.value}"
+    question = call.t(specific if specific in CATALOG["zh"] else f"ask.{ask.value}")
+    picked = await _picked(call, command, fields)
+    if picked:
+        # The question names what was picked so far: a tap leaves no trace in the chat.
+        question = call.t("flow.picked", picked=" · ".join(picked), question=Raw(question))
     chat = call.update.effective_chat
     if not choices and chat is not None and chat.type != ChatType.PRIVATE:
         # A bot in privacy mode sees only commands and replies to itself in a group:
         # a forced reply makes the typed answer one of those. /cancel leaves the flow.
-        call.say(call.t(key) + "\n" + call.t("flow.group_hint"), ForceReply(selective=True))
+        call.say(question + "\n" + call.t("flow.group_hint"), ForceReply(selective=True))
     else:
-        call.say(call.t(key), _keyboard(call, ask, choices))
+        call.say(question, _keyboard(call, ask, choices))
     return STATES[ask]
+
+
+# --- what a checked field is called when the next question names it --------------------
+
+
+async def _project_label(call: Call, fields: Fields) -> str:
+    project = await project_store.project_by_code(call.session, fields[Ask.PROJECT.value])
+    if project is None:
+        return str(fields[Ask.PROJECT.value])
+    return f"{project.code} {short(project.name, 40)}"
+
+
+async def _milestone_label(call: Call, fields: Fields) -> str:
+    project = await project_store.project_by_code(call.session, fields[Ask.PROJECT.value])
+    seq = int(fields[Ask.MILESTONE.value])
+    if project is None:
+        return str(seq)
+    ms = await project_store.milestone(call.session, project, seq)
+    return f"{ms.seq}. {milestone_title(call.lang, ms)}"
+
+
+async def _problem_label(call: Call, fields: Fields) -> str:
+    problem = await call.session.get(Problem, int(fields[Ask.PROBLEM.value]))
+    if problem is None:
+        return f"#{fields[Ask.PROBLEM.value]}"
+    return f"#{problem.id} {problem.project.code} {short(problem.text, 30)}"
+
+
+async def _stage_label(call: Call, fields: Fields) -> str:
+    return stage(call.lang, str(fields[Ask.STAGE.value]))
+
+
+async def _unit_label(call: Call, fields: Fields) -> str:
+    unit = await call.session.get(Unit, int(fields[Ask.UNIT.value]))
+    return unit.name if unit is not None else str(fields[Ask.UNIT.value])
+
+
+async def _item_label(call: Call, fields: Fields) -> str:
+    kind, item_id = extensions.parse_ref(str(fields[Ask.ITEM.value]))
+    item = await extensions.find_item(call.session, call.member, kind, item_id)
+    if item.kind == "problem":
+        text = call.t("item.problem", id=item.id, code=item.code)
+    else:
+        text = call.t("item.milestone", code=item.code, title=item.title)
+    # Labels are plain text, escaped once where the question is made.
+    return html.unescape(text)
+
+
+_LABELS: dict[Ask, Callable[[Call, Fields], Awaitable[str]]] = {
+    Ask.PROJECT: _project_label,
+    Ask.MILESTONE: _milestone_label,
+    Ask.PROBLEM: _problem_label,
+    Ask.STAGE: _stage_label,
+    Ask.UNIT: _unit_label,
+    Ask.ITEM: _item_label,
+}
+
+
+async def _picked(call: Call, command: Command, fields: Fields) -> list[str]:
+    """The names of the fields checked so far; text and dates are not repeated."""
+    found: list[str] = []
+    for ask in command.asks:
+        label = _LABELS.get(ask)
+        if label is not None and f"_{ask.value}_ok" in fields:
+            found.append(await label(call, fields))
+    return found
 
 
 def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Context]:
@@ -161,15 +258,30 @@ def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Conte
     def entry(command: Command) -> Callable[[Call], Awaitable[object]]:
         async def start(call: Call) -> object:
             call.user_data.pop(FLOW_KEY, None)
-            return await _advance(call, command, parse_args(command, call.args))
+            message = call.update.effective_message
+            _, _, line = split_command(message.text or "" if message else "")
+            return await _advance(call, command, parse_line(command, line))
 
         start.__name__ = f"cmd_{command.name}"
         return start
 
-    async def typed(call: Call) -> object:
-        """Take a typed answer for the field the flow is waiting for."""
+    async def captioned(call: Call) -> object:
+        """A photo or document whose caption is a command: the file goes with it."""
         message = call.update.effective_message
-        return await _answer(call, by_name, message.text if message and message.text else "")
+        name, bot, line = split_command(message.caption or "" if message else "")
+        command = by_name.get(name)
+        if command is None or (bot and bot.lower() != call.context.bot.username.lower()):
+            return None  # a caption for another bot
+        call.user_data.pop(FLOW_KEY, None)
+        fields = parse_line(command, line)
+        fields.update(_attached(call))
+        return await _advance(call, command, fields)
+
+    async def typed(call: Call) -> object:
+        """Take a typed answer (or a file with a caption) for the field the flow waits for."""
+        message = call.update.effective_message
+        text = (message.text or message.caption or "") if message else ""
+        return await _answer(call, by_name, text, typed=True)
 
     async def pressed(call: Call) -> object:
         """Take a button press; a payload that does not fit the waiting field is refused."""
@@ -187,7 +299,7 @@ def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Conte
             call.say(call.t("err.bad_button"))
             return None
         await _drop_buttons(call)
-        return await _answer(call, by_name, parts[2])
+        return await _answer(call, by_name, parts[2], typed=False)
 
     async def go(call: Call) -> object:
         """A button on a notice (`go:reply:12`) opens that command with its first field."""
@@ -206,20 +318,32 @@ def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Conte
         call.say(call.t("flow.cancelled"))
         return END
 
+    files = filters.PHOTO | filters.Document.ALL
     text_in = MessageHandler(filters.TEXT & ~filters.COMMAND, guarded(typed))
+    # A file sent as the answer; a caption that is a command (/import…) is not an answer.
+    file_in = MessageHandler(files & ~filters.CaptionRegex(r"^/"), guarded(typed))
     press = CallbackQueryHandler(guarded(pressed), pattern=r"^f:")
     states: dict[object, list[BaseHandler[Any, Context, object]]] = {
-        STATES[ask]: [press, text_in] for ask in Ask
+        STATES[ask]: [press, text_in, file_in] for ask in Ask
     }
+    entry_points: list[BaseHandler[Any, Context, object]] = [
+        *(CommandHandler(c.name, guarded(entry(c))) for c in commands),
+        CallbackQueryHandler(guarded(go), pattern=r"^go:"),
+    ]
+    with_files = [c.name for c in commands if c.files]
+    if False:
+        # CommandHandler never looks at captions; only the commands that keep a file are
+        # taken here, so `/import` with the ledger stays with its own handler.
+        caption = re.compile(rf"^/(?:{'|'.join(with_files)})(?:@\w+)?(?!\w)", re.IGNORECASE)
+        entry_points.append(
+            MessageHandler(files & filters.CaptionRegex(caption), guarded(captioned))
+        )
     # Flows keep per-user state while buttons are pressed; PTB warns that CallbackQuery
     # handlers are then not tracked per message, which is exactly what we want.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBUserWarning)
         return ConversationHandler(
-            entry_points=[
-                *(CommandHandler(c.name, guarded(entry(c))) for c in commands),
-                CallbackQueryHandler(guarded(go), pattern=r"^go:"),
-            ],
+            entry_points=entry_points,
             states=states,
             fallbacks=[CommandHandler("cancel", guarded(cancel))],
             allow_reentry=True,
@@ -228,7 +352,24 @@ def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Conte
         )
 
 
-async def _answer(call: Call, commands: dict[str, Command], value: str) -> object:
+def _attached(call: Call) -> Fields:
+    """The photo (its largest size) or document of the message, as flow fields."""
+    message = call.update.effective_message
+    if message is None:
+        return {}
+    if message.photo:
+        return {FILE_ID: message.photo[-1].file_id, FILE_KIND: "photo"}
+    if message.document is not None:
+        return {FILE_ID: message.document.file_id, FILE_KIND: "document"}
+    return {}
+
+
+async def _answer(call: Call, commands: dict[str, Command], value: str, *, typed: bool) -> object:
+    """Take the answer to the waiting question: a button's exact value, or typed words.
+
+    Typed words may go on to the questions after it (`QS01，完成预审` to "which
+    project?" also gives the text), read as they would be after the command.
+    """
     state = call.user_data.get(FLOW_KEY)
     if not isinstance(state, dict) or state.get("cmd") not in commands:
         call.say(call.t("err.stale_button"))
@@ -236,8 +377,22 @@ async def _answer(call: Call, commands: dict[str, Command], value: str) -> objec
     command = commands[state["cmd"]]
     fields: Fields = dict(state.get("fields") or {})
     ask = Ask(state["ask"])
-    fields[ask.value] = value.strip()
-    return await _advance(call, command, fields, answered=ask)
+    if not typed:
+        fields[ask.value] = value.strip()
+        return await _advance(call, command, fields, answered=frozenset({ask}))
+    attached = _attached(call)
+    if attached and not command.files:
+        # Said rather than dropped in silence: the officer would think the file was kept.
+        call.say(call.t("flow.no_file"))
+        return await _ask(call, command, fields, ask)
+    fields.update(attached)
+    if attached and not skip_separators(value):
+        # The photo came before its words: it is kept, and the question stands.
+        return await _ask(call, command, fields, ask)
+    filled = parse_line(command, value, fields, first=ask)
+    filled.setdefault(ask.value, fold(value) if ask not in _REST else value.strip())
+    answered = frozenset(a for a in command.asks if a.value in filled and a.value not in fields)
+    return await _advance(call, command, filled, answered=answered)
 
 
 async def _drop_buttons(call: Call) -> None:

@@ -11,9 +11,9 @@ from decimal import Decimal
 from bot.config import WorkConfig
 from bot.texts import t
 from storage.agenda import Agenda
-from storage.models import Milestone, Problem, Project
+from storage.models import Milestone, Problem, ProblemStatus, Project, Stage
 from storage.projects import Card
-from storage.rules import Light, milestone_light
+from storage.rules import Light, milestone_light, target_light
 
 LIGHTS = {
     Light.DONE: "✅",
@@ -81,7 +81,14 @@ def short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def project_card(lang: str, card: Card, today: date, soon_days: int) -> str:
+TARGETS = (Stage.SIGNED, Stage.STARTED, Stage.OPERATING)
+
+
+def project_card(
+    lang: str, card: Card, today: date, soon_days: int, *, may_plan: bool = True
+) -> str:
+    """The project card. MAY_PLAN: the reader may run /plan, so an empty time list
+    suggests it; anyone else is told who plans."""
     p = card.project
     lines = [
         t(lang, "card.title", code=p.code, name=p.name),
@@ -101,12 +108,30 @@ def project_card(lang: str, card: Card, today: date, soon_days: int) -> str:
             intensity=money(p.intensity),
         ),
         "",
-        t(lang, "card.milestones"),
+        t(lang, "card.targets"),
     ]
+    dates = {Stage.SIGNED: p.target_signed, Stage.STARTED: p.target_started}
+    dates[Stage.OPERATING] = p.target_operating
+    if any(dates.values()):
+        for target_stage in TARGETS:
+            light = target_light(p.stage, target_stage, dates[target_stage], today, soon_days)
+            lines.append(
+                t(
+                    lang,
+                    "card.target_row",
+                    light=LIGHTS[light],
+                    stage=stage(lang, target_stage.value),
+                    date=day(lang, dates[target_stage]),
+                )
+            )
+    else:
+        lines.append(t(lang, "card.target_none"))
+    lines += ["", t(lang, "card.milestones")]
     if card.milestones:
         lines += [milestone_line(lang, m, today, soon_days) for m in card.milestones]
     else:
-        lines.append(t(lang, "card.no_milestones", code=p.code))
+        key = "card.no_milestones" if may_plan else "card.no_milestones_ask"
+        lines.append(t(lang, key, code=p.code))
     lines += ["", t(lang, "card.problems")]
     if card.problems:
         lines += [problem_line(lang, q) for q in card.problems]
@@ -114,17 +139,25 @@ def project_card(lang: str, card: Card, today: date, soon_days: int) -> str:
         lines.append(t(lang, "card.none"))
     lines.append("")
     if card.last is not None:
+        line = t(
+            lang,
+            "card.last",
+            date=day(lang, card.last.report_date),
+            author=card.last.author.name,
+            text=short(card.last.text, 200),
+        )
+        lines.append(line + (t(lang, "card.file") if card.last.file_id else ""))
+    else:
+        lines.append(t(lang, "card.no_progress"))
+    if card.checked is not None:
         lines.append(
             t(
                 lang,
-                "card.last",
-                date=day(lang, card.last.report_date),
-                author=card.last.author.name,
-                text=short(card.last.text, 200) or t(lang, "card.no_change"),
+                "card.checked",
+                date=day(lang, card.checked.report_date),
+                author=card.checked.author.name,
             )
         )
-    else:
-        lines.append(t(lang, "card.no_progress"))
     return "\n".join(lines)
 
 
@@ -153,15 +186,32 @@ def plain(text: str) -> str:
 
 
 def today_text(lang: str, todo: Agenda, today: date, work: WorkConfig, tz: tzinfo) -> str:
-    """A member's list for today (/today, and the demo)."""
+    """A member's list for today (/today, and the demo): their own to-do first; for
+    overseers, what climbed to them and then the city's overview, titled as such. Every
+    day count is in working days, as in the daily prompt."""
     if todo.empty:
         return t(lang, "today.empty")
+    calendar = work.calendar()
     lines = [t(lang, "today.title", date=day(lang, today))]
     if todo.overdue:
         lines.append(t(lang, "today.overdue", n=len(todo.overdue)))
         lines += [
             f"  {esc(p.code)} · {milestone_line(lang, m, today, work.soon_days)}"
             for m, p in todo.overdue
+        ]
+    if todo.targets:
+        lines.append(t(lang, "today.targets", n=len(todo.targets)))
+        lines += [
+            t(
+                lang,
+                "today.target_row",
+                code=p.code,
+                name=short(p.name, 30),
+                stage=stage(lang, heading.value),
+                date=day(lang, target),
+                late=calendar.workdays_between(target, today),
+            )
+            for p, heading, target in todo.targets
         ]
     if todo.due_soon:
         lines.append(t(lang, "today.soon", n=len(todo.due_soon), days=work.soon_days))
@@ -170,19 +220,107 @@ def today_text(lang: str, todo: Agenda, today: date, work: WorkConfig, tz: tzinf
             for m, p in todo.due_soon
         ]
     if todo.waiting:
-        lines.append(t(lang, "today.waiting", n=len(todo.waiting)))
+        lines.append(t(lang, "today.waiting_mine", n=len(todo.waiting)))
+        for q in todo.waiting:
+            raised = q.created_at.astimezone(tz).date()
+            late = calendar.workdays_between(q.reply_deadline, today) if q.reply_deadline else 0
+            lines.append(
+                t(
+                    lang,
+                    "today.waiting_late" if late else "today.waiting_row2",
+                    id=q.id,
+                    code=q.project.code,
+                    waited=calendar.workdays_between(raised, today),
+                    date=day(lang, q.reply_deadline),
+                    late=late,
+                    text=short(q.text, 60),
+                )
+            )
+    if todo.signoff:
+        lines.append(t(lang, "today.signoff", n=len(todo.signoff)))
         lines += [
             t(
                 lang,
-                "today.waiting_row",
+                "today.signoff_row",
                 id=q.id,
                 code=q.project.code,
-                days=(today - q.created_at.astimezone(tz).date()).days,
+                unit=q.unit.name,
                 text=short(q.text, 60),
             )
-            for q in todo.waiting
+            for q in todo.signoff
         ]
     if todo.stale:
         lines.append(t(lang, "today.stale", n=len(todo.stale), days=work.stale_days))
         lines += [t(lang, "today.stale_row", code=p.code, name=p.name) for p in todo.stale]
+    lines += _climbed(lang, todo)
+    if todo.overview is not None:
+        if todo.mine_empty:
+            lines.append(t(lang, "today.nothing_mine"))
+        o = todo.overview
+        lines.append(
+            t(
+                lang,
+                "today.overview",
+                overdue=o.overdue,
+                waiting=o.waiting,
+                signoff=o.signoff,
+                targets=o.targets,
+                stale=o.stale,
+                days=work.stale_days,
+            )
+        )
     return "\n".join(lines)
+
+
+MARKS = {0: "", 1: "🟦", 2: "🟨", 3: "🟥"}
+
+
+def _climbed(lang: str, todo: Agenda) -> list[str]:
+    """What climbed to an overseer, naming the party whose turn it is."""
+    n = len(todo.climbed_milestones) + len(todo.climbed_problems) + len(todo.climbed_targets)
+    if not n:
+        return []
+    lines = [t(lang, "today.climbed", n=n)]
+    lines += [
+        t(
+            lang,
+            "today.climbed_ms",
+            mark=MARKS[m.escalation_level],
+            code=p.code,
+            seq=m.seq,
+            title=milestone_title(lang, m),
+            date=day(lang, m.planned_date),
+            unit=p.unit.name,
+        )
+        for m, p in todo.climbed_milestones
+    ]
+    for q in todo.climbed_problems:
+        party = (
+            t(lang, "today.party_raiser")
+            if q.status is ProblemStatus.ANSWERED
+            else t(lang, "today.party_unit", unit=q.unit.name)
+        )
+        lines.append(
+            t(
+                lang,
+                "today.climbed_problem",
+                mark=MARKS[q.escalation_level],
+                id=q.id,
+                code=q.project.code,
+                text=short(q.text, 40),
+                party=party,
+            )
+        )
+    lines += [
+        t(
+            lang,
+            "today.climbed_target",
+            mark=MARKS[p.target_level],
+            code=p.code,
+            stage=stage(lang, heading.value),
+            date=day(lang, target),
+            unit=p.unit.name,
+        )
+        for p, heading, target in todo.climbed_targets
+    ]
+    return lines

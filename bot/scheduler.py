@@ -20,12 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Config
 from bot.format import day, short
 from bot.handlers.base import Context, kick_outbox, services
+from bot.keyboards import milestone_buttons, no_change_buttons, problem_buttons, signoff_row
 from bot.texts import t
 from storage import schedule
-from storage.models import Member, Role, Stage, Unit
+from storage.models import Member, ProblemStatus, Role, Stage, Unit
 from storage.outbox import Buttons, Message, enqueue
-from storage.people import units
-from storage.schedule import Climb, UnitList
+from storage.people import ACTING_ROLES, pick_actors, units
+from storage.schedule import Climb, ProblemItem, UnitList
 from storage.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,16 @@ def _rows(items: Sequence[T], render: Callable[[T], str], lang: str) -> list[str
 
 
 def prompt(
-    lang: str, unit: Unit, todo: UnitList, today: date, config: Config, calendar: WorkCalendar
+    lang: str,
+    unit: Unit,
+    todo: UnitList,
+    today: date,
+    config: Config,
+    calendar: WorkCalendar,
+    signoffs: Sequence[ProblemItem] = (),
 ) -> tuple[str, Buttons]:
-    """A member's daily message and its buttons, from their unit's list."""
+    """A member's daily message and its buttons: their unit's list, and the answers
+    waiting for their own sign-off. Every day count is in working days."""
     lines = [t(lang, "prompt.title", date=day(lang, today), unit=unit.name)]
     if todo.overdue:
         lines.append(t(lang, "prompt.overdue", n=len(todo.overdue)))
@@ -66,6 +74,22 @@ def prompt(
                 title=m.title,
                 date=day(lang, m.planned),
                 late=calendar.workdays_between(m.planned, today),
+            ),
+            lang,
+        )
+    if todo.targets:
+        lines.append(t(lang, "prompt.targets", n=len(todo.targets)))
+        lines += _rows(
+            todo.targets,
+            lambda g: t(
+                lang,
+                "prompt.target_row",
+                mark=MARKS[g.level],
+                code=g.code,
+                name=short(g.name, 30),
+                stage=t(lang, f"stage.{g.stage.value}"),
+                date=day(lang, g.target),
+                late=calendar.workdays_between(g.target, today),
             ),
             lang,
         )
@@ -85,15 +109,19 @@ def prompt(
         )
     if todo.waiting:
         lines.append(t(lang, "prompt.waiting", n=len(todo.waiting)))
+        lines += _rows(todo.waiting, lambda p: waiting_row(lang, p, today, calendar), lang)
+    if signoffs:
+        lines.append(t(lang, "prompt.signoff", n=len(signoffs)))
         lines += _rows(
-            todo.waiting,
+            signoffs,
             lambda p: t(
                 lang,
-                "prompt.waiting_row",
+                "prompt.signoff_row",
                 mark=MARKS[p.level],
                 id=p.id,
                 code=p.code,
-                late=calendar.workdays_between(p.raised, today),
+                unit=p.answered_by,
+                date=day(lang, p.deadline),
                 text=short(p.text, 50),
             ),
             lang,
@@ -111,33 +139,79 @@ def prompt(
             ),
             lang,
         )
+    codes = todo.project_codes()
+    if codes:
+        lines.append(t(lang, "prompt.no_change_hint"))
     buttons: Buttons = []
     for p in todo.waiting[:BUTTON_ROWS]:
-        buttons.append([[t(lang, "btn.answer", id=p.id), f"go:reply:{p.id}"]])
-    for s in todo.stale[: max(0, BUTTON_ROWS - len(buttons))]:
-        buttons.append(
-            [
-                [t(lang, "btn.no_change", code=s.code), f"nc:{s.code}"],
-                [t(lang, "btn.report", code=s.code), f"go:progress:{s.code}"],
-            ]
-        )
+        row = [[t(lang, "btn.reply_item", id=p.id), f"go:reply:{p.id}"]]
+        if p.status is ProblemStatus.OPEN:
+            row.insert(0, [t(lang, "btn.ack_item", id=p.id), f"ack:{p.id}"])
+        buttons.append(row)
+    for p in signoffs[: max(0, BUTTON_ROWS - len(buttons))]:
+        buttons.append(signoff_row(lang, p.id))
+    buttons += no_change_buttons(lang, codes, max(1, BUTTON_ROWS - len(buttons)))
     return "\n".join(lines), buttons
+
+
+def waiting_row(lang: str, p: ProblemItem, today: date, calendar: WorkCalendar) -> str:
+    """A problem the unit must answer: how long it waited, and by when it must answer."""
+    late = calendar.workdays_between(p.deadline, today) if p.deadline else 0
+    return t(
+        lang,
+        "prompt.waiting_late" if late else "prompt.waiting_row",
+        mark=MARKS[p.level],
+        id=p.id,
+        code=p.code,
+        waited=calendar.workdays_between(p.raised, today),
+        date=day(lang, p.deadline),
+        late=late,
+        text=short(p.text, 50),
+    )
 
 
 def notice(lang: str, climb: Climb) -> tuple[str, Buttons]:
     """The blue, yellow or red notice of an item that climbed, with what can be done."""
     level = t(lang, f"esc.level.{climb.level}")
+    title = short(climb.title, 200)
     if climb.kind == "problem":
+        key = "esc.problem_late" if climb.late else "esc.problem_ack"
         text = t(
             lang,
-            "esc.problem",
+            key,
             level=level,
             id=climb.item_id,
             code=climb.code,
             late=climb.late,
-            title=short(climb.title, 200),
+            date=day(lang, climb.deadline),
+            title=title,
         )
         return text, problem_buttons(lang, climb.item_id)
+    if climb.kind == "signoff":
+        text = t(
+            lang,
+            "esc.signoff",
+            level=level,
+            id=climb.item_id,
+            code=climb.code,
+            who=climb.party,
+            late=climb.late,
+            date=day(lang, climb.deadline),
+            title=title,
+        )
+        return text, [signoff_row(lang, climb.item_id)]
+    if climb.kind == "target":
+        text = t(
+            lang,
+            "esc.target",
+            level=level,
+            code=climb.code,
+            name=climb.party,
+            stage=t(lang, f"stage.{climb.title}"),
+            date=day(lang, climb.deadline),
+            late=climb.late,
+        )
+        return text, [[[t(lang, "btn.report", code=climb.code), f"go:progress:{climb.code}"]]]
     text = t(
         lang,
         "esc.milestone",
@@ -171,6 +245,10 @@ def notices(lang: str, climbs: Sequence[Climb]) -> tuple[str, Buttons]:
                     [t(lang, "btn.extend_item", ref=f"#{c.item_id}"), f"go:extend:p:{c.item_id}"],
                 ]
             )
+        elif c.kind == "signoff":
+            buttons.append(signoff_row(lang, c.item_id))
+        elif c.kind == "target":
+            buttons.append([[t(lang, "btn.report", code=c.code), f"go:progress:{c.code}"]])
         else:
             ref = f"{c.code}-{c.seq}"
             buttons.append(
@@ -182,25 +260,6 @@ def notices(lang: str, climbs: Sequence[Climb]) -> tuple[str, Buttons]:
     return "\n\n".join(parts), buttons
 
 
-def problem_buttons(lang: str, problem_id: int) -> Buttons:
-    return [
-        [
-            [t(lang, "btn.ack"), f"ack:{problem_id}"],
-            [t(lang, "btn.reply"), f"go:reply:{problem_id}"],
-        ],
-        [[t(lang, "btn.extend"), f"go:extend:p:{problem_id}"]],
-    ]
-
-
-def milestone_buttons(lang: str, milestone_id: int) -> Buttons:
-    return [
-        [
-            [t(lang, "btn.done"), f"md:{milestone_id}"],
-            [t(lang, "btn.extend"), f"go:extend:m:{milestone_id}"],
-        ]
-    ]
-
-
 def digest(
     lang: str,
     today: date,
@@ -208,8 +267,13 @@ def digest(
     red: Sequence[tuple[str, int, str, date]],
     climbed: Sequence[Climb],
     unit_names: dict[int, str],
+    unreached: Sequence[tuple[str, int]] = (),
 ) -> str:
-    """The one message a coordinator or leader gets: the city at a glance, and what is new."""
+    """The one message a coordinator or leader gets: the city at a glance, and what is new.
+
+    UNREACHED: units with work waiting and nobody registered, as (name, items), for the
+    coordinators, who can invite them.
+    """
     lines = [t(lang, "digest.title", date=day(lang, today)), t(lang, "digest.counts")]
     shown = [s for s in Stage if s is not Stage.DROPPED]
     total = {s.value: sum(by.get(s, 0) for by in counts.values()) for s in shown}
@@ -233,24 +297,33 @@ def digest(
         )
     if climbed:
         lines.append(t(lang, "digest.climbed", n=len(climbed)))
+        lines += _rows(climbed, lambda c: climbed_row(lang, c, unit_names), lang)
+    if unreached:
+        lines.append(t(lang, "digest.unreached", n=len(unreached)))
         lines += _rows(
-            climbed,
-            lambda c: t(
-                lang,
-                f"digest.climbed_{'ms' if c.kind == 'milestone' else 'problem'}",
-                mark=MARKS[c.level],
-                id=c.item_id,
-                n=c.seq,
-                code=c.code,
-                title=short(c.title, 40),
-                late=c.late,
-                unit=unit_names.get(c.unit_id, "?"),
-            ),
-            lang,
+            unreached, lambda u: t(lang, "digest.unreached_row", unit=u[0], n=u[1]), lang
         )
     if not red and not climbed:
         lines.append(t(lang, "digest.nothing"))
     return "\n".join(lines)
+
+
+def climbed_row(lang: str, c: Climb, unit_names: dict[int, str]) -> str:
+    """One line of the digest; the unit named is always the one whose turn it is."""
+    return t(
+        lang,
+        f"digest.climbed_{c.kind}",
+        mark=MARKS[c.level],
+        id=c.item_id,
+        n=c.seq,
+        code=c.code,
+        title=short(c.title, 40),
+        late=c.late,
+        unit=unit_names.get(c.unit_id, "?"),
+        who=c.party,
+        stage=t(lang, f"stage.{c.title}") if c.kind == "target" else "",
+        date=day(lang, c.deadline),
+    )
 
 
 # --- the tick ---------------------------------------------------------------------------
@@ -287,7 +360,9 @@ async def tick(
     run = await schedule.claim_day(session, today, now)
     if run is None:
         return TickResult(today, ran=False, reason="done")
-    climbs = await schedule.escalate(session, today, now, tz, calendar, config.escalation)
+    climbs = await schedule.escalate(
+        session, today, now, tz, calendar, config.escalation, config.work.reply_days
+    )
     lists = await schedule.unit_lists(
         session,
         today,
@@ -296,17 +371,20 @@ async def tick(
         soon_days=config.work.soon_days,
         stale_days=config.work.stale_days,
     )
+    signoffs = await schedule.signoffs(session, tz)
     people = await schedule.recipients(session)
     all_units = {u.id: u for u in await units(session)}
-    messages = _prompts(people, all_units, lists, today, config, calendar)
-    messages += _notices(people, climbs, today)
-    messages += await _digests(session, people, climbs, all_units, today, calendar)
+    messages = _prompts(people, all_units, lists, signoffs, today, config, calendar)
+    messages += _notices(people, all_units, climbs, today)
+    unreached = _unreached(people, all_units, lists)
+    messages += await _digests(
+        session, people, climbs, all_units, unreached, signoffs, today, config, calendar
+    )
     result = TickResult(today, ran=True, climbs=climbs, messages=messages)
     result.queued = await enqueue(session, messages, now)
     run.messages = result.queued
     run.finished_at = now
     await session.flush()
-    log.info("tick %s: %d climbed, %d messages queued", today, len(climbs), result.queued)
     return result
 
 
@@ -314,47 +392,84 @@ def _prompts(
     people: Sequence[Member],
     all_units: dict[int, Unit],
     lists: dict[int, UnitList],
+    signoffs: dict[int, list[ProblemItem]],
     today: date,
     config: Config,
     calendar: WorkCalendar,
 ) -> list[Message]:
     messages = []
     rendered: dict[tuple[int, str], tuple[str, Buttons]] = {}
+    empty = UnitList()
     for m in people:
-        todo = lists.get(m.unit_id)
-        if m.role not in (Role.OFFICER, Role.HEAD) or todo is None or todo.empty:
+        if m.role not in (Role.OFFICER, Role.HEAD):
             continue
-        # Members of a unit share one list: render it once per language.
-        key = (m.unit_id, m.lang)
-        if key not in rendered:
-            rendered[key] = prompt(m.lang, all_units[m.unit_id], todo, today, config, calendar)
-        text, buttons = rendered[key]
+        todo = lists.get(m.unit_id, empty)
+        mine = signoffs.get(m.id, [])
+        if todo.empty and not mine:
+            continue
+        unit = all_units[m.unit_id]
+        if mine:
+            text, buttons = prompt(m.lang, unit, todo, today, config, calendar, mine)
+        else:
+            # Members of a unit share one list: render it once per language.
+            key = (m.unit_id, m.lang)
+            if key not in rendered:
+                rendered[key] = prompt(m.lang, unit, todo, today, config, calendar)
+            text, buttons = rendered[key]
         messages.append(
             Message(f"prompt:{m.id}:{today}", m.tg_user_id, "prompt", text, m.id, buttons)
         )
     return messages
 
 
-def _notices(people: Sequence[Member], climbs: Sequence[Climb], today: date) -> list[Message]:
-    """What climbed today goes to the heads of the unit that must act (its officers if it
-    has none): one message per person and day, however many items climbed."""
+def _by_unit(people: Sequence[Member]) -> dict[int, list[Member]]:
     by_unit: dict[int, list[Member]] = defaultdict(list)
     for m in people:
         by_unit[m.unit_id].append(m)
-    climbs_by_unit: dict[int, list[Climb]] = defaultdict(list)
+    return by_unit
+
+
+def _notices(
+    people: Sequence[Member], all_units: dict[int, Unit], climbs: Sequence[Climb], today: date
+) -> list[Message]:
+    """What climbed today goes to the heads of the unit whose turn it is (its other people
+    if it has no head, up the parent chain if nobody has joined it): one message per person
+    and day, however many items climbed. A late sign-off also goes to the raiser."""
+    by_unit = _by_unit(people)
+    parents = {uid: u.parent_id for uid, u in all_units.items()}
+    by_id = {m.id: m for m in people}
+    addressed: dict[int, list[Climb]] = defaultdict(list)
     for climb in climbs:
-        climbs_by_unit[climb.unit_id].append(climb)
+        actors = pick_actors(climb.unit_id, by_unit, parents, heads_first=True)
+        told = {m.id for m in actors.people}
+        if climb.kind == "signoff":
+            raiser = next(
+                (m for m in by_unit.get(climb.unit_id, []) if m.name == climb.party), None
+            )
+            if raiser is not None:
+                told.add(raiser.id)
+        for member_id in told:
+            addressed[member_id].append(climb)
     messages = []
-    for unit_id, unit_climbs in climbs_by_unit.items():
-        members = by_unit.get(unit_id, [])
-        heads = [m for m in members if m.role is Role.HEAD] or [
-            m for m in members if m.role is Role.OFFICER
-        ]
-        for m in heads:
-            text, buttons = notices(m.lang, unit_climbs)
-            key = f"esc:{m.id}:{today}"
-            messages.append(Message(key, m.tg_user_id, "notice", text, m.id, buttons))
+    for member_id, member_climbs in sorted(addressed.items()):
+        m = by_id[member_id]
+        text, buttons = notices(m.lang, member_climbs)
+        key = f"esc:{m.id}:{today}"
+        messages.append(Message(key, m.tg_user_id, "notice", text, m.id, buttons))
     return messages
+
+
+def _unreached(
+    people: Sequence[Member], all_units: dict[int, Unit], lists: dict[int, UnitList]
+) -> list[tuple[str, int]]:
+    """Units with something to act on that nobody able to act has joined: (name, items)."""
+    staffed = {m.unit_id for m in people if m.role in ACTING_ROLES}
+    found = []
+    for unit_id, todo in lists.items():
+        items = len(todo.overdue) + len(todo.waiting) + len(todo.targets)
+        if items and unit_id not in staffed and unit_id in all_units:
+            found.append((all_units[unit_id].name, items))
+    return sorted(found, key=lambda u: (-u[1], u[0]))
 
 
 async def _digests(
@@ -362,7 +477,10 @@ async def _digests(
     people: Sequence[Member],
     climbs: Sequence[Climb],
     all_units: dict[int, Unit],
+    unreached: Sequence[tuple[str, int]],
+    signoffs: dict[int, list[ProblemItem]],
     today: date,
+    config: Config,
     calendar: WorkCalendar,
 ) -> list[Message]:
     readers = [m for m in people if m.role in (Role.COORDINATOR, Role.LEADER)]
@@ -383,9 +501,21 @@ async def _digests(
     for m in readers:
         key = (level_of[m.role], m.lang)
         if key not in rendered:
-            rendered[key] = digest(m.lang, today, counts, red, climbed[key[0]], names)
+            # Coordinators invite people: they are the ones to hear of units nobody joined.
+            lost = unreached if m.role is Role.COORDINATOR else ()
+            rendered[key] = digest(m.lang, today, counts, red, climbed[key[0]], names, lost)
         text = rendered[key]
-        messages.append(Message(f"digest:{m.id}:{today}", m.tg_user_id, "digest", text, m.id))
+        buttons: Buttons | None = None
+        mine = signoffs.get(m.id, [])
+        if mine:
+            empty = UnitList()
+            own, buttons = prompt(
+                m.lang, all_units[m.unit_id], empty, today, config, calendar, mine
+            )
+            text = text + "\n\n" + own
+        messages.append(
+            Message(f"digest:{m.id}:{today}", m.tg_user_id, "digest", text, m.id, buttons)
+        )
     return messages
 
 
@@ -416,5 +546,9 @@ async def daily_job(context: Context) -> None:
             await session.rollback()
             log.info("today's tick was made elsewhere")
             return
+    if result.ran:
+        log.info(
+            "tick %s: %d climbed, %d messages queued", result.day, len(result.climbs), result.queued
+        )
     if result.queued:
         kick_outbox(context)

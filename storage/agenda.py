@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Member, Milestone, Problem, ProblemStatus, Project, Stage
+from storage.escalation import pending_target
+from storage.models import Member, Milestone, Problem, ProblemStatus, Project, Role, Stage
 from storage.rules import sees_everything
+
+# What is still open on a problem: the unit's answer or the raiser's sign-off.
+OPEN_STATES = (ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED, ProblemStatus.ANSWERED)
 
 # Paused and dropped projects do not nag anyone; operating ones have nothing left to chase.
 ACTIVE_STAGES = (Stage.NEGOTIATING, Stage.SIGNED, Stage.STARTED)
@@ -51,15 +56,74 @@ def quiet_projects(now: datetime, stale_days: int) -> tuple[ColumnElement[bool],
 
 
 @dataclass(frozen=True)
+class Overview:
+    """The whole city's open work, for coordinators, leaders and admins: for reading, not
+    theirs to do."""
+
+    overdue: int = 0
+    waiting: int = 0
+    signoff: int = 0
+    targets: int = 0
+    stale: int = 0
+
+
+@dataclass(frozen=True)
 class Agenda:
-    overdue: Sequence[tuple[Milestone, Project]]
-    due_soon: Sequence[tuple[Milestone, Project]]
-    waiting: Sequence[Problem]
-    stale: Sequence[Project]
+    """What is the member's to do today, and for overseers an overview apart.
+
+    Officers and heads: their unit's milestones, passed targets, problems to answer and
+    quiet projects. Everyone: answers waiting for their own sign-off. Coordinators: the
+    problems routed to their unit, and what climbed to the service center (level 2 and
+    up); leaders: what climbed to them (level 3).
+    """
+
+    overdue: Sequence[tuple[Milestone, Project]] = ()
+    due_soon: Sequence[tuple[Milestone, Project]] = ()
+    waiting: Sequence[Problem] = ()
+    stale: Sequence[Project] = ()
+    targets: Sequence[tuple[Project, Stage, date]] = ()
+    signoff: Sequence[Problem] = ()
+    climbed_milestones: Sequence[tuple[Milestone, Project]] = ()
+    climbed_problems: Sequence[Problem] = ()
+    climbed_targets: Sequence[tuple[Project, Stage, date]] = ()
+    overview: Overview | None = None
+
+    @property
+    def mine_empty(self) -> bool:
+        return not (
+            self.overdue
+            or self.due_soon
+            or self.waiting
+            or self.stale
+            or self.targets
+            or self.signoff
+            or self.climbed_milestones
+            or self.climbed_problems
+            or self.climbed_targets
+        )
 
     @property
     def empty(self) -> bool:
-        return not (self.overdue or self.due_soon or self.waiting or self.stale)
+        return self.mine_empty and (self.overview is None or self.overview == Overview())
+
+
+# The level at which an item has reached an overseer: the center at 2, the leader at 3.
+OVERSEER_LEVEL = {Role.COORDINATOR: 2, Role.LEADER: 3}
+
+
+def passed_target(project: Project, today: date) -> tuple[Project, Stage, date] | None:
+    """The project with the stage it heads for and that stage's target, if passed."""
+    pending = pending_target(
+        project.stage,
+        {
+            Stage.SIGNED: project.target_signed,
+            Stage.STARTED: project.target_started,
+            Stage.OPERATING: project.target_operating,
+        },
+    )
+    if pending is None or pending[1] >= today:
+        return None
+    return project, pending[0], pending[1]
 
 
 async def agenda(
@@ -72,40 +136,153 @@ async def agenda(
     stale_days: int,
     limit: int = 30,
 ) -> Agenda:
-    """The member's unit's list; coordinators, leaders and admins see the whole city's."""
-    whole_city = sees_everything(member.role)
-    unit = member.unit_id
+    """The member's own list for TODAY (local); for overseers also the city's overview."""
+    signoff = (
+        await session.scalars(
+            select(Problem)
+            .join(Project, Project.id == Problem.project_id)
+            .where(
+                Problem.raiser_id == member.id,
+                Problem.status == ProblemStatus.ANSWERED,
+                Project.stage != Stage.DROPPED,
+            )
+            .order_by(Problem.answered_at, Problem.id)
+            .limit(limit)
+        )
+    ).all()
+    pr_stmt = (
+        select(Problem)
+        .join(Project, Project.id == Problem.project_id)
+        .where(*waiting_problems(), Problem.unit_id == member.unit_id)
+        .order_by(Problem.created_at, Problem.id)
+        .limit(limit)
+    )
+    waiting = (await session.scalars(pr_stmt)).all()
+    if sees_everything(member.role):
+        return await _overseer(session, member, today, now, waiting, signoff, stale_days, limit)
 
+    unit = member.unit_id
     ms_stmt = (
         select(Milestone, Project)
         .join(Project, Project.id == Milestone.project_id)
         .where(*due_milestones(today, soon_days))
+        .where(or_(Project.unit_id == unit, Milestone.owner_unit_id == unit))
         .order_by(Milestone.planned_date, Project.code, Milestone.seq)
     )
-    if not whole_city:
-        ms_stmt = ms_stmt.where(or_(Project.unit_id == unit, Milestone.owner_unit_id == unit))
     pairs = [(m, p) for m, p in (await session.execute(ms_stmt)).all()]
     overdue = [(m, p) for m, p in pairs if m.planned_date and m.planned_date < today]
     soon = [(m, p) for m, p in pairs if m.planned_date and m.planned_date >= today]
 
-    pr_stmt = (
-        select(Problem)
-        .join(Project, Project.id == Problem.project_id)
-        .where(*waiting_problems())
-        .order_by(Problem.created_at, Problem.id)
-        .limit(limit)
-    )
-    if not whole_city:
-        pr_stmt = pr_stmt.where(Problem.unit_id == unit)
-    waiting = (await session.scalars(pr_stmt)).all()
+    own = (
+        await session.scalars(
+            select(Project)
+            .where(Project.unit_id == unit, Project.stage.in_(ACTIVE_STAGES))
+            .order_by(Project.code)
+        )
+    ).all()
+    targets = [found for p in own if (found := passed_target(p, today)) is not None]
 
     st_stmt = (
         select(Project)
-        .where(*quiet_projects(now, stale_days))
+        .where(*quiet_projects(now, stale_days), Project.unit_id == unit)
         .order_by(Project.last_progress_at.is_not(None), Project.last_progress_at, Project.code)
         .limit(limit)
     )
-    if not whole_city:
-        st_stmt = st_stmt.where(Project.unit_id == unit)
     stale = (await session.scalars(st_stmt)).all()
-    return Agenda(overdue[:limit], soon[:limit], waiting, stale)
+    return Agenda(overdue[:limit], soon[:limit], waiting, stale, targets[:limit], signoff=signoff)
+
+
+async def _overseer(
+    session: AsyncSession,
+    member: Member,
+    today: date,
+    now: datetime,
+    waiting: Sequence[Problem],
+    signoff: Sequence[Problem],
+    stale_days: int,
+    limit: int,
+) -> Agenda:
+    """A coordinator's, leader's or admin's list: what reached them, then the overview."""
+    level = OVERSEER_LEVEL.get(member.role)
+    climbed_ms: list[tuple[Milestone, Project]] = []
+    climbed_pr: Sequence[Problem] = ()
+    climbed_tg: list[tuple[Project, Stage, date]] = []
+    if level is not None:
+        rows = await session.execute(
+            select(Milestone, Project)
+            .join(Project, Project.id == Milestone.project_id)
+            .where(
+                Milestone.done_date.is_(None),
+                Milestone.escalation_level >= level,
+                Project.stage.in_(ACTIVE_STAGES),
+            )
+            .order_by(Milestone.planned_date, Project.code)
+            .limit(limit)
+        )
+        climbed_ms = [(m, p) for m, p in rows.all()]
+        climbed_pr = (
+            await session.scalars(
+                select(Problem)
+                .join(Project, Project.id == Problem.project_id)
+                .where(
+                    Problem.escalation_level >= level,
+                    Problem.status.in_(OPEN_STATES),
+                    Project.stage != Stage.DROPPED,
+                )
+                .order_by(Problem.created_at, Problem.id)
+                .limit(limit)
+            )
+        ).all()
+        projects = (
+            await session.scalars(
+                select(Project)
+                .where(Project.target_level >= level, Project.stage.in_(ACTIVE_STAGES))
+                .order_by(Project.code)
+                .limit(limit)
+            )
+        ).all()
+        climbed_tg = [found for p in projects if (found := passed_target(p, today)) is not None]
+    return Agenda(
+        waiting=waiting,
+        signoff=signoff,
+        climbed_milestones=climbed_ms,
+        climbed_problems=climbed_pr,
+        climbed_targets=climbed_tg,
+        overview=await overview(session, today, now, stale_days),
+    )
+
+
+async def overview(session: AsyncSession, today: date, now: datetime, stale_days: int) -> Overview:
+    """Counts of the city's open work (TODAY local, NOW aware UTC)."""
+
+    async def count(stmt: Select[Any]) -> int:
+        return int(await session.scalar(stmt) or 0)
+
+    overdue = await count(
+        select(func.count())
+        .select_from(Milestone)
+        .join(Project, Project.id == Milestone.project_id)
+        .where(
+            Milestone.done_date.is_(None),
+            Milestone.planned_date < today,
+            Project.stage.in_(ACTIVE_STAGES),
+        )
+    )
+    waiting = await count(
+        select(func.count())
+        .select_from(Problem)
+        .join(Project, Project.id == Problem.project_id)
+        .where(*waiting_problems())
+    )
+    signoff = await count(
+        select(func.count())
+        .select_from(Problem)
+        .join(Project, Project.id == Problem.project_id)
+        .where(Problem.status == ProblemStatus.ANSWERED, Project.stage != Stage.DROPPED)
+    )
+    active = (await session.scalars(select(Project).where(Project.stage.in_(ACTIVE_STAGES)))).all()
+    targets = sum(1 for p in active if passed_target(p, today) is not None)
+    stale = await count(
+        select(func.count()).select_from(Project).where(*quiet_projects(now, stale_days))
+    )
+    return Overview(overdue, waiting, signoff, targets, stale)

@@ -2,14 +2,16 @@
 
 Everything is placed relative to `today` and drawn from a seeded generator, so the demo
 always shows something overdue, something due this week and problems at every step, and
-tests can count on what it builds. The people and companies are made up.
+tests can count on what it builds. The people and companies are made up. The city comes
+in Chinese or in English: the same units, people, projects and dates, named and written in
+that language.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Final
@@ -37,6 +39,17 @@ from storage.models import (
 from storage.rules import Light, milestone_light
 
 DEFAULT_INDUSTRIES: Final = ("新能源", "新材料", "生物医药", "高端装备制造", "现代服务业")
+# The same key industries, as the English demo city names them.
+DEFAULT_INDUSTRIES_EN: Final = (
+    "New energy",
+    "New materials",
+    "Biomedicine",
+    "High-end equipment",
+    "Modern services",
+)
+# Service firms often move into existing buildings and need no land of their own.
+_SERVICES: Final = frozenset({"现代服务业", "Modern services"})
+LANGS: Final = ("zh", "en")
 DEFAULT_SEED: Final = 2026
 FIRST_TG_ID: Final = 900_000_001
 PROJECT_COUNT: Final = 30
@@ -44,6 +57,7 @@ PROJECT_COUNT: Final = 30
 # The demo city keeps Beijing time; timestamps are stored in UTC like every other.
 _CITY_TZ: Final = timezone(timedelta(hours=8))
 
+# Units are named here by their Chinese names; the English city shows _UNIT_EN instead.
 LEADERSHIP = "市领导"
 CENTER = "招商服务中心"
 LAND_BUREAU = "自然资源局"
@@ -67,100 +81,165 @@ _UNITS: Final = (
     (ECOLOGY_BUREAU, UnitKind.DEPARTMENT, CENTER),
     (FINANCE_BUREAU, UnitKind.DEPARTMENT, CENTER),
 )
+_UNIT_EN: Final = {
+    LEADERSHIP: "City Leadership",
+    CENTER: "Investment Service Center",
+    "青山镇": "Qingshan Town",
+    "白沙镇": "Baisha Town",
+    "柳林镇": "Liulin Town",
+    "东城街道": "Dongcheng Subdistrict",
+    "南湖街道": "Nanhu Subdistrict",
+    LAND_BUREAU: "Natural Resources Bureau",
+    APPROVAL_BUREAU: "Administrative Approval Bureau",
+    HOUSING_BUREAU: "Housing and Construction Bureau",
+    ECOLOGY_BUREAU: "Ecology and Environment Bureau",
+    FINANCE_BUREAU: "Finance Bureau",
+}
+
+# Which unit answers each category of problem, as the default [routing] of the config.
+ROUTING: Final = {
+    "land": LAND_BUREAU,
+    "permits": APPROVAL_BUREAU,
+    "utilities": HOUSING_BUREAU,
+    "finance": FINANCE_BUREAU,
+    "other": CENTER,
+}
 
 # Where projects sit, with how many each tends to carry (the wall chart should not be flat).
 _TERRITORY: Final = (("青山镇", 8), ("白沙镇", 6), ("柳林镇", 4), ("东城街道", 7), ("南湖街道", 5))
 
-# (unit, name, role, language); a couple read English so both languages get seen.
+# (unit, Chinese name, English name, role, reads the other language): a couple read the
+# city's other language, so that both languages get seen.
 _MEMBERS: Final = (
-    (LEADERSHIP, "王建国", Role.LEADER, "zh"),
-    (CENTER, "李敏", Role.COORDINATOR, "zh"),
-    (CENTER, "张伟", Role.COORDINATOR, "en"),
-    (CENTER, "陈晓东", Role.ADMIN, "zh"),
-    ("青山镇", "刘志强", Role.HEAD, "zh"),
-    ("青山镇", "赵丽", Role.OFFICER, "zh"),
-    ("青山镇", "孙浩", Role.OFFICER, "zh"),
-    ("白沙镇", "周海涛", Role.HEAD, "zh"),
-    ("白沙镇", "吴静", Role.OFFICER, "zh"),
-    ("白沙镇", "郑磊", Role.OFFICER, "zh"),
-    ("柳林镇", "黄永明", Role.HEAD, "zh"),
-    ("柳林镇", "何婷", Role.OFFICER, "zh"),
-    ("柳林镇", "林峰", Role.OFFICER, "en"),
-    ("东城街道", "马建华", Role.HEAD, "zh"),
-    ("东城街道", "朱琳", Role.OFFICER, "zh"),
-    ("东城街道", "胡斌", Role.OFFICER, "zh"),
-    ("南湖街道", "郭宏伟", Role.HEAD, "zh"),
-    ("南湖街道", "高雪", Role.OFFICER, "zh"),
-    ("南湖街道", "罗军", Role.OFFICER, "zh"),
-    (LAND_BUREAU, "梁文博", Role.HEAD, "zh"),
-    (LAND_BUREAU, "宋佳", Role.OFFICER, "zh"),
-    (APPROVAL_BUREAU, "谢国庆", Role.HEAD, "zh"),
-    (APPROVAL_BUREAU, "韩冰", Role.OFFICER, "zh"),
-    (HOUSING_BUREAU, "唐志刚", Role.HEAD, "zh"),
-    (HOUSING_BUREAU, "冯悦", Role.OFFICER, "zh"),
-    (ECOLOGY_BUREAU, "许明", Role.HEAD, "zh"),
-    (ECOLOGY_BUREAU, "邓琪", Role.OFFICER, "zh"),
-    (FINANCE_BUREAU, "曹正", Role.HEAD, "zh"),
-    (FINANCE_BUREAU, "彭晓", Role.OFFICER, "zh"),
+    (LEADERSHIP, "王建国", "Wang Jianguo", Role.LEADER, False),
+    (CENTER, "李敏", "Li Min", Role.COORDINATOR, False),
+    (CENTER, "张伟", "Zhang Wei", Role.COORDINATOR, True),
+    (CENTER, "陈晓东", "Chen Xiaodong", Role.ADMIN, False),
+    ("青山镇", "刘志强", "Liu Zhiqiang", Role.HEAD, False),
+    ("青山镇", "赵丽", "Zhao Li", Role.OFFICER, False),
+    ("青山镇", "孙浩", "Sun Hao", Role.OFFICER, False),
+    ("白沙镇", "周海涛", "Zhou Haitao", Role.HEAD, False),
+    ("白沙镇", "吴静", "Wu Jing", Role.OFFICER, False),
+    ("白沙镇", "郑磊", "Zheng Lei", Role.OFFICER, False),
+    ("柳林镇", "黄永明", "Huang Yongming", Role.HEAD, False),
+    ("柳林镇", "何婷", "He Ting", Role.OFFICER, False),
+    ("柳林镇", "林峰", "Lin Feng", Role.OFFICER, True),
+    ("东城街道", "马建华", "Ma Jianhua", Role.HEAD, False),
+    ("东城街道", "朱琳", "Zhu Lin", Role.OFFICER, False),
+    ("东城街道", "胡斌", "Hu Bin", Role.OFFICER, False),
+    ("南湖街道", "郭宏伟", "Guo Hongwei", Role.HEAD, False),
+    ("南湖街道", "高雪", "Gao Xue", Role.OFFICER, False),
+    ("南湖街道", "罗军", "Luo Jun", Role.OFFICER, False),
+    (LAND_BUREAU, "梁文博", "Liang Wenbo", Role.HEAD, False),
+    (LAND_BUREAU, "宋佳", "Song Jia", Role.OFFICER, False),
+    (APPROVAL_BUREAU, "谢国庆", "Xie Guoqing", Role.HEAD, False),
+    (APPROVAL_BUREAU, "韩冰", "Han Bing", Role.OFFICER, False),
+    (HOUSING_BUREAU, "唐志刚", "Tang Zhigang", Role.HEAD, False),
+    (HOUSING_BUREAU, "冯悦", "Feng Yue", Role.OFFICER, False),
+    (ECOLOGY_BUREAU, "许明", "Xu Ming", Role.HEAD, False),
+    (ECOLOGY_BUREAU, "邓琪", "Deng Qi", Role.OFFICER, False),
+    (FINANCE_BUREAU, "曹正", "Cao Zheng", Role.HEAD, False),
+    (FINANCE_BUREAU, "彭晓", "Peng Xiao", Role.OFFICER, False),
 )
 
-# Project names per key industry, each with the tail of its company's name.
-_PROJECT_NAMES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+# Project names per key industry, each with the tail of its company's name: Chinese, then
+# English. The English city finds them by the English name of the industry.
+_PROJECT_NAMES: Final[dict[str, tuple[tuple[str, str, str, str], ...]]] = {
     "新能源": (
-        ("年产10GWh储能电池项目", "新能源科技有限公司"),
-        ("分布式光伏组件生产基地", "光能科技有限公司"),
-        ("氢能装备产业园", "氢能科技有限公司"),
-        ("风电叶片制造项目", "风电装备有限公司"),
-        ("锂电池正极材料项目", "锂能科技有限公司"),
-        ("新能源汽车充换电设施项目", "能源服务有限公司"),
+        ("年产10GWh储能电池项目", "新能源科技有限公司",
+         "10 GWh a year energy-storage battery plant", "New Energy Technology Co., Ltd."),
+        ("分布式光伏组件生产基地", "光能科技有限公司",
+         "Distributed PV module production base", "Solar Technology Co., Ltd."),
+        ("氢能装备产业园", "氢能科技有限公司",
+         "Hydrogen equipment industrial park", "Hydrogen Technology Co., Ltd."),
+        ("风电叶片制造项目", "风电装备有限公司",
+         "Wind turbine blade factory", "Wind Power Equipment Co., Ltd."),
+        ("锂电池正极材料项目", "锂能科技有限公司",
+         "Lithium battery cathode materials project", "Lithium Energy Technology Co., Ltd."),
+        ("新能源汽车充换电设施项目", "能源服务有限公司",
+         "EV charging and battery-swap network", "Energy Services Co., Ltd."),
     ),
     "新材料": (
-        ("高性能碳纤维复合材料项目", "新材料股份有限公司"),
-        ("电子级多晶硅项目", "半导体材料有限公司"),
-        ("特种合金新材料项目", "合金材料有限公司"),
-        ("高端膜材料生产线", "膜科技有限公司"),
-        ("石墨烯导热材料项目", "碳材料科技有限公司"),
-        ("可降解塑料制品项目", "生物材料有限公司"),
+        ("高性能碳纤维复合材料项目", "新材料股份有限公司",
+         "High-performance carbon-fibre composites project", "New Materials Co., Ltd."),
+        ("电子级多晶硅项目", "半导体材料有限公司",
+         "Electronic-grade polysilicon project", "Semiconductor Materials Co., Ltd."),
+        ("特种合金新材料项目", "合金材料有限公司",
+         "Special alloy materials project", "Alloy Materials Co., Ltd."),
+        ("高端膜材料生产线", "膜科技有限公司",
+         "High-end membrane production line", "Membrane Technology Co., Ltd."),
+        ("石墨烯导热材料项目", "碳材料科技有限公司",
+         "Graphene thermal materials project", "Carbon Materials Technology Co., Ltd."),
+        ("可降解塑料制品项目", "生物材料有限公司",
+         "Biodegradable plastics project", "Biomaterials Co., Ltd."),
     ),
     "生物医药": (
-        ("创新药原料药生产基地", "生物医药有限公司"),
-        ("医疗器械产业园", "医疗科技有限公司"),
-        ("生物疫苗研发生产项目", "生物制品有限公司"),
-        ("中药配方颗粒生产线", "中药股份有限公司"),
-        ("体外诊断试剂项目", "诊断科技有限公司"),
-        ("医用敷料生产项目", "医用材料有限公司"),
+        ("创新药原料药生产基地", "生物医药有限公司",
+         "Innovative drug API production base", "Biopharma Co., Ltd."),
+        ("医疗器械产业园", "医疗科技有限公司",
+         "Medical device industrial park", "Medical Technology Co., Ltd."),
+        ("生物疫苗研发生产项目", "生物制品有限公司",
+         "Vaccine R&D and production project", "Biologics Co., Ltd."),
+        ("中药配方颗粒生产线", "中药股份有限公司",
+         "Herbal medicine granules production line", "Traditional Medicine Co., Ltd."),
+        ("体外诊断试剂项目", "诊断科技有限公司",
+         "In-vitro diagnostic reagents project", "Diagnostics Technology Co., Ltd."),
+        ("医用敷料生产项目", "医用材料有限公司",
+         "Medical dressings project", "Medical Materials Co., Ltd."),
     ),
     "高端装备制造": (
-        ("智能数控机床项目", "智能装备有限公司"),
-        ("工业机器人生产基地", "机器人科技有限公司"),
-        ("新能源汽车零部件项目", "汽车部件有限公司"),
-        ("精密轴承制造项目", "精密机械有限公司"),
-        ("航空零部件加工项目", "航空科技有限公司"),
-        ("智能农机装备项目", "农业装备有限公司"),
+        ("智能数控机床项目", "智能装备有限公司",
+         "Smart CNC machine tools project", "Intelligent Equipment Co., Ltd."),
+        ("工业机器人生产基地", "机器人科技有限公司",
+         "Industrial robot production base", "Robotics Technology Co., Ltd."),
+        ("新能源汽车零部件项目", "汽车部件有限公司",
+         "EV components project", "Auto Parts Co., Ltd."),
+        ("精密轴承制造项目", "精密机械有限公司",
+         "Precision bearings factory", "Precision Machinery Co., Ltd."),
+        ("航空零部件加工项目", "航空科技有限公司",
+         "Aircraft parts machining project", "Aviation Technology Co., Ltd."),
+        ("智能农机装备项目", "农业装备有限公司",
+         "Smart farm machinery project", "Agricultural Equipment Co., Ltd."),
     ),
     "现代服务业": (
-        ("冷链物流园", "供应链管理有限公司"),
-        ("数字经济产业园", "数字科技有限公司"),
-        ("总部经济大楼", "实业集团有限公司"),
-        ("文旅综合体项目", "文旅发展有限公司"),
-        ("跨境电商产业园", "跨境贸易有限公司"),
-        ("区域会展中心项目", "会展服务有限公司"),
+        ("冷链物流园", "供应链管理有限公司",
+         "Cold-chain logistics park", "Supply Chain Management Co., Ltd."),
+        ("数字经济产业园", "数字科技有限公司",
+         "Digital economy park", "Digital Technology Co., Ltd."),
+        ("总部经济大楼", "实业集团有限公司",
+         "Corporate headquarters tower", "Industrial Group Co., Ltd."),
+        ("文旅综合体项目", "文旅发展有限公司",
+         "Culture and tourism complex", "Culture and Tourism Development Co., Ltd."),
+        ("跨境电商产业园", "跨境贸易有限公司",
+         "Cross-border e-commerce park", "Cross-border Trade Co., Ltd."),
+        ("区域会展中心项目", "会展服务有限公司",
+         "Regional convention center", "Exhibition Services Co., Ltd."),
     ),
+}  # fmt: skip
+_PROJECT_NAMES_BY_EN: Final = {
+    en: _PROJECT_NAMES[zh] for zh, en in zip(DEFAULT_INDUSTRIES, DEFAULT_INDUSTRIES_EN, strict=True)
 }
-# For an industry the demo has no names for.
+# For an industry the demo has no names for: the project's name after its industry.
 _GENERIC_NAMES: Final = (
-    "产业园项目",
-    "研发生产基地",
-    "总部项目",
-    "技改扩能项目",
-    "配套项目",
-    "示范项目",
+    ("{industry}产业园项目", "{industry} industrial park"),
+    ("{industry}研发生产基地", "{industry} R&D and production base"),
+    ("{industry}总部项目", "{industry} headquarters project"),
+    ("{industry}技改扩能项目", "{industry} upgrade and expansion project"),
+    ("{industry}配套项目", "{industry} supply-chain project"),
+    ("{industry}示范项目", "{industry} pilot project"),
 )
+_GENERIC_COMPANY: Final = ("科技有限公司", "Technology Co., Ltd.")
 
+# The first words of the companies' names, in Chinese and in pinyin.
 _COMPANY_WORDS: Final = (
-    "澜岳", "启衡", "晟禾", "远帆", "卓岭", "青岚", "鸿拓", "博越", "凯泓", "沐川",
-    "嘉屹", "瑞澄", "拓川", "恒屿", "泓锦", "睿峰", "朗泽", "景弘", "中岳", "汇澄",
-    "衡远", "聚澜", "东驰", "宏岸", "正屹", "华漾", "锦峦", "明湃", "越川", "丰瀚",
+    ("澜岳", "Lanyue"), ("启衡", "Qiheng"), ("晟禾", "Shenghe"), ("远帆", "Yuanfan"),
+    ("卓岭", "Zhuoling"), ("青岚", "Qinglan"), ("鸿拓", "Hongtuo"), ("博越", "Boyue"),
+    ("凯泓", "Kaihong"), ("沐川", "Muchuan"), ("嘉屹", "Jiayi"), ("瑞澄", "Ruicheng"),
+    ("拓川", "Tuochuan"), ("恒屿", "Hengyu"), ("泓锦", "Hongjin"), ("睿峰", "Ruifeng"),
+    ("朗泽", "Langze"), ("景弘", "Jinghong"), ("中岳", "Zhongyue"), ("汇澄", "Huicheng"),
+    ("衡远", "Hengyuan"), ("聚澜", "Julan"), ("东驰", "Dongchi"), ("宏岸", "Hong'an"),
+    ("正屹", "Zhengyi"), ("华漾", "Huayang"), ("锦峦", "Jinluan"), ("明湃", "Mingpai"),
+    ("越川", "Yuechuan"), ("丰瀚", "Fenghan"),
 )  # fmt: skip
 
 # How many projects stand at each stage; shuffled over the projects.
@@ -182,102 +261,163 @@ _STEPS: Final = (
     ("utilities", "水电气接入", 20, HOUSING_BUREAU),
     ("groundbreaking", "开工建设", 0, None),
 )
+# The steps' titles in the English city (the bot's own English names of the kinds).
+_STEP_EN: Final = {
+    "site": "Site selection",
+    "land": "Land acquired",
+    "eia": "EIA approved",
+    "permits": "Construction permit",
+    "utilities": "Utilities connected",
+    "groundbreaking": "Groundbreaking",
+}
 # Days from today to the start target of signed projects, chosen so that steps fall due in
 # the coming week whatever `today` is (3 days or more ahead, so that moving a weekend date
 # back to the Friday keeps it ahead). The first signed project is behind on its permit
 # (24 days out, the permit was due 16 days ago): the open problem and instruction are on it.
 _SIGNED_START_IN: Final = (24, 43, 84, 5, 113, 61, 137)
 
-_REPORTS: Final[dict[Stage, tuple[str, ...]]] = {
+# Progress reports by stage: (Chinese, English).
+_REPORTS: Final[dict[Stage, tuple[tuple[str, str], ...]]] = {
     Stage.NEGOTIATING: (
-        "与企业进行第二轮洽谈，双方就投资强度和供地方式基本达成一致。",
-        "企业考察团来访，实地踏勘了两个备选地块。",
-        "合同文本已提交司法局审核，争取月内签约。",
+        ("与企业进行第二轮洽谈，双方就投资强度和供地方式基本达成一致。",
+         "Second round of talks with the company: agreement in principle on investment "
+         "intensity and how the land is supplied."),
+        ("企业考察团来访，实地踏勘了两个备选地块。",
+         "The company's delegation visited and inspected the two candidate plots."),
+        ("合同文本已提交司法局审核，争取月内签约。",
+         "The contract is with the justice bureau for review; signing is aimed for this month."),
     ),
     Stage.SIGNED: (
-        "项目已签约，正在办理土地摘牌前期手续。",
-        "环评报告已报送生态环境局，等待专家评审。",
-        "施工图设计已完成八成，同步准备施工许可申报材料。",
+        ("项目已签约，正在办理土地摘牌前期手续。",
+         "Contract signed; the paperwork for the land auction is under way."),
+        ("环评报告已报送生态环境局，等待专家评审。",
+         "EIA report sent to the ecology bureau, waiting for the expert review."),
+        ("施工图设计已完成八成，同步准备施工许可申报材料。",
+         "Construction drawings 80% done; the permit application is being prepared alongside."),
     ),
     Stage.STARTED: (
-        "主体厂房基础施工中，现场施工人员120人。",
-        "钢结构安装进度过半，主要设备采购合同已签订。",
-        "综合楼封顶，厂区道路和管网同步施工。",
+        ("主体厂房基础施工中，现场施工人员120人。",
+         "Main plant foundations under way, 120 workers on site."),
+        ("钢结构安装进度过半，主要设备采购合同已签订。",
+         "Steel structure more than half up; the main equipment contracts are signed."),
+        ("综合楼封顶，厂区道路和管网同步施工。",
+         "Office building topped out; site roads and pipes are being laid alongside."),
     ),
     Stage.OPERATING: (
-        "一期生产线运行稳定，本月产值环比增长。",
-        "企业正在谋划二期扩产，已提出新增用地需求。",
+        ("一期生产线运行稳定，本月产值环比增长。",
+         "Phase 1 line running steadily; output up on last month."),
+        ("企业正在谋划二期扩产，已提出新增用地需求。",
+         "The company is planning phase 2 and has asked for more land."),
     ),
-    Stage.PAUSED: ("企业资金链紧张，项目暂缓推进，镇里正协调金融机构对接。",),
-    Stage.DROPPED: ("企业调整投资方向，项目终止。",),
-}
+    Stage.PAUSED: (
+        ("企业资金链紧张，项目暂缓推进，镇里正协调金融机构对接。",
+         "The company is short of funds, so the project is on hold; the town is bringing in "
+         "lenders."),
+    ),
+    Stage.DROPPED: (
+        ("企业调整投资方向，项目终止。",
+         "The company changed its investment plans; the project is dropped."),
+    ),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class _ProblemSpec:
     category: ProblemCategory
     unit: str
-    text: str
+    text: tuple[str, str]  # (Chinese, English)
     status: ProblemStatus
     age_days: int
     deadline_in: int
     escalation: int
-    replies: tuple[tuple[str, str], ...] = ()  # (who: "unit" or "raiser", text)
+    replies: tuple[tuple[str, str, str], ...] = ()  # (who: "unit" or "raiser", zh, en)
 
 
 _PROBLEMS: Final = (
     _ProblemSpec(
         ProblemCategory.PERMITS, APPROVAL_BUREAU,
-        "施工许可已超过承诺时限仍未办结，开工节点面临逾期，请协调加快办理。",
+        ("施工许可已超过承诺时限仍未办结，开工节点面临逾期，请协调加快办理。",
+         "The construction permit is past its promised date and still not issued, so "
+         "groundbreaking will be late. Please speed it up."),
         ProblemStatus.OPEN, 12, -5, 2,
     ),
     _ProblemSpec(
         ProblemCategory.PERMITS, APPROVAL_BUREAU,
-        "施工许可申报材料两次被退回，请一次性告知需补正的材料清单。",
+        ("施工许可申报材料两次被退回，请一次性告知需补正的材料清单。",
+         "The permit application came back twice; please list every missing document at once."),
         ProblemStatus.ACKNOWLEDGED, 4, 2, 0,
     ),
     _ProblemSpec(
         ProblemCategory.UTILITIES, HOUSING_BUREAU,
-        "厂区35千伏专线接入方案迟迟未定，影响设备安装调试。",
+        ("厂区35千伏专线接入方案迟迟未定，影响设备安装调试。",
+         "The plant's 35 kV line connection plan is still undecided, holding up equipment "
+         "installation."),
         ProblemStatus.ANSWERED, 9, -1, 0,
-        (("unit", "已协调供电公司现场踏勘，接入方案本周五前出具。"),),
+        (("unit", "已协调供电公司现场踏勘，接入方案本周五前出具。",
+          "The power company has surveyed the site; the connection plan comes by Friday."),),
     ),
     _ProblemSpec(
         ProblemCategory.FINANCE, FINANCE_BUREAU,
-        "企业申请技改补贴，请明确申报条件和办理时限。",
+        ("企业申请技改补贴，请明确申报条件和办理时限。",
+         "The company is applying for an upgrade subsidy; please state the conditions and "
+         "how long it takes."),
         ProblemStatus.RESOLVED, 20, -10, 0,
         (
-            ("unit", "申报指南已发企业，材料齐全后15个工作日内拨付。"),
-            ("raiser", "企业已按指南提交材料，问题解决。"),
+            ("unit", "申报指南已发企业，材料齐全后15个工作日内拨付。",
+             "Guidelines sent to the company; paid within 15 working days of a complete "
+             "application."),
+            ("raiser", "企业已按指南提交材料，问题解决。",
+             "The company has applied as the guidelines say; resolved."),
         ),
     ),
     _ProblemSpec(
         ProblemCategory.PERMITS, ECOLOGY_BUREAU,
-        "环评报告书已受理40天，请加快审查进度。",
+        ("环评报告书已受理40天，请加快审查进度。",
+         "The EIA report was accepted 40 days ago; please speed up the review."),
         ProblemStatus.CLOSED, 45, -35, 1,
-        (("unit", "已组织专家评审，环评批复已下达。"), ("raiser", "已收到批复，谢谢。")),
+        (
+            ("unit", "已组织专家评审，环评批复已下达。",
+             "The expert review is done and the EIA approval issued."),
+            ("raiser", "已收到批复，谢谢。", "Approval received, thank you."),
+        ),
     ),
     _ProblemSpec(
         ProblemCategory.LAND, LAND_BUREAU,
-        "项目二期用地指标不足，需市里统筹调剂。",
+        ("项目二期用地指标不足，需市里统筹调剂。",
+         "Not enough land quota for phase 2; the city needs to reallocate some."),
         ProblemStatus.OPEN, 2, 5, 0,
     ),
     _ProblemSpec(
         ProblemCategory.OTHER, CENTER,
-        "企业高管子女入学问题，请协调教育部门解决。",
+        ("企业高管子女入学问题，请协调教育部门解决。",
+         "School places for the managers' children; please arrange it with the education "
+         "bureau."),
         ProblemStatus.ANSWERED, 6, 1, 0,
-        (("unit", "已与教育局对接，下周安排入学。"),),
+        (("unit", "已与教育局对接，下周安排入学。",
+          "Agreed with the education bureau: the children start school next week."),),
     ),
     _ProblemSpec(
         ProblemCategory.UTILITIES, HOUSING_BUREAU,
-        "园区道路尚未贯通，大型设备无法进场。",
+        ("园区道路尚未贯通，大型设备无法进场。",
+         "The park road is not through yet, so heavy equipment cannot reach the site."),
         ProblemStatus.OPEN, 15, -8, 1,
     ),
     _ProblemSpec(
         ProblemCategory.PERMITS, APPROVAL_BUREAU,
-        "规划许可证办理进度较慢，请明确办结时间。",
+        ("规划许可证办理进度较慢，请明确办结时间。",
+         "The planning permit is slow; please give a date by which it is issued."),
         ProblemStatus.ACKNOWLEDGED, 3, -1, 0,
     ),
+)  # fmt: skip
+
+# The leader's two instructions: on the first problem, and on the first started project.
+_INSTRUCTIONS: Final = (
+    ("请行政审批局会同属地镇街，三个工作日内办结施工许可，确保项目按期开工。",
+     "Approval bureau, with the town: issue the construction permit within three working "
+     "days, so that the project breaks ground on time."),
+    ("该项目是全市重点项目，请倒排工期、挂图作战，确保按期投产。",
+     "A key project for the city: plan backward from the deadline, track it on the wall "
+     "chart and make sure it starts operating on time."),
 )  # fmt: skip
 
 
@@ -309,6 +449,11 @@ class DemoCity:
     admin: DemoMember
     project_code: str  # the officer's project, with an overdue milestone and an open problem
     open_problem_id: int  # raised on that project, escalated, with a leader's instruction
+    # The names a config must use to run the bot on this city: [city] service_center and
+    # industries, and the [routing] of problems to units.
+    service_center: str = CENTER
+    industries: tuple[str, ...] = DEFAULT_INDUSTRIES
+    routing: Mapping[str, str] = field(default_factory=lambda: dict(ROUTING))
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -326,9 +471,10 @@ def _weekday(day: date) -> date:
 
 
 class _Builder:
-    def __init__(self, session: AsyncSession, today: date, seed: int) -> None:
+    def __init__(self, session: AsyncSession, today: date, seed: int, lang: str) -> None:
         self.session = session
         self.today = today
+        self.lang = lang
         self.rng = random.Random(seed)
         self.units: dict[str, Unit] = {}
         self.members: list[Member] = []
@@ -340,6 +486,14 @@ class _Builder:
         self.reports = 0
         self.problems: list[Problem] = []
         self.instructions = 0
+
+    def words(self, zh: str, en: str) -> str:
+        """The city's language of a text given in both."""
+        return en if self.lang == "en" else zh
+
+    def unit_label(self, unit: str) -> str:
+        """The name a unit goes by in this city (UNIT is its Chinese name, the key here)."""
+        return self.words(unit, _UNIT_EN[unit])
 
     def staff(self, unit: str, role: Role) -> list[Member]:
         unit_id = self.units[unit].id
@@ -354,9 +508,10 @@ class _Builder:
                 if depth != level:
                     continue
                 parent_id = self.units[parent].id if parent else None
-                unit = existing.get(name.lower())
+                label = self.unit_label(name)
+                unit = existing.get(label.lower())
                 if unit is None:
-                    unit = Unit(name=name, kind=kind, parent_id=parent_id)
+                    unit = Unit(name=label, kind=kind, parent_id=parent_id)
                     self.session.add(unit)
                 else:
                     # An empty store may still hold the admin's unit from first start-up.
@@ -365,14 +520,15 @@ class _Builder:
             await self.session.flush()
 
     async def build_members(self) -> None:
-        for i, (unit, name, role, lang) in enumerate(_MEMBERS):
+        other = next(lang for lang in LANGS if lang != self.lang)
+        for i, (unit, zh, en, role, reads_other) in enumerate(_MEMBERS):
             self.members.append(
                 Member(
                     tg_user_id=FIRST_TG_ID + i,
-                    name=name,
+                    name=self.words(zh, en),
                     unit_id=self.units[unit].id,
                     role=role,
-                    lang=lang,
+                    lang=other if reads_other else self.lang,
                 )
             )
         self.session.add_all(self.members)
@@ -389,17 +545,18 @@ class _Builder:
             industry = industries[i % len(industries)]
             nth = seen.get(industry, 0)
             seen[industry] = nth + 1
-            names = _PROJECT_NAMES.get(industry)
+            names = _PROJECT_NAMES.get(industry) or _PROJECT_NAMES_BY_EN.get(industry)
             if names and nth < len(names):
-                name, company_tail = names[nth]
+                zh, zh_tail, en, en_tail = names[nth]
+                name, company_tail = self.words(zh, en), self.words(zh_tail, en_tail)
             else:
-                name = f"{industry}{_GENERIC_NAMES[nth % len(_GENERIC_NAMES)]}"
-                company_tail = "科技有限公司"
+                generic = _GENERIC_NAMES[nth % len(_GENERIC_NAMES)]
+                name = self.words(*generic).format(industry=industry)
+                company_tail = self.words(*_GENERIC_COMPANY)
             unit = rng.choices(places, weights)[0]
             investment = Decimal(rng.randrange(8_000, 300_001, 500))
             land: Decimal | None = None
-            # Service firms often move into existing buildings and need no land of their own.
-            if not (industry == "现代服务业" and rng.random() < 0.4):
+            if not (industry in _SERVICES and rng.random() < 0.4):
                 # Investment intensity of 250–700 万元/亩 is what development zones ask for.
                 mu = investment / Decimal(rng.randint(250, 700))
                 land = (mu * 2).quantize(Decimal(1)) / 2
@@ -410,7 +567,9 @@ class _Builder:
             project = Project(
                 code=code,
                 name=name,
-                enterprise=f"{_COMPANY_WORDS[i % len(_COMPANY_WORDS)]}{company_tail}",
+                enterprise=self.words("{}{}", "{} {}").format(
+                    self.words(*_COMPANY_WORDS[i % len(_COMPANY_WORDS)]), company_tail
+                ),
                 industry=industry,
                 investment=investment,
                 land_mu=land,
@@ -458,7 +617,7 @@ class _Builder:
                     Milestone(
                         project_id=project.id,
                         seq=seq,
-                        title=title,
+                        title=self.words(title, _STEP_EN[kind]),
                         kind=kind,
                         planned_date=planned,
                         done_date=done,
@@ -529,7 +688,7 @@ class _Builder:
                     ProgressReport(
                         project_id=project.id,
                         author_id=author.id,
-                        text=texts[k % len(texts)],
+                        text=self.words(*texts[k % len(texts)]),
                         report_date=day,
                         amount=amount,
                         created_at=at,
@@ -552,7 +711,7 @@ class _Builder:
             problem = Problem(
                 project_id=project.id,
                 raiser_id=self.leads[project.id][0].id,
-                text=spec.text,
+                text=self.words(*spec.text),
                 category=spec.category,
                 unit_id=self.units[spec.unit].id,
                 reply_deadline=today + timedelta(days=spec.deadline_in),
@@ -571,12 +730,15 @@ class _Builder:
             answerers = self.staff(spec.unit, Role.OFFICER) or self.staff(
                 spec.unit, Role.COORDINATOR
             )
-            for n, (who, text) in enumerate(spec.replies, start=1):
+            for n, (who, zh, en) in enumerate(spec.replies, start=1):
                 author_id = answerers[0].id if who == "unit" else problem.raiser_id
                 when = _at(today - timedelta(days=spec.age_days) + timedelta(days=n), 11)
                 self.session.add(
                     ProblemReply(
-                        problem_id=problem.id, author_id=author_id, text=text, created_at=when
+                        problem_id=problem.id,
+                        author_id=author_id,
+                        text=self.words(zh, en),
+                        created_at=when,
                     )
                 )
         await self.session.flush()
@@ -591,7 +753,7 @@ class _Builder:
                     leader_id=leader.id,
                     project_id=problem.project_id,
                     problem_id=problem.id,
-                    text="请行政审批局会同属地镇街，三个工作日内办结施工许可，确保项目按期开工。",
+                    text=self.words(*_INSTRUCTIONS[0]),
                     unit_id=problem.unit_id,
                     deadline=self.today + timedelta(days=7),
                     created_at=_at(self.today - timedelta(days=1), 18),
@@ -599,7 +761,7 @@ class _Builder:
                 Instruction(
                     leader_id=leader.id,
                     project_id=started.id,
-                    text="该项目是全市重点项目，请倒排工期、挂图作战，确保按期投产。",
+                    text=self.words(*_INSTRUCTIONS[1]),
                     unit_id=started.unit_id,
                     deadline=self.today + timedelta(days=30),
                     created_at=_at(self.today - timedelta(days=3), 18),
@@ -610,11 +772,10 @@ class _Builder:
         await self.session.flush()
 
     def handle(self, member: Member) -> DemoMember:
-        return DemoMember(
-            member.tg_user_id, member.name, member.role, self.unit_name(member.unit_id)
-        )
+        unit = self.unit_label(self.unit_name(member.unit_id))
+        return DemoMember(member.tg_user_id, member.name, member.role, unit)
 
-    def city(self) -> DemoCity:
+    def city(self, industries: Sequence[str]) -> DemoCity:
         lights = [milestone_light(m.planned_date, m.done_date, self.today) for m in self.milestones]
         problem = self.problems[0]
         project = next(p for p in self.projects if p.id == problem.project_id)
@@ -637,6 +798,9 @@ class _Builder:
             admin=self.handle(self.staff(CENTER, Role.ADMIN)[0]),
             project_code=project.code,
             open_problem_id=problem.id,
+            service_center=self.unit_label(CENTER),
+            industries=tuple(industries),
+            routing={category: self.unit_label(unit) for category, unit in ROUTING.items()},
         )
 
 
@@ -646,13 +810,20 @@ async def build_demo(
     industries: Sequence[str] = DEFAULT_INDUSTRIES,
     *,
     seed: int = DEFAULT_SEED,
+    lang: str = "zh",
 ) -> DemoCity:
-    """Fill an empty store with the sample city; refuses a store that has projects."""
+    """Fill an empty store with the sample city; refuses a store that has projects.
+
+    LANG is the city's language: its names, its texts and what most of its people read
+    (`en` builds the same city in English; pass DEFAULT_INDUSTRIES_EN for its industries).
+    """
     if await session.scalar(select(func.count()).select_from(Project)):
         raise Refused("err.demo_not_empty")
     if not industries:
         raise ValueError("the demo needs at least one industry")
-    builder = _Builder(session, today, seed)
+    if lang not in LANGS:
+        raise ValueError(f"the demo city speaks {' or '.join(LANGS)}, not {lang!r}")
+    builder = _Builder(session, today, seed, lang)
     await builder.build_units()
     await builder.build_members()
     await builder.build_projects(industries)
@@ -660,4 +831,26 @@ async def build_demo(
     await builder.build_reports()
     await builder.build_problems()
     await builder.build_instructions()
-    return builder.city()
+    return builder.city(industries)
+
+
+@dataclass(frozen=True)
+class Contents:
+    """How much a store holds: enough to tell an empty one (a wrong --config or --db)."""
+
+    units: int
+    projects: int
+    members: int
+
+    @property
+    def empty(self) -> bool:
+        return not (self.units or self.projects or self.members)
+
+
+async def contents(session: AsyncSession) -> Contents:
+    """Count the store's units, projects and members (the demo fills only an empty one)."""
+
+    async def count(model: type[Unit] | type[Project] | type[Member]) -> int:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+    return Contents(await count(Unit), await count(Project), await count(Member))

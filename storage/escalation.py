@@ -1,17 +1,34 @@
-"""When a late item climbs the chain: plain rules over working days, no database.
+"""Whose turn it is, and when a late item climbs the chain: plain rules, no database.
 
-Levels: 0 nobody yet (the daily prompt only), 1 the unit head (blue), 2 the service center
-(yellow), 3 the leader in charge (red). An item climbs at most one step per working day,
-so each level has at least a day to act before the next one hears of it, and no step is
-ever skipped; the level and the day it last climbed are kept on the item.
+Levels: 0 nobody yet (the daily prompt only), 1 the head of the waiting party's unit
+(blue), 2 the service center (yellow), 3 the leader in charge (red). An item climbs at
+most one step per working day, so each level has at least a day to act before the next
+one hears of it, and no step is ever skipped; the level and the day it last climbed are
+kept on the item.
+
+Every item waits for one party against one deadline of its own (DESIGN.md, "Whose turn
+it is"), and climbs only once that deadline has passed:
+- a problem that is open or acknowledged waits for the answering unit, until its reply
+  deadline (written in the problem, granted by an extension, or `[work] reply_days`);
+- an answered problem waits for its raiser (or a coordinator) to sign it off or reopen
+  it, until `problem_resolve_days` working days after the answer; the answering unit is
+  never pressed again;
+- a milestone, and the target date of the stage a project is heading for, wait for
+  their responsible unit until that date.
+Late by `late_days` = 1, 3, 5 working days, the item deserves levels 1, 2, 3. The only
+climb before a deadline is the receipt: a problem nobody acknowledged after
+`problem_ack_days` goes to the head, unless it was given a deadline later than the
+configured reply term (then nothing climbs before that deadline).
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import date
 
-from storage.models import ProblemStatus
+from storage.models import ProblemStatus, Stage
+from storage.workdays import WorkCalendar
 
 TOP_LEVEL = 3
 COLOURS = {1: "blue", 2: "yellow", 3: "red"}
@@ -19,39 +36,100 @@ COLOURS = {1: "blue", 2: "yellow", 3: "red"}
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Working days after which an item deserves each level."""
+    """Working days that move items up the chain (the config's `[escalation]`)."""
 
     problem_ack_days: int = 1
-    problem_answer_days: int = 3
-    problem_resolve_days: int = 10
-    milestone_days: tuple[int, ...] = (1, 3, 5)
+    problem_resolve_days: int = 5
+    late_days: tuple[int, ...] = (1, 3, 5)
 
 
-def problem_target(status: ProblemStatus, waited: int, th: Thresholds) -> int:
-    """The level a problem deserves after WAITED working days in STATUS.
+class Turn(enum.StrEnum):
+    """Who a problem waits for."""
 
-    Not acknowledged after A days: the head; not answered after B: the center; not
-    resolved after C: the leader. Acknowledging stops the first climb, answering the second.
+    UNIT = "unit"  # the answering unit: acknowledge and answer
+    RAISER = "raiser"  # the raiser (or a coordinator): sign off or reopen
+    NOBODY = "nobody"  # resolved or closed
+
+
+def problem_turn(status: ProblemStatus) -> Turn:
+    if status in (ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED):
+        return Turn.UNIT
+    if status is ProblemStatus.ANSWERED:
+        return Turn.RAISER
+    return Turn.NOBODY
+
+
+def late_target(late: int, th: Thresholds) -> int:
+    """The level an item deserves when LATE working days past its deadline."""
+    return sum(1 for days in th.late_days[:TOP_LEVEL] if late >= days)
+
+
+def signoff_deadline(answered: date, calendar: WorkCalendar, th: Thresholds) -> date:
+    """The last day the raiser has to sign off (or reopen) an answer given on ANSWERED."""
+    return calendar.add_workdays(answered, th.problem_resolve_days)
+
+
+@dataclass(frozen=True)
+class ProblemClock:
+    """A problem's state as the rules need it; dates are local calendar days."""
+
+    status: ProblemStatus
+    raised: date
+    reply_deadline: date | None
+    answered: date | None = None
+
+
+def problem_deadline(
+    p: ProblemClock, calendar: WorkCalendar, th: Thresholds, reply_days: int
+) -> date | None:
+    """The deadline of whoever's turn it is (None when it is nobody's)."""
+    turn = problem_turn(p.status)
+    if turn is Turn.UNIT:
+        return p.reply_deadline or calendar.add_workdays(p.raised, reply_days)
+    if turn is Turn.RAISER:
+        return signoff_deadline(p.answered or p.raised, calendar, th)
+    return None
+
+
+def problem_target(
+    p: ProblemClock, today: date, calendar: WorkCalendar, th: Thresholds, reply_days: int
+) -> int:
+    """The level a problem deserves today, measured against its own current deadline.
+
+    REPLY_DAYS is `[work] reply_days`, the configured reply term: a problem whose
+    deadline lies no later than that term still owes a receipt after `problem_ack_days`.
     """
-    level = 0
-    if status is ProblemStatus.OPEN and waited >= th.problem_ack_days:
-        level = 1
-    if status in (ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED) and waited >= (
-        th.problem_answer_days
-    ):
-        level = 2
-    if status in (
-        ProblemStatus.OPEN,
-        ProblemStatus.ACKNOWLEDGED,
-        ProblemStatus.ANSWERED,
-    ) and waited >= (th.problem_resolve_days):
-        level = 3
+    deadline = problem_deadline(p, calendar, th, reply_days)
+    if deadline is None:
+        return 0
+    level = late_target(calendar.workdays_between(deadline, today), th)
+    if p.status is ProblemStatus.OPEN:
+        term = calendar.add_workdays(p.raised, reply_days)
+        unacknowledged = calendar.workdays_between(p.raised, today) >= th.problem_ack_days
+        if unacknowledged and deadline <= term:
+            level = max(level, 1)
     return level
 
 
-def milestone_target(overdue: int, th: Thresholds) -> int:
-    """The level a milestone deserves when OVERDUE working days late."""
-    return sum(1 for days in th.milestone_days[:TOP_LEVEL] if overdue >= days)
+# The stage a project heads for from each stage, and so which target date it must meet.
+NEXT_STAGE = {
+    Stage.NEGOTIATING: Stage.SIGNED,
+    Stage.SIGNED: Stage.STARTED,
+    Stage.STARTED: Stage.OPERATING,
+}
+
+
+def pending_target(stage: Stage, targets: dict[Stage, date | None]) -> tuple[Stage, date] | None:
+    """The next stage and its target date (签约/开工/投产), if the project has one.
+
+    TARGETS maps signed/started/operating to the ledger's target dates. Paused, dropped
+    and operating projects have none pending.
+    """
+    heading = NEXT_STAGE.get(stage)
+    if heading is None:
+        return None
+    target = targets.get(heading)
+    return (heading, target) if target is not None else None
 
 
 def next_level(current: int, target: int, last_climbed: date | None, today: date) -> int:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -231,6 +232,21 @@ class Project(Base):
         return (self.investment / self.land_mu).quantize(Decimal("0.01"))
 
 
+@event.listens_for(Project.stage, "set")
+@event.listens_for(Project.target_signed, "set")
+@event.listens_for(Project.target_started, "set")
+@event.listens_for(Project.target_operating, "set")
+def _target_starts_over(project: Project, value: object, old: object, _initiator: object) -> None:
+    """A new stage or target date is a new deadline: its escalation starts over.
+
+    An event rather than a line in /stage, so that the ledger import and every other
+    writer are covered too.
+    """
+    if value != old:
+        project.target_level = 0
+        project.target_escalated_at = None
+
+
 class Milestone(Base):
     __tablename__ = "milestones"
     __table_args__ = (UniqueConstraint("project_id", "seq"),)
@@ -246,6 +262,15 @@ class Milestone(Base):
     owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@event.listens_for(Milestone.planned_date, "set")
+def _milestone_starts_over(ms: Milestone, value: object, old: object, _initiator: object) -> None:
+    """A milestone given a new date (/due, /plan, an extension, the ledger) starts its
+    escalation over: every climb is measured against the current deadline."""
+    if value != old:
+        ms.escalation_level = 0
+        ms.escalated_at = None
 
 
 class ProgressReport(Base):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -176,3 +177,67 @@ async def answerable_for(session: AsyncSession, member: Member) -> list[Member]:
         unit = await session.get(Unit, unit_id)
         unit_id = unit.parent_id if unit is not None else None
     return []
+
+
+# Who can act for a unit: its own people first, else up the parent chain, else the
+# service center's coordinators. A problem routed to a unit nobody has joined yet (or to
+# the center, whose staff are coordinators) must still reach someone on the day it is raised.
+ACTING_ROLES = (Role.HEAD, Role.OFFICER, Role.COORDINATOR)
+
+
+@dataclass(frozen=True)
+class Actors:
+    """The people told for a unit, and the unit they belong to (None: all coordinators)."""
+
+    people: list[Member]
+    via_unit: int | None
+
+    @property
+    def own(self) -> bool:
+        return bool(self.people) and self.via_unit is not None
+
+
+def pick_actors(
+    unit_id: int,
+    by_unit: Mapping[int, Sequence[Member]],
+    parent_of: Mapping[int, int | None],
+    *,
+    heads_first: bool,
+) -> Actors:
+    """The members who can act for UNIT_ID, from active reachable members grouped by unit.
+
+    HEADS_FIRST: a climb goes to the heads (the unit's officers already had the prompt);
+    a new item goes to everyone of the unit who can act.
+    """
+    current: int | None = unit_id
+    seen: set[int] = set()
+    while current is not None and current not in seen:
+        seen.add(current)
+        members = [m for m in by_unit.get(current, ()) if m.role in ACTING_ROLES]
+        heads = [m for m in members if m.role is Role.HEAD]
+        chosen = heads if heads_first and heads else members
+        if chosen:
+            return Actors(chosen, current)
+        current = parent_of.get(current)
+    coordinators = [m for ms in by_unit.values() for m in ms if m.role is Role.COORDINATOR]
+    return Actors(sorted(coordinators, key=lambda m: m.id), None)
+
+
+async def actors_for(session: AsyncSession, unit_id: int, *, heads_first: bool) -> Actors:
+    """`pick_actors` over the store: active, reachable members of the city."""
+    people = (
+        await session.scalars(
+            select(Member)
+            .where(
+                Member.active.is_(True),
+                Member.reachable.is_(True),
+                Member.role.in_(ACTING_ROLES),
+            )
+            .order_by(Member.id)
+        )
+    ).all()
+    by_unit: dict[int, list[Member]] = {}
+    for m in people:
+        by_unit.setdefault(m.unit_id, []).append(m)
+    parents = {u.id: u.parent_id for u in await units(session)}
+    return pick_actors(unit_id, by_unit, parents, heads_first=heads_first)

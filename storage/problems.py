@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import agenda
 from storage.errors import Refused
 from storage.models import (
     Instruction,
@@ -23,7 +24,7 @@ from storage.models import (
 from storage.projects import check_text, visible_project
 from storage.rules import Action, may_reply, may_resolve, require, sees_everything
 
-OPEN_STATES = (ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED, ProblemStatus.ANSWERED)
+OPEN_STATES = agenda.OPEN_STATES
 
 
 def _concerns(member: Member, problem: Problem) -> bool:
@@ -82,10 +83,14 @@ async def reply(
         raise Refused("err.problem_closed", id=problem_id, status=problem.status.value)
     answer = ProblemReply(problem_id=problem.id, author_id=member.id, text=check_text(text))
     session.add(answer)
-    # Anyone's reply counts as the unit answering only when it comes from that unit.
-    if member.unit_id == problem.unit_id or sees_everything(member.role):
+    # Anyone's reply counts as the unit answering only when it comes from that unit. Then
+    # it is the raiser's turn: the unit's escalation is over, the sign-off's starts anew.
+    answers = member.unit_id == problem.unit_id or sees_everything(member.role)
+    if answers and problem.status is not ProblemStatus.ANSWERED:
         problem.status = ProblemStatus.ANSWERED
         problem.answered_at = now or utcnow()
+        problem.escalation_level = 0
+        problem.escalated_at = None
     await session.flush()
     return answer
 
@@ -115,6 +120,33 @@ async def resolve(
         session.add(ProblemReply(problem_id=problem.id, author_id=member.id, text=check_text(note)))
     problem.status = ProblemStatus.RESOLVED
     problem.resolved_at = now or utcnow()
+    await session.flush()
+    return problem
+
+
+async def reopen(
+    session: AsyncSession,
+    member: Member,
+    problem_id: int,
+    note: str | None,
+    deadline: date,
+) -> Problem:
+    """The raiser (or a coordinator) finds the answer wanting: it is the unit's turn again.
+
+    DEADLINE is the new reply deadline (local date). The unit has seen the problem, so
+    it goes back as acknowledged, and its escalation starts over.
+    """
+    problem = await visible_problem(session, member, problem_id)
+    require(member.role, Action.RESOLVE_PROBLEM, own=member.id == problem.raiser_id)
+    if problem.status is not ProblemStatus.ANSWERED:
+        raise Refused("err.not_answered", id=problem_id)
+    if note:
+        session.add(ProblemReply(problem_id=problem.id, author_id=member.id, text=check_text(note)))
+    problem.status = ProblemStatus.ACKNOWLEDGED
+    problem.answered_at = None
+    problem.reply_deadline = deadline
+    problem.escalation_level = 0
+    problem.escalated_at = None
     await session.flush()
     return problem
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.agenda import ACTIVE_STAGES
 from storage.errors import Refused
 from storage.models import (
     Member,
@@ -30,6 +31,10 @@ from storage.rules import (
     sees_everything,
 )
 
+# The kinds of ProgressReport: a real report, or a check that found nothing new.
+REPORT = "report"
+NO_CHANGE = "no_change"
+
 TEXT_LIMIT = 2000  # a progress note or problem longer than this is a document, not a chat line
 
 
@@ -38,11 +43,16 @@ def owns(member: Member, project: Project) -> bool:
 
 
 def check_text(text: str) -> str:
+    """The text without its surrounding blanks; refused when empty or over the limit.
+
+    An over-long text is refused with its length and its first part (`head`), so the
+    member can shorten it rather than type it again.
+    """
     text = text.strip()
     if not text:
         raise Refused("err.text_empty")
     if len(text) > TEXT_LIMIT:
-        raise Refused("err.text_long", limit=TEXT_LIMIT)
+        raise Refused("err.text_long", limit=TEXT_LIMIT, length=len(text), head=text[:TEXT_LIMIT])
     return text
 
 
@@ -111,10 +121,13 @@ async def milestone(session: AsyncSession, project: Project, seq: int) -> Milest
     return ms
 
 
-async def last_progress(session: AsyncSession, project_id: int) -> ProgressReport | None:
+async def last_progress(
+    session: AsyncSession, project_id: int, kind: str = REPORT
+) -> ProgressReport | None:
+    """The latest real report (KIND "report") or the latest check ("no_change")."""
     return await session.scalar(
         select(ProgressReport)
-        .where(ProgressReport.project_id == project_id)
+        .where(ProgressReport.project_id == project_id, ProgressReport.kind == kind)
         .order_by(ProgressReport.created_at.desc(), ProgressReport.id.desc())
         .limit(1)
     )
@@ -143,15 +156,21 @@ class Card:
     milestones: Sequence[Milestone]
     problems: Sequence[Problem]
     last: ProgressReport | None
+    checked: ProgressReport | None = None  # the last "no change" check, if after `last`
 
 
 async def card(session: AsyncSession, member: Member, code: str) -> Card:
     project = await visible_project(session, member, code)
+    last = await last_progress(session, project.id)
+    checked = await last_progress(session, project.id, NO_CHANGE)
+    if checked is not None and last is not None and checked.created_at <= last.created_at:
+        checked = None
     return Card(
         project,
         await milestones(session, project.id),
         await open_problems(session, project.id),
-        await last_progress(session, project.id),
+        last,
+        checked,
     )
 
 
@@ -163,14 +182,21 @@ async def log_progress(
     today: date,
     amount: Decimal | None = None,
     now: datetime | None = None,
+    file_id: str | None = None,
+    file_kind: str | None = None,
 ) -> ProgressReport:
+    """A progress report; FILE_ID is Telegram's id of the site photo or document with it."""
     project = await visible_project(session, member, code, Action.LOG_PROGRESS)
+    if file_kind not in (None, "photo", "document"):
+        raise ValueError(f"file kind {file_kind!r}")
     report = ProgressReport(
         project_id=project.id,
         author_id=member.id,
         text=check_text(text),
         report_date=today,
         amount=amount,
+        file_id=file_id,
+        file_kind=file_kind if file_id else None,
     )
     session.add(report)
     project.last_progress_at = utcnow()
@@ -200,16 +226,43 @@ async def reachable_project(session: AsyncSession, member: Member, code: str) ->
 
 async def log_no_change(
     session: AsyncSession, member: Member, code: str, today: date, now: datetime | None = None
-) -> ProgressReport:
-    """Record that the project was checked today and nothing changed (the prompt's button)."""
+) -> ProgressReport | None:
+    """Record that the project was checked on TODAY (local) and nothing changed.
+
+    Returns None, storing nothing, when the project already has a report or a check for
+    TODAY: a second tap on the prompt's button is not a second record.
+    """
     project = await visible_project(session, member, code, Action.LOG_PROGRESS)
+    already = await session.scalar(
+        select(func.count())
+        .select_from(ProgressReport)
+        .where(ProgressReport.project_id == project.id, ProgressReport.report_date == today)
+    )
+    if already:
+        return None
     report = ProgressReport(
-        project_id=project.id, author_id=member.id, text="", report_date=today, kind="no_change"
+        project_id=project.id,
+        author_id=member.id,
+        text="",
+        report_date=today,
+        kind=NO_CHANGE,
+        created_at=now or utcnow(),
     )
     session.add(report)
     project.last_progress_at = now or utcnow()
     await session.flush()
     return report
+
+
+async def unit_active_codes(session: AsyncSession, unit_id: int) -> Sequence[str]:
+    """Codes of the unit's projects still under way (what "no change today, all" covers)."""
+    return (
+        await session.scalars(
+            select(Project.code)
+            .where(Project.unit_id == unit_id, Project.stage.in_(ACTIVE_STAGES))
+            .order_by(Project.code)
+        )
+    ).all()
 
 
 async def milestone_ref(session: AsyncSession, milestone_id: int) -> tuple[str, int]:

@@ -73,10 +73,28 @@ def allowed(role: Role, action: Action, *, own: bool = False) -> bool:
     return role in grant.anywhere or (own and role in grant.own)
 
 
+def may_ever(role: Role, action: Action) -> bool:
+    """Whether the role may do the action on anything at all (what /help shows it)."""
+    grant = PERMISSIONS[action]
+    return role in grant.anywhere or role in grant.own
+
+
+def who_to_ask(role: Role, action: Action) -> tuple[Role, ...]:
+    """The roles a member refused ACTION can turn to, in the order of the chain.
+
+    The "own" roles help only someone outside them: an officer refused to move a date
+    asks the unit head, but a head refused to sign off another's problem gains nothing
+    from another head; the "anywhere" roles always can.
+    """
+    grant = PERMISSIONS[action]
+    helpers = set(grant.anywhere) if role in grant.own else grant.own | grant.anywhere
+    return tuple(r for r in Role if r in helpers and r is not role)
+
+
 def require(role: Role, action: Action, *, own: bool = False) -> None:
-    """Raise Refused unless the role may do the action."""
+    """Raise Refused unless the role may do the action; the refusal names who can."""
     if not allowed(role, action, own=own):
-        raise Refused("err.not_allowed")
+        raise Refused("err.not_allowed", who=who_to_ask(role, action))
 
 
 def sees_everything(role: Role) -> bool:
@@ -134,6 +152,21 @@ def milestone_light(
     if planned <= today + timedelta(days=soon_days):
         return Light.YELLOW
     return Light.GREEN
+
+
+def target_light(
+    stage: Stage, target_stage: Stage, target: date | None, today: date, soon_days: int = 7
+) -> Light:
+    """A stage target (签约/开工/投产) as a traffic light, like a milestone's.
+
+    Reached (the project is at or past TARGET_STAGE): done. A paused or dropped project's
+    targets are not chased (none).
+    """
+    if stage in STAGE_ORDER and STAGE_ORDER.index(stage) >= STAGE_ORDER.index(target_stage):
+        return Light.DONE
+    if stage not in STAGE_ORDER:
+        return Light.NONE
+    return milestone_light(target, None, today, soon_days)
 
 
 # --- plans ------------------------------------------------------------------------------

@@ -17,7 +17,17 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.agenda import ACTIVE_STAGES, due_milestones, quiet_projects, waiting_problems
 from storage.audit import plain_value as audit_value
-from storage.escalation import Thresholds, milestone_target, next_level, problem_target
+from storage.escalation import (
+    ProblemClock,
+    Thresholds,
+    Turn,
+    late_target,
+    next_level,
+    pending_target,
+    problem_deadline,
+    problem_target,
+    problem_turn,
+)
 from storage.models import (
     AuditLog,
     Member,
@@ -56,6 +66,8 @@ class ProblemItem:
     raised: date
     level: int
     status: ProblemStatus
+    deadline: date | None = None
+    answered_by: str = ""  # for a sign-off: the unit that answered
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,18 @@ class ProjectItem:
     last: date | None
 
 
+@dataclass(frozen=True)
+class TargetItem:
+    """A project whose target date for the stage it heads for has passed."""
+
+    code: str
+    name: str
+    unit_id: int
+    stage: Stage  # the stage it heads for
+    target: date
+    level: int
+
+
 @dataclass
 class UnitList:
     """One unit's list for the day; every officer and head of the unit gets it."""
@@ -74,24 +98,34 @@ class UnitList:
     due_soon: list[MilestoneItem] = field(default_factory=list)
     waiting: list[ProblemItem] = field(default_factory=list)
     stale: list[ProjectItem] = field(default_factory=list)
+    targets: list[TargetItem] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.overdue or self.due_soon or self.waiting or self.stale)
+        return not (self.overdue or self.due_soon or self.waiting or self.stale or self.targets)
+
+    def project_codes(self) -> list[str]:
+        """The unit's projects this list names, in the order they first appear."""
+        codes = [m.code for m in self.overdue + self.due_soon]
+        codes += [t.code for t in self.targets] + [p.code for p in self.stale]
+        return list(dict.fromkeys(codes))
 
 
 @dataclass(frozen=True)
 class Climb:
-    """An item that climbed a step today."""
+    """An item that climbed a step today, and whose turn it is."""
 
-    kind: str  # "milestone" or "problem"
-    item_id: int
+    kind: str  # "milestone", "problem", "signoff" (an answer not signed off) or "target"
+    item_id: int  # the milestone's or problem's id; the project's for a target
     level: int
-    unit_id: int  # the unit that must act
+    unit_id: int  # the unit whose turn it is: never the answering unit of a sign-off
     code: str
-    title: str  # milestone title or problem text
-    late: int  # working days overdue / waited
+    title: str  # milestone title, problem text, or the stage a target is for
+    late: int  # working days past the deadline (0: not acknowledged yet)
     seq: int = 0  # the milestone's number in its project
+    deadline: date | None = None
+    party: str = ""  # a sign-off: who raised it; a problem: the unit that must answer
+    person: int | None = None  # a sign-off: the raiser's member id, told with the heads
 
 
 async def claim_day(session: AsyncSession, day: date, now: datetime) -> SchedulerRun | None:
@@ -119,12 +153,15 @@ async def escalate(
     tz: tzinfo,
     calendar: WorkCalendar,
     th: Thresholds,
+    reply_days: int,
 ) -> list[Climb]:
     """Move every late item one step up where it deserves it; return what climbed.
 
-    Reads plain columns and writes the steps as bulk UPDATEs: a city has thousands of late
-    items and loading each as an ORM object was most of a tick. The flush hook never sees
-    these changes, so their audit rows, in the hook's format, are written here.
+    Each item is measured against its own current deadline and climbs on the side of the
+    party whose turn it is (storage.escalation). Reads plain columns and writes the steps
+    as bulk UPDATEs: a city has thousands of late items and loading each as an ORM object
+    was most of a tick. The flush hook never sees these changes, so their audit rows, in
+    the hook's format, are written here.
     """
     climbs: list[Climb] = []
     problem_steps: list[_Step] = []
@@ -135,22 +172,45 @@ async def escalate(
             Problem.escalation_level,
             Problem.escalated_at,
             Problem.created_at,
+            Problem.reply_deadline,
+            Problem.answered_at,
             Problem.unit_id,
             Problem.text,
             Project.code,
+            Member.unit_id,
+            Member.name,
+            Unit.name,
+            Problem.raiser_id,
         )
         .join(Project, Project.id == Problem.project_id)
+        .join(Member, Member.id == Problem.raiser_id)
+        .join(Unit, Unit.id == Problem.unit_id)
         .where(Problem.status.in_(OPEN_STATES), Project.stage != Stage.DROPPED)
         .order_by(Problem.id)
     )
-    for pid, status, current, escalated_at, created_at, unit_id, text, code in problems:
-        raised = created_at.astimezone(tz).date()
-        waited = calendar.workdays_between(raised, today)
-        target = problem_target(status, waited, th)
+    for row in problems:
+        (pid, status, current, escalated_at, created_at, deadline, answered_at) = row[:7]
+        unit_id, text, code, raiser_unit, raiser, answering, raiser_id = row[7:]
+        clock = ProblemClock(
+            status, created_at.astimezone(tz).date(), deadline, _local_day(answered_at, tz)
+        )
+        target = problem_target(clock, today, calendar, th, reply_days)
         level = next_level(current, target, _local_day(escalated_at, tz), today)
-        if level != current:
-            problem_steps.append(_Step(pid, current, escalated_at, level))
-            climbs.append(Climb("problem", pid, level, unit_id, code, text, waited))
+        if level == current:
+            continue
+        problem_steps.append(_Step(pid, current, escalated_at, level))
+        due = problem_deadline(clock, calendar, th, reply_days)
+        late = calendar.workdays_between(due, today) if due else 0
+        if problem_turn(status) is Turn.RAISER:
+            climbs.append(
+                Climb(
+                    "signoff", pid, level, raiser_unit, code, text, late, 0, due, raiser, raiser_id
+                )
+            )
+        else:
+            climbs.append(
+                Climb("problem", pid, level, unit_id, code, text, late, 0, due, answering)
+            )
 
     milestone_steps: list[_Step] = []
     milestones = await session.execute(
@@ -176,16 +236,80 @@ async def escalate(
     for mid, planned, current, escalated_at, owner, title, seq, code, project_unit in milestones:
         assert planned is not None
         overdue = calendar.workdays_between(planned, today)
-        target = milestone_target(overdue, th)
+        target = late_target(overdue, th)
         level = next_level(current, target, _local_day(escalated_at, tz), today)
         if level != current:
             milestone_steps.append(_Step(mid, current, escalated_at, level))
             unit = owner or project_unit
-            climbs.append(Climb("milestone", mid, level, unit, code, title, overdue, seq))
+            climbs.append(Climb("milestone", mid, level, unit, code, title, overdue, seq, planned))
+
+    target_steps: list[_Step] = []
+    for item in await _passed_targets(session, today):
+        late = calendar.workdays_between(item.target, today)
+        level = next_level(
+            item.level, late_target(late, th), _local_day(item.escalated_at, tz), today
+        )
+        if level != item.level:
+            target_steps.append(_Step(item.project_id, item.level, item.escalated_at, level))
+            climbs.append(
+                Climb(
+                    "target",
+                    item.project_id,
+                    level,
+                    item.unit_id,
+                    item.code,
+                    item.stage.value,
+                    late,
+                    0,
+                    item.target,
+                    item.name,
+                )
+            )
 
     await _write_steps(session, Problem, problem_steps, now)
     await _write_steps(session, Milestone, milestone_steps, now)
+    await _write_steps(session, Project, target_steps, now)
     return climbs
+
+
+@dataclass(frozen=True)
+class _PassedTarget:
+    project_id: int
+    code: str
+    name: str
+    unit_id: int
+    stage: Stage  # the stage the project heads for
+    target: date
+    level: int
+    escalated_at: datetime | None
+
+
+async def _passed_targets(session: AsyncSession, today: date) -> list[_PassedTarget]:
+    """Active projects whose target date for the next stage is before TODAY."""
+    rows = await session.execute(
+        select(
+            Project.id,
+            Project.code,
+            Project.name,
+            Project.unit_id,
+            Project.stage,
+            Project.target_signed,
+            Project.target_started,
+            Project.target_operating,
+            Project.target_level,
+            Project.target_escalated_at,
+        )
+        .where(Project.stage.in_(ACTIVE_STAGES))
+        .order_by(Project.code)
+    )
+    found = []
+    for pid, code, name, unit_id, stage, signed, started, operating, level, at in rows:
+        pending = pending_target(
+            stage, {Stage.SIGNED: signed, Stage.STARTED: started, Stage.OPERATING: operating}
+        )
+        if pending is not None and pending[1] < today:
+            found.append(_PassedTarget(pid, code, name, unit_id, *pending, level, at))
+    return found
 
 
 @dataclass(frozen=True)
@@ -199,20 +323,30 @@ class _Step:
 
 
 _CHUNK = 500
+# The columns that hold an item's level and last climb; a project's are its target's.
+_LEVEL_COLUMNS = {
+    Problem: ("escalation_level", "escalated_at"),
+    Milestone: ("escalation_level", "escalated_at"),
+    Project: ("target_level", "target_escalated_at"),
+}
 
 
 async def _write_steps(
-    session: AsyncSession, model: type[Problem | Milestone], steps: list[_Step], now: datetime
+    session: AsyncSession,
+    model: type[Problem | Milestone | Project],
+    steps: list[_Step],
+    now: datetime,
 ) -> None:
     """Set the new levels in bulk, and audit each change as the flush hook would have."""
     if not steps:
         return
+    level_col, at_col = _LEVEL_COLUMNS[model]
     # On the connection these are plain Core statements: executemany, no ORM bookkeeping.
     conn = await session.connection()
     stmt = (
         update(model)
         .where(model.id == bindparam("step_id"))
-        .values(escalation_level=bindparam("step_level"), escalated_at=now)
+        .values({level_col: bindparam("step_level"), at_col: now})
     )
     params = [{"step_id": s.id, "step_level": s.new_level} for s in steps]
     for start in range(0, len(params), _CHUNK):
@@ -222,8 +356,8 @@ async def _write_steps(
     for s in steps:
         obj = identities.get(session.sync_session.identity_key(model, s.id))
         if obj is not None:
-            set_committed_value(obj, "escalation_level", s.new_level)
-            set_committed_value(obj, "escalated_at", now)
+            set_committed_value(obj, level_col, s.new_level)
+            set_committed_value(obj, at_col, now)
     actor = session.info.get("actor_id")
     at = utcnow()
     after_at = audit_value(now)
@@ -234,11 +368,8 @@ async def _write_steps(
             "action": "update",
             "entity": model.__tablename__,
             "entity_id": str(s.id),
-            "before": {
-                "escalation_level": s.level,
-                "escalated_at": audit_value(s.escalated_at),
-            },
-            "after": {"escalation_level": s.new_level, "escalated_at": after_at},
+            "before": {level_col: s.level, at_col: audit_value(s.escalated_at)},
+            "after": {level_col: s.new_level, at_col: after_at},
         }
         for s in steps
     ]
@@ -290,14 +421,23 @@ async def unit_lists(
             Problem.created_at,
             Problem.escalation_level,
             Problem.status,
+            Problem.reply_deadline,
         )
         .join(Project, Project.id == Problem.project_id)
         .where(*waiting_problems())
         .order_by(Problem.created_at, Problem.id)
     )
-    for pid, code, text, unit_id, created, level, status in pr_rows:
+    for pid, code, text, unit_id, created, level, status, deadline in pr_rows:
+        raised = created.astimezone(tz).date()
         lists[unit_id].waiting.append(
-            ProblemItem(pid, code, text, unit_id, created.astimezone(tz).date(), level, status)
+            ProblemItem(pid, code, text, unit_id, raised, level, status, deadline)
+        )
+
+    for passed in await _passed_targets(session, today):
+        lists[passed.unit_id].targets.append(
+            TargetItem(
+                passed.code, passed.name, passed.unit_id, passed.stage, passed.target, passed.level
+            )
         )
 
     st_rows = await session.execute(
@@ -308,6 +448,62 @@ async def unit_lists(
     for code, name, unit_id, last in st_rows:
         lists[unit_id].stale.append(ProjectItem(code, name, unit_id, _local_day(last, tz)))
     return dict(lists)
+
+
+async def signoffs(
+    session: AsyncSession, tz: tzinfo, raiser_id: int | None = None
+) -> dict[int, list[ProblemItem]]:
+    """Answered problems waiting for their raiser's sign-off, keyed by the raiser's member id.
+
+    `deadline` is the day the answer came (the sign-off deadline is worked out from it).
+    """
+    stmt = (
+        select(
+            Problem.id,
+            Project.code,
+            Problem.text,
+            Problem.unit_id,
+            Problem.created_at,
+            Problem.escalation_level,
+            Problem.answered_at,
+            Problem.raiser_id,
+            Unit.name,
+        )
+        .join(Project, Project.id == Problem.project_id)
+        .join(Unit, Unit.id == Problem.unit_id)
+        .where(Problem.status == ProblemStatus.ANSWERED, Project.stage != Stage.DROPPED)
+        .order_by(Problem.answered_at, Problem.id)
+    )
+    if raiser_id is not None:
+        stmt = stmt.where(Problem.raiser_id == raiser_id)
+    found: dict[int, list[ProblemItem]] = defaultdict(list)
+    for (
+        pid,
+        code,
+        text,
+        unit_id,
+        created,
+        level,
+        answered,
+        raiser,
+        unit_name,
+    ) in await session.execute(stmt):
+        raised = created.astimezone(tz).date()
+        answered_day = _local_day(answered, tz) or raised
+        found[raiser].append(
+            ProblemItem(
+                pid,
+                code,
+                text,
+                unit_id,
+                raised,
+                level,
+                ProblemStatus.ANSWERED,
+                answered_day,
+                unit_name,
+            )
+        )
+    return dict(found)
 
 
 async def recipients(session: AsyncSession) -> Sequence[Member]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from typing import Any
 
@@ -176,29 +177,71 @@ def message(
         "from": user(uid, name),
         "text": text,
     }
-    if text.startswith("/"):
-        length = len(text.split()[0])
-        msg["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+    msg.update(_command_entity("entities", text))
     return {"update_id": next(_msg_ids), "message": msg}
 
 
-def document(uid: int, file_id: str, file_name: str, caption: str = "/import") -> dict[str, Any]:
+# Telegram ends a bot command at the first character that cannot be in one, so
+# `/progress，QS01` is the command `/progress` followed by `，QS01`.
+_COMMAND = re.compile(r"^/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?")
+
+
+def _command_entity(field: str, text: str) -> dict[str, Any]:
+    found = _COMMAND.match(text)
+    if found is None:
+        return {}
+    return {field: [{"type": "bot_command", "offset": 0, "length": found.end()}]}
+
+
+def document(
+    uid: int,
+    file_id: str,
+    file_name: str,
+    caption: str = "/import",
+    *,
+    chat_id: int | None = None,
+    kind: str = "private",
+) -> dict[str, Any]:
     """An update carrying a file sent with a caption."""
-    return {
-        "update_id": next(_msg_ids),
-        "message": {
-            "message_id": next(_msg_ids),
-            "date": int(time.time()),
-            "chat": chat(uid),
-            "from": user(uid),
-            "caption": caption,
-            "document": {
-                "file_id": file_id,
-                "file_unique_id": f"u{file_id}",
-                "file_name": file_name,
-            },
+    return _captioned(
+        uid,
+        caption,
+        {"document": {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name}},
+        chat_id,
+        kind,
+    )
+
+
+def photo(
+    uid: int, file_id: str, caption: str = "", *, chat_id: int | None = None, kind: str = "private"
+) -> dict[str, Any]:
+    """An update carrying a photo, as Telegram sends it: several sizes, the largest last."""
+    sizes = [
+        {
+            "file_id": f"{file_id}-small",
+            "file_unique_id": f"u{file_id}s",
+            "width": 90,
+            "height": 60,
         },
+        {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1280, "height": 853},
+    ]
+    return _captioned(uid, caption, {"photo": sizes}, chat_id, kind)
+
+
+def _captioned(
+    uid: int, caption: str, media: dict[str, Any], chat_id: int | None, kind: str
+) -> dict[str, Any]:
+    msg: dict[str, Any] = {
+        "message_id": next(_msg_ids),
+        "date": int(time.time()),
+        "chat": chat(chat_id if chat_id is not None else uid, kind),
+        "from": user(uid),
+        **media,
     }
+    if caption:
+        msg["caption"] = caption
+        msg.update(_command_entity("caption_entities", caption))
+    return {"update_id": next(_msg_ids), "message": msg}
 
 
 def press(

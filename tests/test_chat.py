@@ -18,6 +18,7 @@ from storage.models import (
     ProgressReport,
     Project,
 )
+from tests.fakebot import document, photo
 from tests.harness import (
     ADMIN,
     COORD,
@@ -96,8 +97,12 @@ async def test_configured_admin_becomes_a_member_on_start(
         tmp_path / "a.sqlite3", template_db, Config(telegram=TelegramConfig(admins=(4242,)))
     )
     try:
-        replies = await harness.send(4242, "/start")
-        assert "欢迎回来" in replies[0]
+        first = (await harness.send(4242, "/start"))[0]
+        # The very first /start says what to set up, in order, with the exact commands.
+        assert first.index("<code>/import</code>") < first.index(
+            "<code>/invite 招商服务中心 服务中心"
+        )
+        assert "欢迎回来" in (await harness.send(4242, "/start"))[0]
         async with harness.sessions() as s:
             m = await s.scalar(select(Member).where(Member.tg_user_id == 4242))
             assert m is not None and m.role.value == "admin"
@@ -183,11 +188,11 @@ async def test_problem_routed_by_category_then_answered_and_resolved(h: Harness)
     # the land bureau's officer is told, with a Reply button
     note = h.api.texts(LAND_OFFICER)[-1]
     assert "新问题" in note and "用地指标" in note
-    reply_button = h.buttons(LAND_OFFICER)[0]
     async with h.sessions() as s:
         problem = await s.scalar(select(Problem))
         assert problem is not None and problem.category.value == "land"
-    assert reply_button == f"go:reply:{problem.id}"
+    reply_button = f"go:reply:{problem.id}"
+    assert reply_button in h.buttons(LAND_OFFICER)
     await h.press(LAND_OFFICER, reply_button)
     await h.send(LAND_OFFICER, "下周一挂牌")
     assert "已答复" in h.api.texts(LAND_OFFICER)[-1]
@@ -389,3 +394,245 @@ def test_storage_never_imports_telegram() -> None:
         if "import telegram" in p.read_text() or "from telegram" in p.read_text()
     ]
     assert offenders == []
+
+
+# --- typed from a Chinese keyboard -------------------------------------------------------
+
+
+async def reports(h: Harness) -> list[ProgressReport]:
+    async with h.sessions() as s:
+        return list((await s.scalars(select(ProgressReport).order_by(ProgressReport.id))).all())
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "/progress XNY01，完成预审",
+        "/progress XNY01：完成预审",
+        "/progress XNY01 ，完成预审",
+        "/progress XNY01、完成预审",
+        "/progress XNY01；完成预审",
+        "/progress XNY01,完成预审",
+        "/progress ＸＮＹ０１ 完成预审",
+        "/progress ｘｎｙ０１：完成预审",
+        "/progress\u3000XNY01\u3000完成预审",
+        "/progress，XNY01，完成预审",
+    ],
+)
+async def test_progress_typed_on_a_chinese_keyboard(h: Harness, typed: str) -> None:
+    assert "已记录 XNY01" in (await h.send(OFFICER, typed))[0]
+    assert [r.text for r in await reports(h)] == ["完成预审"]
+
+
+async def test_report_text_keeps_its_chinese_punctuation_and_full_width_forms(h: Harness) -> None:
+    await h.send(OFFICER, "/progress ＸＮＹ０１：完成１０ＧＷｈ产线，下周：调试")
+    assert [r.text for r in await reports(h)] == ["完成１０ＧＷｈ产线，下周：调试"]
+
+
+async def test_full_width_codes_ids_and_numbers_in_commands(h: Harness) -> None:
+    assert "阶段：签约" in (await h.send(OFFICER, "/project ＸＮＹ０１"))[0]
+    assert "节点 1「选址」已完成" in (await h.send(OFFICER, "/done ＸＮＹ０１ １"))[0]
+    assert "节点 2「土地摘牌」已完成" in (await h.send(OFFICER, "/done XNY01，＃２"))[0]
+    assert (
+        "2027-03-01（周一） → 2026-12-11（周五）" in (await h.send(HEAD, "/due XNY01 ３ 下周五"))[0]
+    )
+    await h.send(OFFICER, "/problem XNY01 资金缺口")
+    await h.press(OFFICER, h.buttons(OFFICER)[0])
+    async with h.sessions() as s:
+        pid = await s.scalar(select(Problem.id))
+    full = str(pid).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert "已答复问题" in (await h.send(COORD, f"/reply {full}，好的，马上协调"))[0]
+    async with h.sessions() as s:
+        answered = await s.get(Problem, pid)
+        assert answered is not None and answered.status is ProblemStatus.ANSWERED
+    assert "通知了" in (await h.send(COORD, f"/urge ＃{full}"))[0]
+    assert "通知了" in (await h.send(COORD, "/urge ＸＮＹ０１，３"))[0]
+    assert "已确认解决" in (await h.send(OFFICER, f"/resolve ＃{full}：谢谢"))[0]
+
+
+async def test_flow_answers_typed_on_a_chinese_keyboard(h: Harness) -> None:
+    await h.send(OFFICER, "/progress")
+    await h.send(OFFICER, "ｘｎｙ０１")
+    assert "XNY01" in h.api.texts(OFFICER)[-1] and "请输入本次进展" in h.api.texts(OFFICER)[-1]
+    await h.send(OFFICER, "，基础浇筑完成")
+    assert "已记录 XNY01" in h.api.texts(OFFICER)[-1]
+    # a code and its text in one answer
+    await h.send(OFFICER, "/progress")
+    await h.send(OFFICER, "ＸＮＹ０１：主体封顶")
+    assert "已记录 XNY01" in h.api.texts(OFFICER)[-1]
+    await h.send(OFFICER, "/done")
+    await h.send(OFFICER, "ＸＮＹ０１")
+    await h.send(OFFICER, "＃１")
+    assert "节点 1「选址」已完成" in h.api.texts(OFFICER)[-1]
+    assert [r.text for r in await reports(h)] == ["基础浇筑完成", "主体封顶"]
+
+
+async def test_forced_reply_in_a_group_typed_on_a_chinese_keyboard(h: Harness) -> None:
+    await h.send(HEAD, "/link", chat_id=-100, kind="group")
+    await h.send(OFFICER, "/progress", chat_id=-100, kind="group")
+    await h.send(OFFICER, "ＸＮＹ０１：群里报送", chat_id=-100, kind="group")
+    assert "已记录 XNY01" in h.api.texts(-100)[-1]
+    assert [r.text for r in await reports(h)] == ["群里报送"]
+
+
+# --- guided flows name what was picked ----------------------------------------------------
+
+
+async def test_flow_questions_name_the_project_and_milestone_picked(h: Harness) -> None:
+    await h.send(HEAD, "/due")
+    await h.press(HEAD, "f:project:XNY01")
+    assert h.api.texts(HEAD)[-1].startswith("XNY01 光伏组件&lt;智造&gt;基地 — ")
+    await h.press(HEAD, "f:milestone:3")
+    asked = h.api.texts(HEAD)[-1]
+    assert asked.startswith("XNY01 光伏组件&lt;智造&gt;基地 · 3. 开工建设 — 新的日期？")
+    assert "下周五" in asked and "月底前" in asked and "2027-03-01" in asked
+    await h.send(HEAD, "月底前")
+    assert "2027-03-01（周一） → 2026-12-31（周四）" in h.api.texts(HEAD)[-1]
+
+
+async def test_flow_questions_in_english_name_the_pick_too(h: Harness) -> None:
+    await h.send(HEAD, "/lang en")
+    await h.send(HEAD, "/due XNY01 3")
+    assert h.api.texts(HEAD)[-1].startswith(
+        "XNY01 光伏组件&lt;智造&gt;基地 · 3. Groundbreaking — New date?"
+    )
+    await h.send(OFFICER, "/reply")
+    assert "目前没有" in h.api.texts(OFFICER)[-1]
+
+
+async def test_due_offers_only_projects_with_open_milestones(h: Harness) -> None:
+    await h.send(COORD, "/due")
+    assert h.buttons(COORD) == ["f:project:XNY01", "f:cancel"]  # SW02 has no milestone
+    await h.press(COORD, "f:cancel")
+    for n in (1, 2, 3):
+        await h.send(COORD, f"/done XNY01 {n}")
+    await h.send(COORD, "/due")
+    assert h.buttons(COORD) == ["f:cancel"]
+    await h.send(COORD, "/done")
+    assert h.buttons(COORD) == ["f:cancel"]
+
+
+# --- help and refusals by the role table -------------------------------------------------
+
+
+async def test_help_shows_each_role_its_own_commands(h: Harness) -> None:
+    officer = (await h.send(OFFICER, "/help"))[0]
+    assert "/progress" in officer and "/extend" in officer
+    assert all(c not in officer for c in ("/invite", "/urge", "/plan", "/instruct", "/import"))
+    leader = (await h.send(LEADER, "/help"))[0]
+    assert "/instruct" in leader and "/project " in leader
+    assert all(c not in leader for c in ("/progress", "/due", "/invite", "/urge"))
+    admin = (await h.send(ADMIN, "/help"))[0]
+    assert "/invite" in admin and "/import" in admin and "/progress" not in admin
+    coord = (await h.send(COORD, "/help"))[0]
+    assert all(c in coord for c in ("/urge", "/plan", "/invite", "/due", "/progress"))
+    assert "/instruct" not in coord
+
+
+async def test_refusal_says_who_can(h: Harness) -> None:
+    refused = (await h.send(OFFICER, "/due XNY01 3 2027-04-01"))[0]
+    assert refused == "您没有权限执行此操作，请联系单位负责人或招商服务中心。"
+    assert "请联系分管领导" in (await h.send(COORD, "/instruct XNY01 加快"))[0]
+    assert "请联系招商服务中心" in (await h.send(HEAD, "/plan XNY01 2027-06-30"))[0]
+    await h.send(OFFICER, "/lang en")
+    refused = (await h.send(OFFICER, "/stage XNY01 started"))[0]
+    assert refused.endswith("ask the unit head or the investment service center.")
+
+
+async def test_problem_status_reads_in_the_members_language(h: Harness) -> None:
+    await h.send(OFFICER, "/problem XNY01 资金缺口")
+    await h.press(OFFICER, h.buttons(OFFICER)[0])
+    async with h.sessions() as s:
+        pid = await s.scalar(select(Problem.id))
+    await h.send(COORD, f"/resolve {pid}")
+    again = (await h.send(COORD, f"/resolve {pid}"))[0]
+    assert "「已解决」" in again and "resolved" not in again
+    await h.send(COORD, "/lang en")
+    assert "already resolved" in (await h.send(COORD, f"/resolve {pid}"))[0]
+
+
+# --- site photos and files with a /progress caption ---------------------------------------
+
+
+async def test_photo_with_a_progress_caption_is_a_report_with_its_file(h: Harness) -> None:
+    replies = await h.process(photo(OFFICER, "site-1", "/progress ＸＮＹ０１，基础浇筑完成"))
+    assert "已记录 XNY01" in replies[0] and "照片" in replies[0]
+    await h.process(document(OFFICER, "doc-1", "周报.pdf", "/progress XNY01 第一周周报"))
+    stored = await reports(h)
+    assert [(r.text, r.file_id, r.file_kind) for r in stored] == [
+        ("基础浇筑完成", "site-1", "photo"),  # the largest size of the photo
+        ("第一周周报", "doc-1", "document"),
+    ]
+
+
+async def test_photo_caption_for_another_bot_or_without_text(h: Harness) -> None:
+    group = {"chat_id": -100, "kind": "group"}
+    await h.send(HEAD, "/link", **group)
+    await h.process(photo(OFFICER, "x", "/progress@other_bot XNY01 不是给我的", **group))
+    assert await reports(h) == []
+    ours = "/progress@wallchart_test_bot XNY01 群里的照片"
+    assert "已记录 XNY01" in (await h.process(photo(OFFICER, "g1", ours, **group)))[0]
+    # the code alone: the photo is kept while the bot asks for the words
+    await h.process(photo(OFFICER, "site-2", "/progress XNY01"))
+    assert "XNY01" in h.api.texts(OFFICER)[-1] and "请输入本次进展" in h.api.texts(OFFICER)[-1]
+    await h.send(OFFICER, "钢结构吊装")
+    assert [(r.text, r.file_id) for r in await reports(h)] == [
+        ("群里的照片", "g1"),
+        ("钢结构吊装", "site-2"),
+    ]
+
+
+async def test_photo_sent_as_the_answer_in_a_progress_flow(h: Harness) -> None:
+    await h.send(OFFICER, "/progress")
+    await h.press(OFFICER, "f:project:XNY01")
+    await h.process(photo(OFFICER, "site-3"))  # the photo first, the words after
+    assert "请输入本次进展" in h.api.texts(OFFICER)[-1]
+    await h.send(OFFICER, "围墙完工")
+    await h.send(OFFICER, "/progress XNY01")
+    await h.process(photo(OFFICER, "site-4", "屋面防水"))
+    assert [(r.text, r.file_id) for r in await reports(h)] == [
+        ("围墙完工", "site-3"),
+        ("屋面防水", "site-4"),
+    ]
+    # a step that keeps no file says so rather than dropping it unseen
+    await h.send(OFFICER, "/problem XNY01")
+    assert "这一步不收文件" in (await h.process(photo(OFFICER, "p", "缺电")))[0]
+
+
+async def test_import_caption_still_loads_the_ledger_mid_flow(h: Harness) -> None:
+    await h.send(COORD, "/progress")
+    before = await count(h, Project)
+    workbook = (DATA / "ledger-example.xlsx").read_bytes()
+    assert "导入" in (await h.upload(COORD, workbook, "台账.xlsx"))[0]
+    assert await count(h, Project) > before
+    assert await reports(h) == []
+
+
+# --- text over the limit -------------------------------------------------------------------
+
+
+async def test_over_long_text_in_the_flow_is_kept_and_the_project_stays_chosen(
+    h: Harness,
+) -> None:
+    await h.send(OFFICER, "/progress")
+    await h.press(OFFICER, "f:project:XNY01")
+    long = "甲" * 1999 + "乙" + "丙" * 500
+    refused, asked = await h.send(OFFICER, long)
+    assert "共 2500 字" in refused and "最多 2000 字" in refused
+    assert "<code>" + "甲" * 1999 + "乙</code>" in refused  # the first part, cut to the limit
+    assert asked.startswith("XNY01 光伏组件&lt;智造&gt;基地 — ")
+    assert await reports(h) == []
+    await h.send(OFFICER, "甲" * 10)
+    assert "已记录 XNY01" in h.api.texts(OFFICER)[-1]
+    assert [r.text for r in await reports(h)] == ["甲" * 10]
+
+
+async def test_over_long_typed_progress_waits_for_the_shortened_text(h: Harness) -> None:
+    await h.send(OFFICER, "/lang en")
+    refused, asked = await h.send(OFFICER, "/progress XNY01，" + "x" * 2001)
+    assert "2001 characters, at most 2000" in refused
+    assert "<code>" + "x" * 2000 + "</code>" in refused
+    assert asked.startswith("XNY01 ")
+    await h.send(OFFICER, "short")
+    assert "Progress on XNY01 logged" in h.api.texts(OFFICER)[-1]
+    assert [r.text for r in await reports(h)] == ["short"]

@@ -10,15 +10,19 @@ from bot.texts import CATALOG, t
 from storage.errors import Refused
 from storage.models import ProblemCategory, Role, Stage
 from storage.rules import (
+    PERMISSIONS,
     Action,
     Light,
     PlanStep,
     allowed,
     check_stage_move,
     guess_category,
+    may_ever,
     may_invite,
     milestone_light,
     plan_backward,
+    require,
+    who_to_ask,
 )
 
 
@@ -149,3 +153,126 @@ def test_every_refusal_key_is_in_the_catalog() -> None:
 
 def test_t_escapes_html_in_values() -> None:
     assert t("en", "err.unknown_unit", unit="<b>x</b>") == "No unit “&lt;b&gt;x&lt;/b&gt;”."
+
+
+# --- who can, when a member may not --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "expected"),
+    [
+        (Role.OFFICER, Action.SET_DUE, (Role.HEAD, Role.COORDINATOR)),
+        (Role.OFFICER, Action.PLAN, (Role.COORDINATOR,)),
+        (Role.OFFICER, Action.INVITE, (Role.COORDINATOR, Role.ADMIN)),
+        (Role.OFFICER, Action.URGE, (Role.COORDINATOR,)),
+        (Role.COORDINATOR, Action.INSTRUCT, (Role.LEADER,)),
+        (Role.LEADER, Action.LOG_PROGRESS, (Role.OFFICER, Role.HEAD, Role.COORDINATOR)),
+        # another head cannot sign off a problem this head did not raise: only the center
+        (Role.HEAD, Action.RESOLVE_PROBLEM, (Role.COORDINATOR,)),
+        (Role.HEAD, Action.SET_DUE, (Role.COORDINATOR,)),
+    ],
+)
+def test_who_to_ask(role: Role, action: Action, expected: tuple[Role, ...]) -> None:
+    assert who_to_ask(role, action) == expected
+
+
+def test_a_refusal_names_only_roles_that_may_do_it() -> None:
+    for action in Action:
+        for role in Role:
+            if allowed(role, action, own=False):
+                continue
+            with pytest.raises(Refused) as info:
+                require(role, action)
+            who = info.value.params["who"]
+            assert who, (role, action)
+            assert role not in who
+            assert all(may_ever(r, action) for r in who)
+
+
+def test_may_ever_reads_the_table() -> None:
+    assert may_ever(Role.HEAD, Action.SET_DUE)
+    assert not may_ever(Role.OFFICER, Action.SET_DUE)
+    assert may_ever(Role.LEADER, Action.INSTRUCT)
+    assert not may_ever(Role.ADMIN, Action.LOG_PROGRESS)
+    for action, grant in PERMISSIONS.items():
+        assert {r for r in Role if may_ever(r, action)} == grant.own | grant.anywhere
+
+
+def test_help_lists_each_role_its_own_commands() -> None:
+    from bot.handlers.start import HELP, help_text
+
+    for role in Role:
+        shown = help_text("en", role)
+        for name, action in HELP:
+            assert (f"/{name} " in shown) is (action is None or may_ever(role, action)), (
+                role,
+                name,
+            )
+    officer = help_text("zh", Role.OFFICER)
+    assert "/progress" in officer and "/invite" not in officer and "/urge" not in officer
+    leader = help_text("zh", Role.LEADER)
+    assert "/instruct" in leader and "/progress" not in leader
+
+
+# --- how a refusal reads ------------------------------------------------------------
+
+
+def test_refusal_says_enum_values_as_words_in_the_members_language() -> None:
+    from bot.handlers.base import refusal
+
+    closed = Refused("err.problem_closed", id=3, status="resolved")
+    assert "「已解决」" in refusal("zh", closed) and "resolved" not in refusal("zh", closed)
+    assert "already resolved" in refusal("en", closed)
+
+
+def test_refusal_names_who_can() -> None:
+    from bot.handlers.base import refusal
+
+    with pytest.raises(Refused) as info:
+        require(Role.OFFICER, Action.SET_DUE)
+    assert refusal("zh", info.value) == "您没有权限执行此操作，请联系单位负责人或招商服务中心。"
+    assert refusal("en", info.value).endswith("ask the unit head or the investment service center.")
+    with pytest.raises(Refused) as info:
+        require(Role.LEADER, Action.LOG_PROGRESS)
+    assert "责任单位专员、单位负责人或招商服务中心" in refusal("zh", info.value)
+    # a refusal without the action (nobody approves their own request) stays plain
+    assert refusal("zh", Refused("err.not_allowed")) == "您没有权限执行此操作。"
+
+
+def test_an_over_long_quote_still_fits_one_message() -> None:
+    from bot.handlers.base import refusal, split_message
+
+    text = "<&>" * 700
+    with pytest.raises(Refused) as info:
+        from storage.projects import check_text
+
+        check_text(text)
+    said = refusal("zh", info.value)
+    assert "2100" in said and "2000" in said
+    assert len(split_message(said)) == 1 and said.count("<code>") == 1
+
+
+# --- English plurals ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [(1, "1 milestone overdue"), (2, "2 milestones overdue")],
+)
+def test_english_plural_words(n: int, expected: str) -> None:
+    assert expected in t("en", "today.overdue", n=n)
+
+
+def test_english_counts_use_the_plural_spec() -> None:
+    """A number followed by a bare plural noun reads "1 milestones" when the number is 1."""
+    import re
+
+    from bot.texts import core
+
+    nouns = "milestones|problems|projects|days|items|messages|units|members|people|reports"
+    bare = re.compile(rf"\{{\w+\}} (?:working )?(?:{nouns})\b")
+    offenders = {k: v for k, v in core.EN.items() if bare.search(v)}
+    assert offenders == {}
+    assert (
+        t("en", "today.waiting_row", id=1, code="Q", days=1, text="") == "  #1 Q (waiting 1 day) "
+    )

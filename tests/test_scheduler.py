@@ -136,45 +136,53 @@ async def test_before_prompt_time_nothing_is_owed(h: Harness) -> None:
 async def test_escalation_steps_at_the_right_days(h: Harness) -> None:
     pid, ms1 = h.ids["problem"], h.ids["ms1"]
     levels = {}
-    for d in WEEK:
+    for d in [*WEEK, date(2026, 10, 15)]:
         await run_day(h, d)
         levels[d.day] = (await level_of(h, Problem, pid), await level_of(h, Milestone, ms1))
-    # problem raised Thu 8th: 1 working day waited on Fri 9th (not acknowledged: the head),
-    # 3 on Mon 12th (not answered: the service center); the make-up Saturday counts.
-    # milestone due Thu 8th: 1 working day late on the 9th, 3 on the 12th, 5 on the 14th.
+    # The problem, raised Thu 8th with the configured 3 working days, must be answered by
+    # Mon 12th (the make-up Saturday counts). Not acknowledged on Fri 9th: the head. Then
+    # nothing climbs until the deadline is missed: 3 working days late (Thu 15th) it
+    # reaches the service center. The milestone, due Thu 8th: 1 working day late on the
+    # 9th, 3 on the 12th, 5 on the 14th.
     assert levels[8] == (0, 0)
     assert levels[9] == (1, 1)
     assert levels[10] == (1, 1)
-    assert levels[12] == (2, 2)
-    assert levels[13] == (2, 2)
-    assert levels[14] == (2, 3)
+    assert levels[12] == (1, 2)
+    assert levels[13] == (1, 2)
+    assert levels[14] == (1, 3)
+    assert levels[15] == (2, 3)
     # one notice a day, however many items climbed: the problem and the milestone together
     blue = texts_to(h, HEAD, "已提级至单位负责人")
-    assert len(blue) == 1 and "今日提级事项 2 个" in blue[0]
-    assert "问题 #" in blue[0] and "XNY01 节点1「选址」" in blue[0]
+    assert len(blue) == 2 and "今日提级事项 2 个" in blue[0]  # the 9th; the 15th: milestone 2
+    assert "问题 #" in blue[0] and "尚未受理" in blue[0] and "XNY01 节点1「选址」" in blue[0]
     yellow = texts_to(h, HEAD, "已提级至招商服务中心")
-    assert len(yellow) == 1 and yellow[0].count("已提级至招商服务中心") == 2
-    assert sum("今日提级" in x or "已提级" in x for x in h.api.texts(HEAD)) == 3  # 9th, 12th, 14th
+    assert len(yellow) == 2  # the milestone on the 12th, the problem on the 15th
+    assert "答复期限 2026-10-12（周一） 已过 3 个工作日" in yellow[1]
+    assert sum("今日提级" in x or "已提级" in x for x in h.api.texts(HEAD)) == 4  # 9, 12, 14, 15
     coord_digest = texts_to(h, COORD, "每日简报")
-    assert "今日升级到您这里的事项 2 个" in coord_digest[3]  # Monday the 12th
+    assert "今日升级到您这里的事项 1 个" in coord_digest[3]  # Monday the 12th
+    assert "待答复：城东街道" in coord_digest[-1]  # the 15th: the problem, naming its unit
     leader_digest = texts_to(h, LEADER, "每日简报")
-    assert "🟥XNY01 节点1「选址」逾期 5 个工作日" in leader_digest[-1]
+    assert "🟥XNY01 节点1「选址」逾期 5 个工作日" in leader_digest[-2]
 
 
 async def test_acknowledge_button_stops_the_first_climb(h: Harness) -> None:
     pid = h.ids["problem"]
-    await run_day(h, date(2026, 10, 9))
-    assert f"ack:{pid}" in h.api.all_buttons(HEAD)
-    reply = await h.press(HEAD, f"ack:{pid}")
+    await run_day(h, date(2026, 10, 8))
+    # the daily prompt already offers Acknowledge for a problem nobody acknowledged
+    assert f"ack:{pid}" in h.api.all_buttons(OFFICER)
+    reply = await h.press(OFFICER, f"ack:{pid}")
     assert "已受理问题" in reply[0]
     async with h.sessions() as s:
         problem = await s.get(Problem, pid)
         assert problem is not None and problem.status is ProblemStatus.ACKNOWLEDGED
-    await run_day(h, date(2026, 10, 10))
+    for d in (9, 10, 12):
+        await run_day(h, date(2026, 10, d))
+        assert await level_of(h, Problem, pid) == 0, d
+    assert not texts_to(h, HEAD, f"问题 #{pid}")
+    # acknowledging is not answering: a missed deadline still climbs
+    await run_day(h, date(2026, 10, 13))
     assert await level_of(h, Problem, pid) == 1
-    # not answered after 3 working days still climbs: acknowledging is not answering
-    await run_day(h, date(2026, 10, 12))
-    assert await level_of(h, Problem, pid) == 2
 
 
 async def test_a_restart_mid_week_repeats_nothing(h: Harness, tmp_path: Path) -> None:
@@ -316,7 +324,7 @@ async def test_tick_command_dry_run_prints_by_member_and_saves_nothing(
     assert "=== 王专员 · 城东街道 · officer" in out
     assert "--- prompt" in out and "--- digest" in out and "--- notice" in out
     assert "[✔ 收到 #" in out
-    assert "dry run: nothing saved" in out
+    assert "Dry run: nothing was saved" in out
     async with h.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(SchedulerRun)) == 0
         assert await s.scalar(select(func.count()).select_from(Outbox)) == 0

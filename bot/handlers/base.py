@@ -7,8 +7,9 @@ replies, so a refused or failed action leaves nothing half-written and says so.
 
 from __future__ import annotations
 
+import html
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,10 +20,11 @@ from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.ext import ContextTypes, ConversationHandler
 
 from bot.config import Config
-from bot.texts import both, t
+from bot.input import split_command, words
+from bot.texts import CATALOG, DEFAULT_LANG, Raw, both, t
 from storage.db import SessionMaker, set_actor
 from storage.errors import Refused
-from storage.models import Member
+from storage.models import Member, Role
 from storage.outbox import Buttons, Message, enqueue
 from storage.people import ensure_admin, member_by_tg
 from storage.workdays import WorkCalendar
@@ -83,6 +85,13 @@ class Call:
     @property
     def args(self) -> list[str]:
         return list(self.context.args or [])
+
+    @property
+    def words(self) -> list[str]:
+        """The words after the command, folded to ASCII and split at Chinese punctuation
+        too: for codes, ids and numbers, never for free text (see bot.input)."""
+        message = self.update.effective_message
+        return words(split_command(message.text or "" if message else "")[2])
 
     def t(self, key: str, **params: Any) -> str:
         return t(self.lang, key, **params)
@@ -170,6 +179,41 @@ async def refuse_stranger(update: Update, context: Context) -> None:
         await send(context, chat.id, both("refuse"))
 
 
+# Storage knows no catalog: a refusal carries an enum's raw value ("resolved"), which the
+# member reads as the catalog's word (已解决). The parameter's name says which enum it is.
+_ENUM_WORDS = {"status": "pstatus", "stage": "stage", "role": "role", "category": "pcat"}
+# Room for the quoted text in a refusal, in HTML, below Telegram's 4,096 characters.
+_QUOTE_ROOM = 3500
+
+
+def any_of(lang: str, words: Sequence[str]) -> str:
+    """`A、B或C` / `A, B or C`."""
+    if len(words) < 2:
+        return "".join(words)
+    head = t(lang, "join.sep").join(words[:-1])
+    return t(lang, "join.or", first=Raw(head), last=Raw(words[-1]))
+
+
+def refusal(lang: str, exc: Refused) -> str:
+    """What a refusal says, in LANG: enum values as words, and who can do what was refused."""
+    params = dict(exc.params)
+    for name, prefix in _ENUM_WORDS.items():
+        value = params.get(name)
+        if isinstance(value, str) and f"{prefix}.{value}" in CATALOG[DEFAULT_LANG]:
+            params[name] = t(lang, f"{prefix}.{value}")
+    who = params.pop("who", None)
+    if exc.key == "err.not_allowed" and who:
+        roles = [t(lang, f"who.{Role(r).value}") for r in who]
+        return t(lang, "err.not_allowed.who", who=Raw(any_of(lang, roles)))
+    head = params.get("head")
+    if isinstance(head, str):
+        # Escaped, the quote must still fit one message, or the split would cut the <code>.
+        while len(html.escape(head, quote=False)) > _QUOTE_ROOM:
+            head = head[: len(head) * 9 // 10]
+        params["head"] = head
+    return t(lang, exc.key, **params)
+
+
 def guarded(handler: Handler) -> Callback:
     """Run HANDLER as the registered member who sent the update, in one session."""
 
@@ -203,7 +247,7 @@ def guarded(handler: Handler) -> Callback:
                 await session.commit()
             except Refused as exc:
                 await session.rollback()
-                call.replies = [(t(lang, exc.key, **exc.params), None)]
+                call.replies = [(refusal(lang, exc), None)]
                 call.notices = []
                 result = END
         message = update.message

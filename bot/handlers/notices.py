@@ -15,13 +15,16 @@ from bot.flow import Ask, Choices, Command, Fields
 from bot.format import day
 from bot.handlers.base import Call, guarded
 from bot.handlers.projects import date_check
-from bot.scheduler import milestone_buttons, problem_buttons
+from bot.input import number
+from bot.keyboards import milestone_buttons, problem_buttons, signoff_row
 from bot.texts import t
 from storage import extensions, problems, projects
 from storage.errors import Refused
+from storage.escalation import Turn, problem_turn
 from storage.extensions import Item
 from storage.models import AuditLog, Member, Role
-from storage.people import members_with_role, unit_members
+from storage.outbox import Buttons
+from storage.people import actors_for, members_with_role, unit_members
 from storage.rules import Action, require
 
 
@@ -43,6 +46,8 @@ def item_label(lang: str, item: Item) -> str:
 
 # --- buttons on prompts and notices -----------------------------------------------------
 
+ALL = "*"  # `nc:*`: every project of the member's unit
+
 
 async def acknowledge(call: Call) -> None:
     """Acknowledge a problem: its unit has seen it (this stops the first climb)."""
@@ -58,11 +63,70 @@ async def milestone_done(call: Call) -> None:
 
 
 async def no_change(call: Call) -> None:
-    """Record that the project was checked today and nothing changed."""
+    """Record that a project (`nc:CODE`) or all of my unit's projects (`nc:*`) were checked
+    today and nothing changed; what was already noted today is not noted twice."""
     query = call.update.callback_query
-    code = ((query.data or "") if query else "").removeprefix("nc:")
-    await projects.log_no_change(call.session, call.member, code, call.today(), call.svc.clock())
-    call.say(call.t("ok.no_change", code=code.upper()))
+    wanted = ((query.data or "") if query else "").removeprefix("nc:")
+    if wanted == ALL:
+        codes = list(await projects.unit_active_codes(call.session, call.member.unit_id))
+    else:
+        codes = [wanted.upper()]
+    noted = [
+        code
+        for code in codes
+        if await projects.log_no_change(
+            call.session, call.member, code, call.today(), call.svc.clock()
+        )
+    ]
+    if noted:
+        call.say(call.t("ok.no_change", code="、".join(noted), n=len(noted)))
+    else:
+        call.say(call.t("ok.no_change_already", code="、".join(codes), n=len(codes)))
+
+
+async def reopen_button(call: Call) -> None:
+    """The raiser finds the answer wanting: back to the answering unit (`ro:ID`)."""
+    await _reopen(call, _payload_id(call, "ro:"), None)
+
+
+async def reopen(call: Call) -> None:
+    """/reopen ID [why]: send an answered problem back for a new answer."""
+    args = call.args
+    problem_id = number(args[0]) if args else None
+    if problem_id is None:
+        raise Refused("usage.reopen")
+    await _reopen(call, problem_id, " ".join(args[1:]) or None)
+
+
+async def _reopen(call: Call, problem_id: int, note: str | None) -> None:
+    deadline = call.svc.calendar.add_workdays(call.today(), call.svc.config.work.reply_days)
+    problem = await problems.reopen(call.session, call.member, problem_id, note, deadline)
+    call.say(
+        call.t("ok.reopen", id=problem.id, unit=problem.unit.name, date=day(call.lang, deadline))
+    )
+    actors = await actors_for(call.session, problem.unit_id, heads_first=False)
+    for m in actors.people:
+        if m.id == call.member.id:
+            continue
+        text = t(
+            m.lang,
+            "note.reopen",
+            id=problem.id,
+            code=problem.project.code,
+            who=call.member.name,
+            date=day(m.lang, deadline),
+            text=note or problem.text,
+        )
+        call.tell(m.tg_user_id, text, problem_buttons(m.lang, problem.id), m.id)
+
+
+async def ack_command(call: Call) -> None:
+    """/ack ID: acknowledge a problem routed to my unit (as the Acknowledge button does)."""
+    problem_id = number(call.args[0]) if call.args else None
+    if problem_id is None:
+        raise Refused("usage.ack")
+    problem = await problems.acknowledge(call.session, call.member, problem_id)
+    call.say(call.t("ok.ack", id=problem.id))
 
 
 async def decide(call: Call, approve: bool) -> None:
@@ -149,22 +213,47 @@ async def _approvers(session: AsyncSession, requester: Member, item: Item) -> li
 async def urge(call: Call) -> None:
     """Urge (催办) a problem or a milestone now: /urge ID or /urge CODE N."""
     require(call.member.role, Action.URGE)
-    args = call.args
-    if len(args) == 1 and args[0].lstrip("#").isdigit():
-        item = await extensions.find_item(
-            call.session, call.member, "problem", int(args[0].lstrip("#"))
-        )
-    elif len(args) == 2 and args[1].isdigit():
+    args = call.words
+    problem_id = number(args[0]) if len(args) == 1 else None
+    seq = number(args[1]) if len(args) == 2 else None
+    if problem_id is not None:
+        item = await extensions.find_item(call.session, call.member, "problem", problem_id)
+    elif seq is not None:
         project = await projects.visible_project(call.session, call.member, args[0])
-        ms = await projects.milestone(call.session, project, int(args[1]))
+        ms = await projects.milestone(call.session, project, seq)
         item = await extensions.find_item(call.session, call.member, "milestone", ms.id)
     else:
         raise Refused("usage.urge")
-    people = await unit_members(call.session, item.unit_id, [Role.OFFICER, Role.HEAD])
+    problem = (
+        await problems.visible_problem(call.session, call.member, item.id)
+        if item.kind == "problem"
+        else None
+    )
+    if problem is not None and problem_turn(problem.status) is Turn.RAISER:
+        # Answered: it is the raiser's turn to sign off, never the answering unit's.
+        raiser = await call.session.get(Member, problem.raiser_id)
+        people = [raiser] if raiser is not None and raiser.active else []
+    elif problem is not None and problem_turn(problem.status) is Turn.NOBODY:
+        raise Refused("err.problem_closed", id=problem.id, status=problem.status.value)
+    else:
+        people = list(await unit_members(call.session, item.unit_id, [Role.OFFICER, Role.HEAD]))
+        if not people:
+            people = (await actors_for(call.session, item.unit_id, heads_first=False)).people
     if not people:
         raise Refused("err.nobody_to_urge")
     for m in people:
-        if item.kind == "problem":
+        if problem is not None and problem_turn(problem.status) is Turn.RAISER:
+            text = t(
+                m.lang,
+                "urge.signoff",
+                who=call.member.name,
+                id=item.id,
+                code=item.code,
+                unit=problem.unit.name,
+                title=item.title,
+            )
+            buttons: Buttons = [signoff_row(m.lang, item.id)]
+        elif item.kind == "problem":
             text = t(
                 m.lang,
                 "urge.problem",
@@ -211,6 +300,9 @@ COMMANDS = [
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("urge", guarded(urge)))
+    app.add_handler(CommandHandler("ack", guarded(ack_command)))
+    app.add_handler(CommandHandler("reopen", guarded(reopen)))
+    app.add_handler(CallbackQueryHandler(guarded(reopen_button), pattern=r"^ro:"))
     app.add_handler(CallbackQueryHandler(guarded(acknowledge), pattern=r"^ack:"))
     app.add_handler(CallbackQueryHandler(guarded(milestone_done), pattern=r"^md:"))
     app.add_handler(CallbackQueryHandler(guarded(no_change), pattern=r"^nc:"))

@@ -6,20 +6,22 @@ must act, in their own language, with a button that opens the next step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.dates import parse_deadline
 from bot.flow import Ask, Choices, Command, Fields
 from bot.format import day
 from bot.handlers.base import Call
 from bot.handlers.projects import project_check, project_choices, text_check
+from bot.input import number
+from bot.keyboards import problem_buttons, signoff_row
 from bot.texts import t
 from storage import problems as store
 from storage.errors import Refused
-from storage.models import Member, Problem, ProblemCategory, Role, Unit
+from storage.models import Member, Problem, ProblemCategory, Unit
 from storage.outbox import Buttons
-from storage.people import unit_by_name, unit_members, units
+from storage.people import Actors, actors_for, unit_by_name, units
 from storage.rules import Action, guess_category, sees_everything
-
-NOTIFIED_ROLES = (Role.OFFICER, Role.HEAD)
 
 
 def button(lang: str, key: str, payload: str) -> Buttons:
@@ -27,18 +29,26 @@ def button(lang: str, key: str, payload: str) -> Buttons:
 
 
 async def notify_unit(
-    call: Call, unit: Unit, key: str, markup_key: str | None, payload: str, **params: object
-) -> None:
-    """Tell the unit's officers and head, each in their language, and the unit's group."""
-    members = await unit_members(call.session, unit.id, NOTIFIED_ROLES)
-    for m in members:
+    call: Call,
+    unit: Unit,
+    key: str,
+    buttons: Callable[[str], Buttons | None],
+    **params: object,
+) -> Actors:
+    """Tell everyone who can act for the unit, each in their language, and its group.
+
+    A unit nobody has joined yet is covered by its parent's people or the coordinators
+    (storage.people.pick_actors); the caller sees that in the returned `Actors`.
+    BUTTONS gives the buttons for a language.
+    """
+    actors = await actors_for(call.session, unit.id, heads_first=False)
+    for m in actors.people:
         if m.id == call.member.id:
             continue
-        markup = button(m.lang, markup_key, payload) if markup_key else None
-        call.tell(m.tg_user_id, t(m.lang, key, **params), markup, m.id)
+        call.tell(m.tg_user_id, t(m.lang, key, **params), buttons(m.lang), m.id)
     if unit.chat_id is not None and unit.chat_id != _chat_id(call):
-        markup = button("zh", markup_key, payload) if markup_key else None
-        call.tell(unit.chat_id, t("zh", key, **params), markup)
+        call.tell(unit.chat_id, t("zh", key, **params), buttons("zh"))
+    return actors
 
 
 def _chat_id(call: Call) -> int | None:
@@ -66,9 +76,12 @@ async def suggested_units(call: Call, fields: Fields) -> list[tuple[Unit, Proble
 
 async def unit_choices(call: Call, fields: Fields) -> Choices:
     routed = await suggested_units(call, fields)
+    guessed = guess_category(str(fields.get("text", "")))
+    # The star marks the unit routed for this problem's own category, and only that one:
+    # when the routing names a unit the store lacks, nobody is recommended.
     choices: list[tuple[str, str]] = [
-        (str(u.id), ("⭐ " if i == 0 else "") + u.name + " · " + call.t(f"pcat.{c.value}"))
-        for i, (u, c) in enumerate(routed)
+        (str(u.id), ("⭐ " if c is guessed else "") + u.name + " · " + call.t(f"pcat.{c.value}"))
+        for u, c in routed
     ]
     seen = {u.id for u, _ in routed}
     choices += [(str(u.id), u.name) for u in await units(call.session) if u.id not in seen]
@@ -77,8 +90,9 @@ async def unit_choices(call: Call, fields: Fields) -> Choices:
 
 async def unit_check(call: Call, _fields: Fields, raw: str) -> int:
     unit = None
-    if raw.strip().isdigit():
-        unit = await call.session.get(Unit, int(raw.strip()))
+    unit_id = number(raw)
+    if unit_id is not None:
+        unit = await call.session.get(Unit, unit_id)
     if unit is None:
         unit = await unit_by_name(call.session, raw)
     if unit is None:
@@ -90,10 +104,9 @@ async def unit_check(call: Call, _fields: Fields, raw: str) -> int:
 
 
 async def problem_check(call: Call, _fields: Fields, raw: str) -> int:
-    try:
-        pid = int(raw.strip().lstrip("#"))
-    except ValueError:
-        raise Refused("err.bad_number", text=raw.strip()[:20]) from None
+    pid = number(raw)
+    if pid is None:
+        raise Refused("err.bad_number", text=raw.strip()[:20])
     await store.visible_problem(call.session, call.member, pid)
     return pid
 
@@ -146,12 +159,13 @@ async def run_problem(call: Call, f: Fields) -> None:
             date=day(call.lang, deadline),
         )
     )
-    await notify_unit(
+    # The first notice already carries Acknowledge and More time, so that the unit can
+    # stop the first climb without answering the same day.
+    actors = await notify_unit(
         call,
         unit,
         "note.problem",
-        "btn.reply",
-        f"go:reply:{problem.id}",
+        lambda lang: problem_buttons(lang, problem.id),
         id=problem.id,
         code=problem.project.code,
         name=problem.project.name,
@@ -159,10 +173,23 @@ async def run_problem(call: Call, f: Fields) -> None:
         text=problem.text,
         date=deadline.isoformat(),
     )
+    if not actors.own or actors.via_unit != unit.id:
+        # Nobody of that unit can act on it yet: say so now, not when it climbs.
+        via = await call.session.get(Unit, actors.via_unit) if actors.via_unit else None
+        call.say(
+            call.t(
+                "warn.unit_unreached",
+                unit=unit.name,
+                via=via.name if via else call.t("warn.coordinators"),
+                n=len(actors.people),
+            )
+        )
 
 
 async def run_reply(call: Call, f: Fields) -> None:
-    answer = await store.reply(call.session, call.member, int(f["problem"]), f["text"])
+    answer = await store.reply(
+        call.session, call.member, int(f["problem"]), f["text"], call.svc.clock()
+    )
     problem = await store.visible_problem(call.session, call.member, int(f["problem"]))
     call.say(call.t("ok.reply", id=problem.id))
     raiser = await call.session.get(Member, problem.raiser_id)
@@ -178,7 +205,7 @@ async def run_reply(call: Call, f: Fields) -> None:
                 unit=call.member.unit.name,
                 text=answer.text,
             ),
-            button(raiser.lang, "btn.resolve", f"go:resolve:{problem.id}"),
+            [signoff_row(raiser.lang, problem.id)],
             raiser.id,
         )
 
@@ -189,7 +216,12 @@ async def run_resolve(call: Call, f: Fields) -> None:
     )
     call.say(call.t("ok.resolve", id=problem.id))
     await notify_unit(
-        call, problem.unit, "note.resolved", None, "", id=problem.id, code=problem.project.code
+        call,
+        problem.unit,
+        "note.resolved",
+        lambda _: None,
+        id=problem.id,
+        code=problem.project.code,
     )
 
 
@@ -202,8 +234,7 @@ async def run_instruct(call: Call, f: Fields) -> None:
         call,
         unit,
         "note.instruct",
-        "btn.progress",
-        f"go:progress:{f['project']}",
+        lambda lang: button(lang, "btn.progress", f"go:progress:{f['project']}"),
         code=f["project"],
         who=call.member.name,
         text=instruction.text,

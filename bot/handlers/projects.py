@@ -11,7 +11,7 @@ from datetime import date
 from telegram.ext import Application, CommandHandler
 
 from bot.dates import parse_deadline
-from bot.flow import Ask, Choices, Command, Fields
+from bot.flow import FILE_ID, FILE_KIND, Ask, Choices, Command, Fields
 from bot.format import (
     day,
     milestone_line,
@@ -22,6 +22,8 @@ from bot.format import (
     today_text,
 )
 from bot.handlers.base import Call, guarded
+from bot.input import fold, number
+from bot.keyboards import inline_markup, no_change_buttons
 from bot.texts import CATALOG
 from storage import agenda as agenda_store
 from storage import projects as store
@@ -64,15 +66,33 @@ def project_choices(action: Action) -> Callable[[Call, Fields], Awaitable[Choice
     return offer
 
 
+def open_milestone_choices(action: Action) -> Callable[[Call, Fields], Awaitable[Choices]]:
+    """Buttons for the projects the member may do ACTION on that have an open milestone:
+    offering one without would lead nowhere."""
+
+    async def offer(call: Call, _fields: Fields) -> Choices:
+        found = []
+        for p in await store.list_projects(call.session, call.member):
+            if not allowed(call.member.role, action, own=store.owns(call.member, p)):
+                continue
+            if any(m.done_date is None for m in await store.milestones(call.session, p.id)):
+                found.append(p)
+                if len(found) == 20:
+                    break
+        return [(p.code, f"{p.code} {p.name}") for p in found]
+
+    return offer
+
+
 def project_check(action: Action) -> Callable[[Call, Fields, str], Awaitable[str]]:
     async def check(call: Call, _fields: Fields, raw: str) -> str:
-        return (await store.visible_project(call.session, call.member, raw, action)).code
+        return (await store.visible_project(call.session, call.member, fold(raw), action)).code
 
     return check
 
 
 async def reachable_check(call: Call, _fields: Fields, raw: str) -> str:
-    return (await store.reachable_project(call.session, call.member, raw)).code
+    return (await store.reachable_project(call.session, call.member, fold(raw))).code
 
 
 async def open_milestones(call: Call, fields: Fields) -> Choices:
@@ -85,10 +105,9 @@ async def open_milestones(call: Call, fields: Fields) -> Choices:
 
 
 async def milestone_check(call: Call, fields: Fields, raw: str) -> int:
-    try:
-        seq = int(raw.strip().lstrip("#"))
-    except ValueError:
-        raise Refused("err.bad_number", text=raw.strip()[:20]) from None
+    seq = number(raw)
+    if seq is None:
+        raise Refused("err.bad_number", text=raw.strip()[:20])
     project = await store.reachable_project(call.session, call.member, fields["project"])
     await store.milestone(call.session, project, seq)
     return seq
@@ -115,14 +134,26 @@ async def text_check(_call: Call, _fields: Fields, raw: str) -> str:
 
 async def run_project(call: Call, f: Fields) -> None:
     card = await store.card(call.session, call.member, f["project"])
-    call.say(project_card(call.lang, card, call.today(), call.svc.config.work.soon_days))
+    may_plan = allowed(call.member.role, Action.PLAN)
+    call.say(
+        project_card(
+            call.lang, card, call.today(), call.svc.config.work.soon_days, may_plan=may_plan
+        )
+    )
 
 
 async def run_progress(call: Call, f: Fields) -> None:
     report = await store.log_progress(
-        call.session, call.member, f["project"], f["text"], call.today()
+        call.session,
+        call.member,
+        f["project"],
+        f["text"],
+        call.today(),
+        file_id=f.get(FILE_ID),
+        file_kind=f.get(FILE_KIND),
     )
-    call.say(call.t("ok.progress", code=f["project"], date=day(call.lang, report.report_date)))
+    key = f"ok.progress.{report.file_kind}" if report.file_kind else "ok.progress"
+    call.say(call.t(key, code=f["project"], date=day(call.lang, report.report_date)))
 
 
 async def run_done(call: Call, f: Fields) -> None:
@@ -203,19 +234,26 @@ COMMANDS = [
         run_progress,
         choices={Ask.PROJECT: project_choices(Action.LOG_PROGRESS)},
         check={Ask.PROJECT: project_check(Action.LOG_PROGRESS), Ask.TEXT: text_check},
+        files=True,
     ),
     Command(
         "done",
         (Ask.PROJECT, Ask.MILESTONE),
         run_done,
-        choices={Ask.PROJECT: project_choices(Action.MARK_DONE), Ask.MILESTONE: open_milestones},
+        choices={
+            Ask.PROJECT: open_milestone_choices(Action.MARK_DONE),
+            Ask.MILESTONE: open_milestones,
+        },
         check={Ask.PROJECT: reachable_check, Ask.MILESTONE: milestone_check},
     ),
     Command(
         "due",
         (Ask.PROJECT, Ask.MILESTONE, Ask.DATE),
         run_due,
-        choices={Ask.PROJECT: project_choices(Action.SET_DUE), Ask.MILESTONE: open_milestones},
+        choices={
+            Ask.PROJECT: open_milestone_choices(Action.SET_DUE),
+            Ask.MILESTONE: open_milestones,
+        },
         check={
             Ask.PROJECT: project_check(Action.SET_DUE),
             Ask.MILESTONE: milestone_check,
@@ -275,7 +313,17 @@ async def today(call: Call) -> None:
         soon_days=work.soon_days,
         stale_days=work.stale_days,
     )
-    call.say(today_text(call.lang, todo, now_day, work, call.svc.config.city.tz))
+    # The unit's projects listed here can be answered "no change today" at once.
+    codes = [p.code for _, p in [*todo.overdue, *todo.due_soon]]
+    codes += [p.code for p, _, _ in todo.targets] + [p.code for p in todo.stale]
+    buttons = no_change_buttons(call.lang, list(dict.fromkeys(codes)), NO_CHANGE_ROWS)
+    call.say(
+        today_text(call.lang, todo, now_day, work, call.svc.config.city.tz),
+        inline_markup(buttons),
+    )
+
+
+NO_CHANGE_ROWS = 6
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -9,7 +9,8 @@ from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.format import day
-from bot.handlers.base import Call, Context, guarded, refuse_stranger, send, services
+from bot.handlers.base import Call, Context, guarded, refusal, refuse_stranger, send, services
+from bot.input import fold
 from bot.texts import CATALOG, LANGS, t
 from storage.db import set_actor
 from storage.errors import Refused
@@ -23,6 +24,40 @@ from storage.people import (
     set_language,
     unit_by_name,
 )
+from storage.rules import Action, may_ever
+
+# Each command with the right it needs (None: every member). Who sees it in /help comes
+# from PERMISSIONS, so the help never offers what the table refuses.
+HELP: tuple[tuple[str, Action | None], ...] = (
+    ("today", None),
+    ("projects", Action.VIEW),
+    ("project", Action.VIEW),
+    ("progress", Action.LOG_PROGRESS),
+    ("problem", Action.RAISE_PROBLEM),
+    ("reply", Action.ANSWER_PROBLEM),
+    ("resolve", Action.RESOLVE_PROBLEM),
+    ("done", Action.MARK_DONE),
+    ("due", Action.SET_DUE),
+    ("plan", Action.PLAN),
+    ("stage", Action.SET_STAGE),
+    ("instruct", Action.INSTRUCT),
+    ("extend", Action.ASK_MORE_TIME),
+    ("urge", Action.URGE),
+    ("invite", Action.INVITE),
+    ("link", Action.LINK_GROUP),
+    ("import", Action.IMPORT),
+    ("lang", None),
+)
+
+
+def help_text(lang: str, role: Role) -> str:
+    """The commands this role may use, one line each, in LANG."""
+    lines = [t(lang, "help.title")]
+    lines += [
+        t(lang, f"help.{name}") for name, action in HELP if action is None or may_ever(role, action)
+    ]
+    lines.append(t(lang, "help.foot"))
+    return "\n".join(lines)
 
 
 def invite_link(bot_username: str, code: str) -> str:
@@ -50,7 +85,8 @@ async def start(update: Update, context: Context) -> None:
     if user is None or chat is None:
         return
     svc = services(context)
-    code = (context.args or [""])[0]
+    code = fold((context.args or [""])[0])
+    first_time = False
     async with svc.sessions() as session:
         member = await member_by_tg(session, user.id)
         if member is None and user.id in svc.config.telegram.admins:
@@ -58,6 +94,7 @@ async def start(update: Update, context: Context) -> None:
             member = await ensure_admin(session, user.id, svc.config.city.service_center)
             member.name = user.full_name[:100]
             await session.commit()
+            first_time = True
         if code and chat.type == ChatType.PRIVATE:
             try:
                 member = await redeem_invite(
@@ -67,7 +104,9 @@ async def start(update: Update, context: Context) -> None:
             except Refused as exc:
                 await session.rollback()
                 lang = member.lang if member else None
-                text = t(lang, exc.key) if lang else t("zh", exc.key) + "\n\n" + t("en", exc.key)
+                text = (
+                    refusal(lang, exc) if lang else refusal("zh", exc) + "\n\n" + refusal("en", exc)
+                )
                 await send(context, chat.id, text)
                 return
             welcome = t(
@@ -77,22 +116,27 @@ async def start(update: Update, context: Context) -> None:
                 unit=member.unit.name,
                 role=t(member.lang, f"role.{member.role.value}"),
             )
-            await send(context, chat.id, welcome + "\n\n" + t(member.lang, "help.body"))
+            await send(context, chat.id, welcome + "\n\n" + help_text(member.lang, member.role))
             return
         if member is None:
             await refuse_stranger(update, context)
+            return
+        if first_time:
+            # The admin's first contact: what to set up first, with the exact commands.
+            center = svc.config.city.service_center
+            await send(context, chat.id, t(member.lang, "start.admin", center=center))
             return
         await send(context, chat.id, t(member.lang, "start.back", name=member.name))
 
 
 async def help_(call: Call) -> None:
-    """Show what I can do, in my language."""
-    call.say(call.t("help.body"))
+    """Show the commands I may use, in my language."""
+    call.say(help_text(call.lang, call.member.role))
 
 
 async def lang(call: Call) -> None:
     """Switch my language: /lang zh|en, or pick with a button."""
-    wanted = call.args[0].lower() if call.args else ""
+    wanted = call.words[0].lower() if call.words else ""
     if wanted not in LANGS:
         markup = InlineKeyboardMarkup(
             [

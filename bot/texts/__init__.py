@@ -14,14 +14,14 @@ import html
 import string
 from typing import Any, Final
 
-from bot.texts import core, delivery, ledger, scheduler
+from bot.texts import core, delivery, ledger, scheduler, today
 
 LANGS: Final = ("zh", "en")
 DEFAULT_LANG: Final = "zh"
 
 CATALOG: Final[dict[str, dict[str, str]]] = {
-    "zh": {**core.ZH, **ledger.ZH, **scheduler.ZH, **delivery.ZH},
-    "en": {**core.EN, **ledger.EN, **scheduler.EN, **delivery.EN},
+    "zh": {**core.ZH, **ledger.ZH, **scheduler.ZH, **delivery.ZH, **today.ZH},
+    "en": {**core.EN, **ledger.EN, **scheduler.EN, **delivery.EN, **today.EN},
 }
 
 

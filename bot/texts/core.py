@@ -11,26 +11,37 @@ ZH: dict[str, str] = {
     "lang.pick": "请选择语言：",
     "lang.set": "已切换为中文。",
     "hint.help": "没有看懂这条消息。发送 /help 查看可用命令。",
-    "help.body": (
-        "<b>挂图作战 · 使用说明</b>\n"
-        "/today — 我的今日待办\n"
-        "/projects [阶段|单位|关键词] — 项目列表，如 <code>/projects 开工</code>\n"
-        "/project 编号 — 项目卡片，如 <code>/project XNY01</code>\n"
-        "/progress 编号 内容 — 报送进展\n"
-        "/problem 编号 内容 — 提出问题，随后选择答复单位\n"
-        "/reply 问题号 内容 — 答复问题，如 <code>/reply 12 已协调供电公司</code>\n"
-        "/resolve 问题号 [说明] — 确认问题已解决\n"
-        "/done 编号 节点号 — 节点完成，如 <code>/done XNY01 2</code>\n"
-        "/due 编号 节点号 日期 — 调整节点日期，如 <code>/due XNY01 3 2027-03-01</code>\n"
-        "/plan 编号 目标日期 — 按模板倒排节点\n"
-        "/stage 编号 阶段 — 变更阶段（洽谈/签约/开工/投产/暂停/终止）\n"
-        "/instruct 编号 内容 — 领导批示\n"
-        "/extend — 为逾期节点或待答复问题申请延期\n"
-        "/urge 问题号 或 /urge 编号 节点号 — 催办（服务中心）\n"
-        "/invite 单位 角色 — 生成邀请码\n"
-        "/import — 发送台账文件（说明写 /import）导入单位和项目\n"
-        "/lang zh|en — 切换语言\n"
+    "start.admin": (
+        "您好，管理员！开始使用前，请按顺序完成两步：\n"
+        "1. 导入台账：把台账（.xlsx 工作簿，或项目 .csv）作为文件发给我，"
+        "文件说明写 <code>/import</code>；\n"
+        "2. 生成邀请码：如 <code>/invite {center} 服务中心</code>、"
+        "<code>/invite 青山镇 单位负责人</code>、<code>/invite 青山镇 专员</code>，"
+        "把邀请码或链接发给本人，每个码只能用一次。\n"
+        "之后，单位负责人在本单位工作群里发送 /link 关联群聊。发送 /help 查看全部命令。"
+    ),
+    "help.title": "<b>挂图作战 · 使用说明</b>",
+    "help.today": "/today — 我的今日待办",
+    "help.projects": "/projects [阶段|单位|关键词] — 项目列表，如 <code>/projects 开工</code>",
+    "help.project": "/project 编号 — 项目卡片，如 <code>/project XNY01</code>",
+    "help.progress": "/progress 编号 内容 — 报送进展；现场照片或文件也可以，说明写 /progress 编号 内容",
+    "help.problem": "/problem 编号 内容 — 提出问题，随后选择答复单位",
+    "help.reply": "/reply 问题号 内容 — 答复问题，如 <code>/reply 12 已协调供电公司</code>",
+    "help.resolve": "/resolve 问题号 [说明] — 确认问题已解决",
+    "help.done": "/done 编号 节点号 — 节点完成，如 <code>/done XNY01 2</code>",
+    "help.due": "/due 编号 节点号 日期 — 调整节点日期，如 <code>/due XNY01 3 下周五</code>",
+    "help.plan": "/plan 编号 目标日期 — 按模板倒排节点",
+    "help.stage": "/stage 编号 阶段 — 变更阶段（洽谈/签约/开工/投产/暂停/终止）",
+    "help.instruct": "/instruct 编号 内容 — 领导批示",
+    "help.extend": "/extend — 为逾期节点或待答复问题申请延期",
+    "help.urge": "/urge 问题号 或 /urge 编号 节点号 — 催办",
+    "help.invite": "/invite 单位 角色 — 生成邀请码",
+    "help.link": "/link [单位] — 在单位工作群里发送，把群关联到单位",
+    "help.import": "/import — 发送台账文件（说明写 /import）导入单位和项目",
+    "help.lang": "/lang zh|en — 切换语言",
+    "help.foot": (
         "不带参数发送命令，机器人会一步步引导；随时可点「取消」或发送 /cancel。"
+        "编号和内容之间用空格或逗号、冒号分隔均可。"
     ),
     # --- the command menu
     "cmd.today": "我的今日待办",
@@ -104,12 +115,14 @@ ZH: dict[str, str] = {
     "ask.text.problem": "请描述遇到的问题：",
     "ask.text.reply": "请输入答复内容：",
     "ask.text.instruct": "请输入批示内容：",
-    "ask.date": "请输入日期，如 2027-03-01：",
-    "ask.date.plan": "请输入目标日期（倒排的终点），如 2027-06-30：",
-    "ask.date.due": "请输入新的计划日期，如 2027-03-01：",
+    "ask.date": "日期？如 下周五、月底前、2027-03-01",
+    "ask.date.plan": "目标日期（倒排的终点）？如 明年6月底、2027-06-30",
+    "ask.date.due": "新的日期？如 下周五、月底前、2027-03-01",
     "flow.cancelled": "已取消。",
     "flow.nothing": "当前没有进行中的操作。",
     "flow.group_hint": "（请直接回复本条消息；发送 /cancel 取消）",
+    "flow.picked": "{picked} — {question}",
+    "flow.no_file": "这一步不收文件，请输入文字。",
     # --- the project card and lists
     "card.title": "<b>{code} · {name}</b>",
     "card.head": "阶段：{stage}　责任单位：{unit}\n产业：{industry}　企业：{enterprise}",
@@ -137,6 +150,8 @@ ZH: dict[str, str] = {
     "today.stale_row": "  <code>{code}</code> {name}",
     # --- confirmations
     "ok.progress": "✅ 已记录 {code} 的进展（{date}）。",
+    "ok.progress.photo": "✅ 已记录 {code} 的进展（{date}），附现场照片。",
+    "ok.progress.document": "✅ 已记录 {code} 的进展（{date}），附文件。",
     "ok.done": "✅ {code} 节点 {n}「{title}」已完成，{date}。",
     "ok.due": "✅ {code} 节点 {n}「{title}」：{before} → {date}",
     "ok.stage": "✅ {code} 阶段：{before} → {stage}",
@@ -161,6 +176,14 @@ ZH: dict[str, str] = {
     # --- errors
     "err.internal": "抱歉，处理时出错，本次操作未保存。请稍后再试。",
     "err.not_allowed": "您没有权限执行此操作。",
+    "err.not_allowed.who": "您没有权限执行此操作，请联系{who}。",
+    "who.officer": "责任单位专员",
+    "who.head": "单位负责人",
+    "who.coordinator": "招商服务中心",
+    "who.leader": "分管领导",
+    "who.admin": "管理员",
+    "join.sep": "、",
+    "join.or": "{first}或{last}",
     "err.unknown_project": "找不到项目「{code}」，或该项目不在您的范围内。发送 /projects 查看。",
     "err.unknown_milestone": "{code} 没有节点 {n}。",
     "err.unknown_problem": "找不到问题 #{id}，或该问题不在您的范围内。",
@@ -169,7 +192,10 @@ ZH: dict[str, str] = {
     "err.date_past": "日期 {date} 已经过去，请输入今天或以后的日期。",
     "err.plan_past": "目标日期 {date} 不在未来，无法倒排。",
     "err.text_empty": "内容不能为空。",
-    "err.text_long": "内容太长（最多 {limit} 字），请精简后再发。",
+    "err.text_long": (
+        "内容太长：共 {length} 字，最多 {limit} 字。请精简后重新发送；"
+        "开头部分如下，可复制修改：\n<code>{head}</code>"
+    ),
     "err.problem_closed": "问题 #{id} 已是「{status}」状态，不能再操作。",
     "err.bad_stage": "没有「{stage}」这个阶段。可选：洽谈、签约、开工、投产、暂停、终止。",
     "err.stage_same": "项目已经处于该阶段。",
@@ -195,26 +221,37 @@ EN: dict[str, str] = {
     "lang.pick": "Choose your language:",
     "lang.set": "Language set to English.",
     "hint.help": "I did not understand that. Send /help for the commands.",
-    "help.body": (
-        "<b>Wallchart · how to use</b>\n"
-        "/today — my list for today\n"
-        "/projects [stage|unit|word] — projects, e.g. <code>/projects started</code>\n"
-        "/project CODE — the project card, e.g. <code>/project XNY01</code>\n"
-        "/progress CODE text — log progress\n"
-        "/problem CODE text — raise a problem, then pick the unit that must answer\n"
-        "/reply ID text — answer a problem, e.g. <code>/reply 12 power company contacted</code>\n"
-        "/resolve ID [note] — sign a problem off as resolved\n"
-        "/done CODE N — milestone N is done, e.g. <code>/done XNY01 2</code>\n"
-        "/due CODE N DATE — move milestone N, e.g. <code>/due XNY01 3 2027-03-01</code>\n"
-        "/plan CODE DATE — plan the milestones backward from a target date\n"
-        "/stage CODE STAGE — move the project (negotiating/signed/started/operating/paused/dropped)\n"
-        "/instruct CODE text — a leader's instruction\n"
-        "/extend — ask for more time on a milestone or a problem's answer\n"
-        "/urge ID or /urge CODE N — urge an item now (service center)\n"
-        "/invite UNIT ROLE — make an invite code\n"
-        "/import — send the ledger file with the caption /import to load units and projects\n"
-        "/lang zh|en — switch language\n"
-        "Send a command without arguments and the bot guides you step by step; press Cancel or send /cancel at any time."
+    "start.admin": (
+        "Hello, admin! Before anything else, two steps in this order:\n"
+        "1. Import the ledger: send me the ledger (an .xlsx workbook, or a projects .csv) as a file "
+        "with the caption <code>/import</code>;\n"
+        "2. Make invite codes, e.g. <code>/invite {center} coordinator</code>, "
+        "<code>/invite Qingshan head</code>, <code>/invite Qingshan officer</code>, "
+        "and hand each code or link to its person; each code works once.\n"
+        "Then a unit head sends /link in the unit's work group to link it. Send /help for every command."
+    ),
+    "help.title": "<b>Wallchart · how to use</b>",
+    "help.today": "/today — my list for today",
+    "help.projects": "/projects [stage|unit|word] — projects, e.g. <code>/projects started</code>",
+    "help.project": "/project CODE — the project card, e.g. <code>/project XNY01</code>",
+    "help.progress": "/progress CODE text — log progress; a site photo or a file works too, with the caption /progress CODE text",
+    "help.problem": "/problem CODE text — raise a problem, then pick the unit that must answer",
+    "help.reply": "/reply ID text — answer a problem, e.g. <code>/reply 12 power company contacted</code>",
+    "help.resolve": "/resolve ID [note] — sign a problem off as resolved",
+    "help.done": "/done CODE N — milestone N is done, e.g. <code>/done XNY01 2</code>",
+    "help.due": "/due CODE N DATE — move milestone N, e.g. <code>/due XNY01 3 next Friday</code>",
+    "help.plan": "/plan CODE DATE — plan the milestones backward from a target date",
+    "help.stage": "/stage CODE STAGE — move the project (negotiating/signed/started/operating/paused/dropped)",
+    "help.instruct": "/instruct CODE text — a leader's instruction",
+    "help.extend": "/extend — ask for more time on a milestone or a problem's answer",
+    "help.urge": "/urge ID or /urge CODE N — urge an item now",
+    "help.invite": "/invite UNIT ROLE — make an invite code",
+    "help.link": "/link [UNIT] — sent in a unit's work group, links the group to the unit",
+    "help.import": "/import — send the ledger file with the caption /import to load units and projects",
+    "help.lang": "/lang zh|en — switch language",
+    "help.foot": (
+        "Send a command without arguments and the bot guides you step by step; press Cancel or send /cancel at any time. "
+        "A space, a comma or a colon may separate a code from the text."
     ),
     "cmd.today": "My list for today",
     "cmd.projects": "Projects",
@@ -285,12 +322,14 @@ EN: dict[str, str] = {
     "ask.text.problem": "Describe the problem:",
     "ask.text.reply": "Type your answer:",
     "ask.text.instruct": "Type the instruction:",
-    "ask.date": "Type the date, e.g. 2027-03-01:",
-    "ask.date.plan": "Type the target date (the end of the backward plan), e.g. 2027-06-30:",
-    "ask.date.due": "Type the new planned date, e.g. 2027-03-01:",
+    "ask.date": "Which date? e.g. next Friday, end of month, 2027-03-01",
+    "ask.date.plan": "Target date (the end of the backward plan)? e.g. end of June 2027, 2027-06-30",
+    "ask.date.due": "New date? e.g. next Friday, end of month, 2027-03-01",
     "flow.cancelled": "Cancelled.",
     "flow.nothing": "Nothing is in progress.",
     "flow.group_hint": "(reply to this message; /cancel to stop)",
+    "flow.picked": "{picked} — {question}",
+    "flow.no_file": "This step takes no file; please type your answer.",
     "card.title": "<b>{code} · {name}</b>",
     "card.head": "Stage: {stage}   Unit: {unit}\nIndustry: {industry}   Enterprise: {enterprise}",
     "card.money": "Investment: {investment} (10k CNY)   Land: {land} mu   Intensity: {intensity} per mu",
@@ -303,18 +342,20 @@ EN: dict[str, str] = {
     "card.last": "<b>Last progress</b> {date} {author}: {text}",
     "card.no_progress": "<b>Last progress</b> none yet",
     "card.no_change": "(checked, no change)",
-    "list.title": "<b>{n} projects</b>",
+    "list.title": "<b>{n} {n:s/project/projects}</b>",
     "list.row": "<code>{code}</code> {name} · {stage} · {unit}",
     "list.empty": "No project matches.",
     "today.empty": "Nothing on your list today. 👍",
     "today.title": "<b>Today · {date}</b>",
-    "today.overdue": "\n🔴 <b>{n} milestones overdue</b>",
-    "today.soon": "\n🟡 <b>{n} milestones due within {days} days</b>",
-    "today.waiting": "\n💬 <b>{n} problems waiting for your answer</b>",
-    "today.waiting_row": "  #{id} {code} (waiting {days} days) {text}",
-    "today.stale": "\n⏳ <b>{n} projects without progress for {days} days</b>",
+    "today.overdue": "\n🔴 <b>{n} {n:s/milestone/milestones} overdue</b>",
+    "today.soon": "\n🟡 <b>{n} {n:s/milestone/milestones} due within {days} {days:s/day/days}</b>",
+    "today.waiting": "\n💬 <b>{n} {n:s/problem/problems} waiting for your answer</b>",
+    "today.waiting_row": "  #{id} {code} (waiting {days} {days:s/day/days}) {text}",
+    "today.stale": "\n⏳ <b>{n} {n:s/project/projects} without progress for {days} {days:s/day/days}</b>",
     "today.stale_row": "  <code>{code}</code> {name}",
     "ok.progress": "✅ Progress on {code} logged ({date}).",
+    "ok.progress.photo": "✅ Progress on {code} logged ({date}), with the site photo.",
+    "ok.progress.document": "✅ Progress on {code} logged ({date}), with the file.",
     "ok.done": "✅ {code} milestone {n} “{title}” done, {date}.",
     "ok.due": "✅ {code} milestone {n} “{title}”: {before} → {date}",
     "ok.stage": "✅ {code} stage: {before} → {stage}",
@@ -337,6 +378,14 @@ EN: dict[str, str] = {
     "note.instruct": "📣 <b>Leader's instruction</b> ({code}) {who}:\n{text}",
     "err.internal": "Sorry, something went wrong and nothing was saved. Please try again later.",
     "err.not_allowed": "You are not allowed to do that.",
+    "err.not_allowed.who": "You are not allowed to do that; ask {who}.",
+    "who.officer": "the responsible unit's officer",
+    "who.head": "the unit head",
+    "who.coordinator": "the investment service center",
+    "who.leader": "the leader in charge",
+    "who.admin": "the admin",
+    "join.sep": ", ",
+    "join.or": "{first} or {last}",
     "err.unknown_project": "No project “{code}” within your reach. Send /projects to see yours.",
     "err.unknown_milestone": "{code} has no milestone {n}.",
     "err.unknown_problem": "No problem #{id} within your reach.",
@@ -345,7 +394,10 @@ EN: dict[str, str] = {
     "err.date_past": "{date} is in the past; give today or a later date.",
     "err.plan_past": "The target date {date} is not in the future; nothing to plan backward.",
     "err.text_empty": "The text is empty.",
-    "err.text_long": "The text is too long (at most {limit} characters); please shorten it.",
+    "err.text_long": (
+        "The text is too long: {length} characters, at most {limit}. Please shorten it and send it again; "
+        "its first part, to copy and edit:\n<code>{head}</code>"
+    ),
     "err.problem_closed": "Problem #{id} is already {status}.",
     "err.bad_stage": "There is no stage “{stage}”. Choose: negotiating, signed, started, operating, paused, dropped.",
     "err.stage_same": "The project is already at that stage.",
@@ -382,11 +434,16 @@ ZH |= {
 }
 EN |= {
     "demo.built": (
-        "The demo city is in {db}: {units} units, {members} members, {projects} projects, "
-        "{milestones} milestones, {problems} problems, {progress_reports} progress reports."
+        "The demo city is in {db}: {units} {units:s/unit/units}, "
+        "{members} {members:s/member/members}, {projects} {projects:s/project/projects}, "
+        "{milestones} {milestones:s/milestone/milestones}, {problems} {problems:s/problem/problems}, "
+        "{progress_reports} {progress_reports:s/progress report/progress reports}."
     ),
     "demo.as": "—— As {name} ({unit}), sending {cmd}:",
-    "demo.tomorrow": "—— At {at} the bot will send {n} messages ({climbs} items climb); this officer gets:",
+    "demo.tomorrow": (
+        "—— At {at} the bot will send {n} {n:s/message/messages} "
+        "({climbs} {climbs:s/item climbs/items climb}); this officer gets:"
+    ),
     "demo.tick": "(every message: wallchart tick --db {db} --dry-run --at {at})",
     "demo.next": (
         "What to try next:\n"

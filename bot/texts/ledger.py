@@ -1,4 +1,4 @@
-"""Texts of the ledger import and the demo city, and how to say a ledger error."""
+"""Texts of the ledger import, the demo city and the command line; how to say a ledger error."""
 
 from __future__ import annotations
 
@@ -55,6 +55,11 @@ ZH: dict[str, str] = {
     "ledger.parent_cycle": "上级单位形成循环：{value}。",
     "ledger.stage_dropped": "项目 {value} 已终止，不能再改为其他阶段。",
     "err.demo_not_empty": "系统中已有项目，示例城市只能载入空数据库。",
+    "ledger.invalid_file": "“{name}”中有 {count} 处问题，本次未导入任何数据。请修改后重新上传：",
+    "ledger.offer": "收到文件“{name}”。要把它作为台账导入单位和项目吗？",
+    "btn.import": "📥 导入台账",
+    "demo.config": "要在这个示范城市上运行机器人，config.toml 里还要写上这几行：",
+    "cli.invite": "{unit} · {role} · 有效期至 {until}",
 }
 
 EN: dict[str, str] = {
@@ -104,4 +109,12 @@ EN: dict[str, str] = {
     "ledger.parent_cycle": "The parent units go round in a circle: {value}.",
     "ledger.stage_dropped": "Project {value} was dropped; its stage can no longer change.",
     "err.demo_not_empty": "The store already has projects; the demo city loads into an empty one.",
+    "ledger.invalid_file": (
+        "“{name}” has {count} {count:s/problem/problems}, so nothing was imported. "
+        "Please correct them and upload it again:"
+    ),
+    "ledger.offer": "Got “{name}”. Import it as the ledger of units and projects?",
+    "btn.import": "📥 Import the ledger",
+    "demo.config": "To run the bot on this demo city, config.toml also needs these lines:",
+    "cli.invite": "{unit} · {role} · valid until {until}",
 }

@@ -20,12 +20,18 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("problems", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("answered_at", storage.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("answered_at", storage.models.UTCDateTime(timezone=True), nullable=True)
+        )
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("target_level", sa.Integer(), server_default="0", nullable=False)
         )
-        batch_op.add_column(sa.Column("target_escalated_at", storage.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "target_escalated_at", storage.models.UTCDateTime(timezone=True), nullable=True
+            )
+        )
     with op.batch_alter_table("progress_reports", schema=None) as batch_op:
         batch_op.add_column(sa.Column("file_id", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("file_kind", sa.String(length=12), nullable=True))

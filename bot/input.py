@@ -1,0 +1,69 @@
+"""What members type, read the way a Chinese keyboard types it.
+
+A phone in Chinese mode gives full-width letters and digits (`ＱＳ０１`, `＃１２`) and
+Chinese punctuation (`QS01，完成预审`, `QS01：完成预审`). Codes, ids and numbers are
+folded to ASCII (NFKC); the separators `，：、；,:;` count as spaces between a code or
+id and what follows. Free text is taken as written: NFKC would turn its Chinese
+punctuation into ASCII.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Whitespace includes the ideographic space (U+3000) a Chinese keyboard types.
+_SEPARATORS = r"\s,:;，：、；"
+_LEADING = re.compile(f"^[{_SEPARATORS}]+")
+_WORD = re.compile(f"[^{_SEPARATORS}]+")
+# How Telegram ends a bot command: at the first character that cannot be in one.
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?")
+
+
+def fold(text: str) -> str:
+    """Full-width letters, digits and signs as ASCII: `ＱＳ０１` → `QS01`, `＃１２` → `#12`."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def skip_separators(line: str) -> str:
+    """LINE without the spaces and punctuation that lead it (`，完成预审` → `完成预审`)."""
+    return _LEADING.sub("", line)
+
+
+def take_word(line: str) -> tuple[str, str]:
+    """The first word of LINE, folded, and the rest with its leading separators dropped."""
+    line = skip_separators(line)
+    found = _WORD.match(line)
+    if found is None:
+        return "", ""
+    return fold(found.group()), skip_separators(line[found.end() :])
+
+
+def words(line: str) -> list[str]:
+    """Every word of LINE, folded: `ＱＳ０１，３` → `["QS01", "3"]`."""
+    found: list[str] = []
+    word, rest = take_word(line)
+    while word:
+        found.append(word)
+        word, rest = take_word(rest)
+    return found
+
+
+def split_command(text: str) -> tuple[str, str | None, str]:
+    """A command line as its name (lower case), the bot it names if any, and the rest.
+
+    `/progress@wallchart_bot QS01，完成` → `("progress", "wallchart_bot", "QS01，完成")`;
+    text that is no command gives `("", None, text)`.
+    """
+    found = _COMMAND.match(text)
+    if found is None:
+        return "", None, text
+    return found.group(1).lower(), found.group(2), text[found.end() :]
+
+
+def number(text: str) -> int | None:
+    """An id or a milestone number as typed: `12`, `#12`, `１２`, `＃１２`; else None."""
+    digits = fold(text).removeprefix("#").strip()
+    if not digits.isascii() or not digits.isdigit():
+        return None
+    return int(digits)

@@ -1,0 +1,69 @@
+"""The inline buttons under prompts, notices and cards, and their Telegram markup.
+
+Buttons are kept as the store keeps them, rows of [label, callback data], so that the
+outbox can hold them; every layout lives here for the tick and the handlers alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.texts import t
+from storage.outbox import Buttons
+
+
+def inline_markup(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+    """The keyboard for BUTTONS, or None when there are none."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in buttons
+        ]
+    )
+
+
+def no_change_buttons(lang: str, codes: Sequence[str], rows: int) -> Buttons:
+    """One tap for "no change today" on all the unit's projects, then one per project."""
+    if not codes:
+        return []
+    buttons: Buttons = [[[t(lang, "btn.no_change_all"), "nc:*"]]]
+    for code in codes[: max(0, rows - 1)]:
+        buttons.append(
+            [
+                [t(lang, "btn.no_change", code=code), f"nc:{code}"],
+                [t(lang, "btn.report", code=code), f"go:progress:{code}"],
+            ]
+        )
+    return buttons
+
+
+def signoff_row(lang: str, problem_id: int) -> list[list[str]]:
+    return [
+        [t(lang, "btn.resolve_item", id=problem_id), f"go:resolve:{problem_id}"],
+        [t(lang, "btn.reopen_item", id=problem_id), f"ro:{problem_id}"],
+    ]
+
+
+def problem_buttons(lang: str, problem_id: int) -> Buttons:
+    """Acknowledge, reply and ask for more time: on the first notice of a problem and on
+    every climb, so that the unit can stop the first climb from the very first message."""
+    return [
+        [
+            [t(lang, "btn.ack"), f"ack:{problem_id}"],
+            [t(lang, "btn.reply"), f"go:reply:{problem_id}"],
+        ],
+        [[t(lang, "btn.extend"), f"go:extend:p:{problem_id}"]],
+    ]
+
+
+def milestone_buttons(lang: str, milestone_id: int) -> Buttons:
+    return [
+        [
+            [t(lang, "btn.done"), f"md:{milestone_id}"],
+            [t(lang, "btn.extend"), f"go:extend:m:{milestone_id}"],
+        ]
+    ]
