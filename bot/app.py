@@ -16,6 +16,7 @@ from bot.flow import build_conversation, stale_button_handler
 from bot.handlers import ledger, notices, problems, projects, start
 from bot.handlers.base import SERVICES_KEY, Services, on_error, utc_clock
 from bot.persistence import StorePersistence
+from bot.routing import routing_gaps, tell_admins
 from bot.scheduler import daily_job
 from bot.texts import t
 from storage.db import SessionMaker
@@ -55,6 +56,17 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     await app.bot.set_my_commands(menu("zh"), scope=BotCommandScopeDefault())
     await app.bot.set_my_commands(menu("zh"), language_code="zh")
     await app.bot.set_my_commands(menu("en"), language_code="en")
+    await check_routing(app)
+
+
+async def check_routing(app: Application) -> None:  # type: ignore[type-arg]
+    """Tell the admins (and the log) about configured units the store lacks."""
+    svc: Services = app.bot_data[SERVICES_KEY]
+    now = svc.clock()
+    async with svc.sessions() as session:
+        missing = await routing_gaps(session, svc.config)
+        if await tell_admins(session, svc.config, missing, svc.today(), now):
+            await session.commit()
 
 
 def build_application(
@@ -84,13 +96,15 @@ def build_application(
 
     # Order matters within the group: the first handler that matches wins. Plain commands
     # first, then the flows (which also own text typed in answer to a question), then the
-    # leftovers: stale flow buttons and the catch-all that refuses strangers.
+    # leftovers: stale flow buttons, a ledger file sent without a caption (after the flows,
+    # whose question it may answer) and the catch-all that refuses strangers.
     start.register(app)
     projects.register(app)
     ledger.register(app)
     notices.register(app)
     app.add_handler(build_conversation([*projects.COMMANDS, *problems.COMMANDS, *notices.COMMANDS]))
     app.add_handler(stale_button_handler())
+    ledger.register_last(app)
     start.register_last(app)
     app.add_error_handler(on_error)
     if config.scheduler.enabled:

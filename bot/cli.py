@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -101,12 +102,20 @@ def _reason(exc: BaseException) -> str:
 
 def open_store(url: str, source: str) -> None:
     """Create or upgrade the store at URL; StoreError says which store (named by SOURCE)."""
+    where = f"cannot open the store {store_name(url)} ({source})"
+    file = _sqlite_file(url)
+    if file is not None:
+        # Said before SQLite tries: its "unable to open database file" names no cause, and
+        # aiosqlite's failed connect can leave a thread that writes a traceback at exit.
+        folder = file.absolute().parent
+        if not folder.is_dir():
+            raise StoreError(f"{where}: the folder {folder} does not exist")
+        if not file.exists() and not os.access(folder, os.W_OK):
+            raise StoreError(f"{where}: no permission to create a file in {folder}")
     try:
         upgrade(url)
     except (SQLAlchemyError, OSError, ImportError) as exc:
-        raise StoreError(
-            f"cannot open the store {store_name(url)} ({source}): {_reason(exc)}"
-        ) from exc
+        raise StoreError(f"{where}: {_reason(exc)}") from exc
 
 
 @asynccontextmanager

@@ -57,6 +57,9 @@ class Ask(enum.StrEnum):
 STATES: dict[Ask, int] = {ask: i for i, ask in enumerate(Ask, start=1)}
 # Fields that take the rest of the line when typed as arguments.
 _REST = (Ask.TEXT, Ask.DATE)
+# Fields read as written, never folded: free text, dates, and unit names, whose
+# full-width brackets (经开区（高新区）) are part of the name.
+_AS_WRITTEN = (*_REST, Ask.UNIT)
 
 Fields = dict[str, Any]
 Choices = Sequence[tuple[str, str]]  # (value, label)
@@ -92,8 +95,9 @@ def parse_line(
     """Fill the fields still empty, from FIRST on, with what LINE holds, left to right.
 
     A code, id or number is one word, folded to ASCII (`ＱＳ０１` → `QS01`); Chinese or
-    ASCII punctuation may stand between the words (`QS01，完成预审`, `QS01：3`). Text and
-    dates take the rest of the line as written, without the punctuation that leads it.
+    ASCII punctuation may stand between the words (`QS01，完成预审`, `QS01：3`). Text,
+    dates and unit names take the rest of the line as written, without the punctuation
+    that leads it.
     """
     fields = dict(fields or {})
     asks = command.asks[command.asks.index(first) :] if first is not None else command.asks
@@ -101,9 +105,9 @@ def parse_line(
     for ask in asks:
         if not rest:
             break
-        if ask in command.chosen or ask.value in fields:
+        if ask.value in fields or (ask in command.chosen and ask is not first):
             continue
-        if ask in _REST:
+        if ask in _AS_WRITTEN:
             fields[ask.value] = rest.strip()
             rest = ""
         elif ask is Ask.ITEM:
@@ -331,10 +335,12 @@ def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Conte
         CallbackQueryHandler(guarded(go), pattern=r"^go:"),
     ]
     with_files = [c.name for c in commands if c.files]
-    if False:
+    if with_files:
         # CommandHandler never looks at captions; only the commands that keep a file are
         # taken here, so `/import` with the ledger stays with its own handler.
-        caption = re.compile(rf"^/(?:{'|'.join(with_files)})(?:@\w+)?(?!\w)", re.IGNORECASE)
+        caption = re.compile(
+            rf"^/(?:{'|'.join(with_files)})(?:@\w+)?(?![A-Za-z0-9_])", re.IGNORECASE
+        )
         entry_points.append(
             MessageHandler(files & filters.CaptionRegex(caption), guarded(captioned))
         )
@@ -390,7 +396,9 @@ async def _answer(call: Call, commands: dict[str, Command], value: str, *, typed
         # The photo came before its words: it is kept, and the question stands.
         return await _ask(call, command, fields, ask)
     filled = parse_line(command, value, fields, first=ask)
-    filled.setdefault(ask.value, fold(value) if ask not in _REST else value.strip())
+    # Nothing but blanks and punctuation: the field's own check says what is missing.
+    left = skip_separators(value)
+    filled.setdefault(ask.value, left.strip() if ask in _AS_WRITTEN else fold(left))
     answered = frozenset(a for a in command.asks if a.value in filled and a.value not in fields)
     return await _advance(call, command, filled, answered=answered)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -241,3 +241,12 @@ async def actors_for(session: AsyncSession, unit_id: int, *, heads_first: bool) 
         by_unit.setdefault(m.unit_id, []).append(m)
     parents = {u.id: u.parent_id for u in await units(session)}
     return pick_actors(unit_id, by_unit, parents, heads_first=heads_first)
+
+
+async def missing_units(session: AsyncSession, names: Iterable[str]) -> list[str]:
+    """The NAMES (as configured: `[routing]`, `service_center`) no unit in the store bears."""
+    missing = []
+    for name in dict.fromkeys(n.strip() for n in names if n.strip()):
+        if await unit_by_name(session, name) is None:
+            missing.append(name)
+    return missing

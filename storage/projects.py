@@ -128,7 +128,7 @@ async def last_progress(
     return await session.scalar(
         select(ProgressReport)
         .where(ProgressReport.project_id == project_id, ProgressReport.kind == kind)
-        .order_by(ProgressReport.created_at.desc(), ProgressReport.id.desc())
+        .order_by(ProgressReport.id.desc())
         .limit(1)
     )
 
@@ -163,7 +163,7 @@ async def card(session: AsyncSession, member: Member, code: str) -> Card:
     project = await visible_project(session, member, code)
     last = await last_progress(session, project.id)
     checked = await last_progress(session, project.id, NO_CHANGE)
-    if checked is not None and last is not None and checked.created_at <= last.created_at:
+    if checked is not None and last is not None and checked.id < last.id:
         checked = None
     return Card(
         project,

@@ -465,6 +465,15 @@ async def test_flow_answers_typed_on_a_chinese_keyboard(h: Harness) -> None:
     await h.send(OFFICER, "＃１")
     assert "节点 1「选址」已完成" in h.api.texts(OFFICER)[-1]
     assert [r.text for r in await reports(h)] == ["基础浇筑完成", "主体封顶"]
+    # punctuation alone is no answer: the bot says so and asks again
+    await h.send(OFFICER, "/progress XNY01")
+    refused, asked = await h.send(OFFICER, "，")
+    assert "不能为空" in refused and "请输入本次进展" in asked
+    await h.press(OFFICER, "f:cancel")
+    # the unit that must answer may be typed by its name, as written
+    await h.send(OFFICER, "/problem ＸＮＹ０１：缺电")
+    await h.send(OFFICER, "自然资源局")
+    assert "已转 自然资源局" in h.api.texts(OFFICER)[-1]
 
 
 async def test_forced_reply_in_a_group_typed_on_a_chinese_keyboard(h: Harness) -> None:

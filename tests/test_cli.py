@@ -1,23 +1,75 @@
-"""The `wallchart` command line: demo, invite, import, migrate, and run without a token."""
+"""The `wallchart` command line: demo, invite, import, migrate, tick, and run without a token;
+what every sub-command says about a wrong configuration or a store it cannot open."""
 
 from __future__ import annotations
 
+import logging
+import re
+import sqlite3
+import subprocess
+import sys
+import tomllib
+import uuid
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.config import parse_config
+from bot.texts import CATALOG
+from storage.models import Role
 
 DATA = Path(__file__).parent / "data"
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+# Every sub-command, with what it needs to get as far as reading the config and the store.
+COMMANDS = [
+    ["run"],
+    ["migrate"],
+    ["import", str(DATA / "ledger-example.csv")],
+    ["invite", "青山镇", "专员"],
+    ["tick"],
+    ["tick", "--dry-run"],
+    ["demo"],
+]
+
+
+@pytest.fixture(autouse=True)
+def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither a token nor a config file from the machine the tests run on."""
+    monkeypatch.delenv("WALLCHART_TOKEN", raising=False)
+    monkeypatch.delenv("WALLCHART_CONFIG", raising=False)
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A config whose store is a fresh SQLite file, and no token anywhere."""
-    monkeypatch.delenv("WALLCHART_TOKEN", raising=False)
+def config(tmp_path: Path) -> Path:
+    """A config whose store is a fresh SQLite file."""
     path = tmp_path / "config.toml"
     path.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "city.sqlite3"}"\n')
     return path
+
+
+def one_line(err: str) -> str:
+    """The one line a failed command may write on stderr (no traceback, no log)."""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("wallchart: "), err
+    return lines[0]
+
+
+def demo_city(tmp_path: Path, capsys: pytest.CaptureFixture[str], lang: str = "zh") -> str:
+    """Build the demo city in tmp_path/demo.sqlite3; the --at of its next prompt time."""
+    assert main(["demo", "--db", str(tmp_path / "demo.sqlite3"), "--lang", lang]) == 0
+    found = re.search(r"--at (\S+?)[)）]", capsys.readouterr().out)
+    assert found is not None
+    return found[1]
+
+
+def outbox_rows(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+
+# --- the demo ---------------------------------------------------------------------------
 
 
 def test_demo_shows_the_city_and_tomorrows_prompts(
@@ -29,6 +81,35 @@ def test_demo_shows_the_city_and_tomorrows_prompts(
     assert "今日待办" in out and "时间表" in out
     assert "机器人将发出" in out and "今日提醒" in out
     assert "wallchart tick --db" in out
+    # The default configuration fits the Chinese city: no lines to add to it.
+    assert "config.toml 里还要写上" not in out
+    assert re.search(r"\d{4}-\d\d-\d\d 09:00 CST \(\+08:00\)", out)
+
+
+def test_demo_in_english_is_english_throughout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    db = tmp_path / "demo.sqlite3"
+    assert main(["demo", "--db", str(db), "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "The demo city is in" in out and "Time list" in out and "this officer gets" in out
+    assert CJK.findall(out) == [], [line for line in out.splitlines() if CJK.search(line)]
+    assert re.search(r"At \d{4}-\d\d-\d\d 09:00 CST \(\+08:00\) the bot will send", out)
+    # Nothing was queued by the demo's look at tomorrow, and nothing says so.
+    assert not [r.getMessage() for r in caplog.records if "queued" in r.getMessage()]
+    assert outbox_rows(db) == 0
+
+    # The lines it prints make a config under which the bot finds the city's units.
+    lines = out[out.index("config.toml also needs these lines:") :].splitlines()[1:]
+    raw = tomllib.loads("\n".join(lines))
+    config = parse_config(raw, env={})
+    with sqlite3.connect(db) as conn:
+        units = {name for (name,) in conn.execute("SELECT name FROM units")}
+        industries = {i for (i,) in conn.execute("SELECT DISTINCT industry FROM projects")}
+    assert config.city.service_center in units
+    assert set(config.routing.values()) <= units
+    assert industries == set(config.city.industries)
 
 
 def test_run_without_a_token_runs_the_demo(
@@ -43,14 +124,47 @@ def test_run_without_a_token_runs_the_demo(
     assert "No Telegram token" in out and "示范城市已写入" in out
 
 
+# --- import and invite ------------------------------------------------------------------
+
+
 def test_import_then_invite(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(config), "import", str(DATA / "ledger-example.xlsx")]) == 0
     assert "导入" in capsys.readouterr().out
     assert main(["--config", str(config), "invite", "青山镇", "专员"]) == 0
     code, link, about = capsys.readouterr().out.strip().splitlines()
-    assert len(code) == 8 and link.endswith(f"?start={code}") and "青山镇" in about
+    assert len(code) == 8 and link.endswith(f"?start={code}")
+    assert about.startswith("青山镇 · 专员 · 有效期至 ") and about.endswith(" CST (+08:00)")
     assert main(["--config", str(config), "invite", "无此镇", "officer"]) == 1
     assert "找不到单位" in capsys.readouterr().err
+
+
+ROLE_NAMES = sorted(
+    {(CATALOG[lang][f"role.{role.value}"], role) for lang in CATALOG for role in Role}
+    | {(role.value, role) for role in Role}
+)
+
+
+@pytest.mark.parametrize(("name", "role"), ROLE_NAMES)
+def test_invite_takes_every_name_of_a_role(
+    config: Path, capsys: pytest.CaptureFixture[str], name: str, role: Role
+) -> None:
+    assert main(["--config", str(config), "import", str(DATA / "ledger-example.xlsx")]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "invite", "青山镇", name, "--lang", "en"]) == 0
+    about = capsys.readouterr().out.strip().splitlines()[-1]
+    assert about.startswith(f"青山镇 · {CATALOG['en'][f'role.{role.value}']} · valid until ")
+    assert re.search(r"valid until \d{4}-\d\d-\d\d \d\d:\d\d CST \(\+08:00\)$", about)
+
+
+def test_invite_help_lists_the_roles_in_both_languages(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["invite", "--help"])
+    # argparse wraps the help; the names are read across the line breaks.
+    text = " ".join(capsys.readouterr().out.split())
+    for name, _role in ROLE_NAMES:
+        assert name in text
 
 
 def test_bad_ledger_reports_rows_and_imports_nothing(
@@ -67,11 +181,209 @@ def test_bad_ledger_reports_rows_and_imports_nothing(
     assert "缺少必填列" in capsys.readouterr().err
 
 
-def test_migrate_and_a_bad_config(
+# --- tick -------------------------------------------------------------------------------
+
+
+def test_dry_run_without_a_store_creates_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["tick", "--dry-run"]) == 1
+    captured = capsys.readouterr()
+    assert f"no store at {tmp_path / 'wallchart.sqlite3'}" in captured.err
+    assert "the default [store] url: no config file" in captured.err
+    assert "nothing was saved" in captured.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tick_on_an_empty_store_says_so(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["--config", str(config), "migrate"]) == 0
-    broken = tmp_path / "broken.toml"
-    broken.write_text("[city]\ntimezone = 'Nowhere/Land'\n")
-    assert main(["--config", str(broken), "migrate"]) == 2
-    assert "unknown timezone" in capsys.readouterr().err
+    assert str(tmp_path / "city.sqlite3") in capsys.readouterr().out
+    for dry in ([], ["--dry-run"]):
+        assert main(["--config", str(config), "tick", *dry]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert f"The store {tmp_path / 'city.sqlite3'} ([store] url in {config})" in captured.err
+        assert "is empty: no units, no projects, no members" in captured.err
+        assert ("nothing was saved" in captured.err) == bool(dry)
+    assert outbox_rows(tmp_path / "city.sqlite3") == 0
+
+
+def test_dry_run_says_nothing_was_saved_and_saves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    at = demo_city(tmp_path, capsys)
+    db = tmp_path / "demo.sqlite3"
+    caplog.set_level(logging.DEBUG)
+    assert main(["tick", "--db", str(db), "--dry-run", "--at", at]) == 0
+    out = capsys.readouterr().out
+    assert f"Store: {db} (12 units, 30 projects, 29 members)" in out
+    assert re.search(r"tick as at \d{4}-\d\d-\d\d 09:00 CST \(\+08:00\)", out)
+    assert "=== " in out and "messages would be sent" in out
+    assert out.rstrip().endswith("Dry run: nothing was saved and nothing was sent.")
+    assert outbox_rows(db) == 0
+    assert not [r.getMessage() for r in caplog.records if "queued" in r.getMessage()]
+
+
+def test_tick_says_what_it_queued_once_saved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    at = demo_city(tmp_path, capsys)
+    db = tmp_path / "demo.sqlite3"
+    assert main(["tick", "--db", str(db), "--at", at]) == 0
+    out = capsys.readouterr().out
+    queued = re.search(r"items climbed, (\d+) queued", out)
+    assert queued is not None and int(queued[1]) == outbox_rows(db) > 0
+    assert "Dry run" not in out
+    # The day is done: a second pass sends nothing more.
+    assert main(["tick", "--db", str(db), "--at", at]) == 0
+    assert "already done; nothing to send" in capsys.readouterr().out
+    assert int(queued[1]) == outbox_rows(db)
+
+
+def test_a_moment_that_is_not_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["tick", "--at", "tomorrow"])
+    assert caught.value.code == 2
+    assert "'tomorrow' is not a moment" in capsys.readouterr().err
+
+
+# --- a wrong configuration, for every sub-command -----------------------------------------
+
+BAD_CONFIGS = {
+    "prompt_time": ('[work]\nprompt_time = "9am"\n', r"\[work\] prompt_time: '9am'"),
+    "syntax": ("[work]\nsoon_days = 7\nprompt_time = \n", r", line 3, column 15: not valid TOML"),
+    "unknown key": ("[telegram]\ntokn = 'x'\n", r"\[telegram\] unknown keys: tokn"),
+    "timezone": ("[city]\ntimezone = 'Nowhere/Land'\n", "unknown timezone"),
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("mistake", BAD_CONFIGS)
+def test_a_bad_config_is_one_line_and_exit_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    command: list[str],
+    mistake: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text, message = BAD_CONFIGS[mistake]
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert main(["--config", str(path), *command]) == 2
+    captured = capsys.readouterr()
+    assert re.match(rf"wallchart: {re.escape(str(path))}.*{message}", one_line(captured.err))
+    assert captured.out == ""
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert list(tmp_path.iterdir()) == [path]  # no store, no demo file
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("named_by", ["--config", "$WALLCHART_CONFIG"])
+def test_a_missing_config_file_is_one_line_and_exit_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    named_by: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "missing.toml"
+    if named_by == "--config":
+        argv = ["--config", str(missing), *command]
+    else:
+        monkeypatch.setenv("WALLCHART_CONFIG", str(missing))
+        argv = command
+    assert main(argv) == 2
+    line = one_line(capsys.readouterr().err)
+    assert line == f"wallchart: config file not found: {missing} (named by {named_by})"
+    assert list(tmp_path.iterdir()) == []  # in particular no default store
+
+
+# --- a store that cannot be opened --------------------------------------------------------
+
+STORE_COMMANDS = [c for c in COMMANDS if c != ["demo"]]
+
+
+def _store_config(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "store.toml"
+    # A token, so that `run` goes for the store instead of showing the demo.
+    path.write_text(f'[telegram]\ntoken = "123:TEST"\n[store]\nurl = "{url}"\n')
+    return path
+
+
+@pytest.mark.parametrize("command", STORE_COMMANDS, ids=" ".join)
+def test_a_postgresql_database_that_does_not_exist(
+    pg_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    command: list[str],
+) -> None:
+    name = f"nosuchdb_{uuid.uuid4().hex[:8]}"
+    url = f"{pg_url.rsplit('/', 1)[0]}/{name}"
+    path = _store_config(tmp_path, url)
+    assert main(["--config", str(path), *command]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert line == (
+        f"wallchart: cannot open the store {url} ([store] url in {path}): "
+        f'database "{name}" does not exist'
+    )
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("command", STORE_COMMANDS, ids=" ".join)
+def test_a_database_server_that_is_not_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    url = "postgresql://someone:secret@127.0.0.1:1/city"
+    assert main(["--config", str(_store_config(tmp_path, url)), *command]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "cannot open the store postgresql://someone:***@127.0.0.1:1/city" in line
+    assert "connection refused" in line and "secret" not in line
+
+
+@pytest.mark.parametrize("command", [["demo"], ["tick"], ["tick", "--dry-run"]], ids=" ".join)
+def test_an_sqlite_file_in_a_folder_that_does_not_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    db = tmp_path / "no" / "such" / "folder" / "x.sqlite3"
+    assert main([*command, "--db", str(db)]) in (1, 2)
+    err = capsys.readouterr().err
+    if "--dry-run" in command:
+        assert f"no store at {db} (--db)" in err  # a dry run does not try to create it
+    else:
+        assert one_line(err) == (
+            f"wallchart: cannot open the store {db} (--db): the folder {db.parent} does not exist"
+        )
+
+
+# --- the real thing: a process, its stderr and its exit code ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ('[work]\nprompt_time = "9am"\n', "prompt_time: '9am' is not a time of day"),
+        ("[work\n", "line 1, column 6: not valid TOML"),
+        ('[store]\nurl = "postgresql://postgres@127.0.0.1:1/city"\n', "connection refused"),
+    ],
+)
+def test_the_process_writes_one_line_and_exits_2(tmp_path: Path, toml: str, expected: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(toml)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(path), "tick"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert expected in one_line(done.stderr)

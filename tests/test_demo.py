@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -10,7 +11,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.demo import DEFAULT_INDUSTRIES, FIRST_TG_ID, build_demo
+from storage.demo import (
+    DEFAULT_INDUSTRIES,
+    DEFAULT_INDUSTRIES_EN,
+    FIRST_TG_ID,
+    build_demo,
+    contents,
+)
 from storage.errors import Refused
 from storage.models import (
     AuditLog,
@@ -18,6 +25,7 @@ from storage.models import (
     Member,
     Milestone,
     Problem,
+    ProblemCategory,
     ProblemReply,
     ProblemStatus,
     ProgressReport,
@@ -209,3 +217,79 @@ async def test_an_empty_store_with_the_admin_unit_is_fine(session: AsyncSession)
     center = await session.scalar(select(Unit).where(Unit.name == "招商服务中心"))
     assert center is not None and center.parent_id is not None
     assert await session.scalar(select(func.count()).select_from(Unit)) == 12
+
+
+# --- the city in English ------------------------------------------------------------------
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+
+async def shape(session: AsyncSession) -> list[tuple[Any, ...]]:
+    """What the city is, leaving out what it is called: the same in both languages."""
+    rows: list[tuple[Any, ...]] = []
+    for p in sorted(await all_of(session, Project), key=lambda p: p.code):
+        rows.append((p.code, p.investment, p.land_mu, p.stage, p.target_signed, p.target_started))
+    for m in sorted(await all_of(session, Milestone), key=lambda m: (m.project_id, m.seq)):
+        rows.append((m.seq, m.kind, m.planned_date, m.done_date))
+    for pr in sorted(await all_of(session, Problem), key=lambda p: p.id):
+        rows.append((pr.status, pr.category, pr.reply_deadline, pr.escalation_level))
+    return rows
+
+
+async def test_the_english_city_is_the_same_city_in_english(session: AsyncSession) -> None:
+    first = await session.begin_nested()
+    zh = await build_demo(session, TODAY)
+    zh_shape = await shape(session)
+    await first.rollback()
+
+    en = await build_demo(session, TODAY, DEFAULT_INDUSTRIES_EN, lang="en")
+    assert await shape(session) == zh_shape
+    assert (en.units, en.members, en.projects, en.milestones, en.problems) == (
+        zh.units,
+        zh.members,
+        zh.projects,
+        zh.milestones,
+        zh.problems,
+    )
+    assert en.project_code == zh.project_code  # (ids differ: PostgreSQL keeps its sequences)
+
+    texts: list[str] = [u.name for u in await all_of(session, Unit)]
+    texts += [m.name for m in await all_of(session, Member)]
+    for p in await all_of(session, Project):
+        texts += [p.name, p.enterprise or "", p.industry]
+    texts += [m.title for m in await all_of(session, Milestone)]
+    texts += [p.text for p in await all_of(session, Problem)]
+    texts += [r.text for r in await all_of(session, ProblemReply)]
+    texts += [r.text for r in await all_of(session, ProgressReport)]
+    texts += [i.text for i in await all_of(session, Instruction)]
+    assert [text for text in texts if CJK.search(text)] == []
+
+    # Most read English; the two who read the other language read Chinese here.
+    langs = Counter(m.lang for m in await all_of(session, Member))
+    assert langs == Counter({"en": en.members - 2, "zh": 2})
+    officer = await session.scalar(select(Member).where(Member.tg_user_id == en.officer.tg_user_id))
+    assert officer is not None and officer.lang == "en"
+    # What a config must say to run the bot on it.
+    assert en.service_center == "Investment Service Center"
+    assert set(en.routing) == {c.value for c in ProblemCategory}
+    assert set(en.routing.values()) <= {u.name for u in await all_of(session, Unit)}
+
+
+async def test_the_chinese_city_fits_the_default_config(session: AsyncSession) -> None:
+    from bot.config import Config
+
+    city = await build_demo(session, TODAY)
+    config = Config()
+    assert city.service_center == config.city.service_center
+    assert dict(city.routing) == config.routing
+    assert city.industries == config.city.industries
+
+
+async def test_contents_tell_an_empty_store(session: AsyncSession) -> None:
+    empty = await contents(session)
+    assert empty.empty and (empty.units, empty.projects, empty.members) == (0, 0, 0)
+    await ensure_admin(session, 12345, "招商服务中心")
+    assert not (await contents(session)).empty
+    city = await build_demo(session, TODAY)
+    held = await contents(session)
+    assert (held.units, held.projects, held.members) == (12, city.projects, city.members + 1)

@@ -215,7 +215,12 @@ async def test_register_report_and_answer_a_problem_over_long_polling(live: Live
     async with live.sessions() as s:
         problem = await s.scalar(select(Problem))
         assert problem is not None and problem.status is ProblemStatus.OPEN
-    assert live.buttons(LAND_OFFICER) == [f"go:reply:{problem.id}"]
+    # the first notice lets the unit acknowledge, answer or ask for more time
+    assert live.buttons(LAND_OFFICER) == [
+        f"ack:{problem.id}",
+        f"go:reply:{problem.id}",
+        f"go:extend:p:{problem.id}",
+    ]
 
     prompt = await live.press(LAND_OFFICER, f"go:reply:{problem.id}")
     assert "请输入答复内容" in prompt[0]
@@ -243,7 +248,7 @@ async def test_register_report_and_answer_a_problem_over_long_polling(live: Live
     assert live.server.errors == []
 
 
-async def test_unanswered_problem_climbs_to_the_head_then_the_center_until_acknowledged(
+async def test_unanswered_problem_climbs_to_the_head_then_the_center_until_answered(
     live: Live,
 ) -> None:
     """The scheduler's daily job, run by the live JobQueue on chosen days, over HTTP."""
@@ -280,27 +285,31 @@ async def test_unanswered_problem_climbs_to_the_head_then_the_center_until_ackno
         texts = live.server.read(lambda api: api.texts(HEAD))
         return [t for t in texts if level in t and f"问题 #{pid}" in t]
 
-    await day(4)  # Friday: one working day unacknowledged
+    # Raised Thursday 3 December; the configured 3 working days: answer by Tuesday 8th.
+    await day(4)  # Friday: not acknowledged after a working day, the head
     assert len(notices("已提级至单位负责人")) == 1
     assert f"ack:{pid}" in live.server.read(lambda api: api.all_buttons(HEAD))
-    await day(7)  # Monday: two working days, still the head's
+    for d in (7, 8, 9, 10):  # up to 2 working days past the deadline: still the head's
+        await day(d)
     assert len(notices("已提级至单位负责人")) == 1 and not notices("已提级至招商服务中心")
-    await day(8)  # Tuesday: three working days unanswered, the service center hears of it
+    await day(11)  # Friday: 3 working days past the deadline, the service center hears
     assert len(notices("已提级至招商服务中心")) == 1
     digest = await live.until(
         lambda api: [t for t in api.texts(COORD) if "升级到您这里" in t], "the center's digest"
     )
     assert f"问题 #{pid}" in digest[-1]
 
-    assert "已受理" in (await live.press(HEAD, f"ack:{pid}"))[0]
-    for d in (9, 10, 11, 14):  # a week of working days: nothing climbs any further
+    # The unit answers: from now on it is the raiser's turn, and the unit hears no more.
+    await live.press(HEAD, f"go:reply:{pid}")
+    assert "已答复" in (await live.send(HEAD, "资金下周到位"))[0]
+    for d in (14, 15, 16):
         await day(d)
     assert len(notices("提级")) == 2
     async with live.sessions() as s:
-        acknowledged = await s.get(Problem, pid)
-        assert acknowledged is not None
-        assert acknowledged.status is ProblemStatus.ACKNOWLEDGED
-        assert acknowledged.escalation_level == 2
+        answered = await s.get(Problem, pid)
+        assert answered is not None
+        assert answered.status is ProblemStatus.ANSWERED
+        assert answered.escalation_level == 0
 
 
 # do_api_request warns that a named method exists; here the raw call is the point.

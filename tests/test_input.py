@@ -97,6 +97,14 @@ def test_parse_line(name: str, line: str, expected: Fields) -> None:
             "：完成预审，QS02 也开工",
             {"project": "QS01", "text": "完成预审，QS02 也开工"},
         ),
+        # the unit a problem goes to is typed only as the answer, and kept as written
+        (
+            "problem",
+            Ask.UNIT,
+            {"project": "QS01", "text": "缺电"},
+            "经开区（高新区） 管委会",
+            {"project": "QS01", "text": "缺电", "unit": "经开区（高新区） 管委会"},
+        ),
         # fields already known are not overwritten
         (
             "due",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -26,7 +26,9 @@ from bot.texts import ledger as ledger_texts
 from bot.texts.ledger import describe
 from storage.db import set_actor
 from storage.ledger import ImportResult, LedgerError, RowError, import_ledger, read_ledger
-from storage.models import AuditLog, Member, Project, Role, Stage, Unit, UnitKind
+from storage.migrate import upgrade
+from storage.models import AuditLog, ChatState, Member, Project, Role, Stage, Unit, UnitKind
+from tests.harness import ADMIN, COORD, OFFICER, Harness, seed, start_harness
 
 DATA = Path(__file__).parent / "data"
 EXAMPLE_XLSX = DATA / "ledger-example.xlsx"
@@ -643,3 +645,136 @@ def test_errors_read_well_in_both_languages() -> None:
         describe("en", row) == "[项目] row 13: “计划投资” must be a number, not “&lt;十二万&gt;”."
     )
     assert describe("zh", sheet) == "【ledger.csv】缺少必填列“责任单位 / unit”。"
+
+
+# --- the ledger in chat: the file's own name, and a file sent without the caption ---------
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ledger-template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+async def h(tmp_path: Path, template_db: Path) -> AsyncIterator[Harness]:
+    harness = await start_harness(tmp_path / "bot.sqlite3", template_db)
+    harness.ids = await seed(harness.sessions)
+    yield harness
+    await harness.stop()
+
+
+async def stored(h: Harness, model: Any) -> int:
+    async with h.sessions() as s:
+        return await count(s, model)
+
+
+def workbook_bytes(tmp_path: Path, rows: Rows) -> bytes:
+    """A one-sheet projects workbook for the harness's city (units 城东街道, 城西镇)."""
+    return write_xlsx(tmp_path / "upload.xlsx", {"项目": rows}).read_bytes()
+
+
+GOOD_ROWS: Rows = [
+    PROJECTS_ZH[0],
+    project(项目编号="CD09", 责任单位="城东街道"),
+    project(项目编号="CX09", 责任单位="城西镇", 产业="生物医药"),
+]
+
+
+async def test_errors_name_the_file_as_it_was_sent(h: Harness) -> None:
+    bad = "code,name,industry,investment,unit\nQ1,甲,新能源,十二万,城东街道\n"
+    reply = (await h.upload(COORD, bad.encode(), "三季度台账.csv"))[0]
+    assert reply.startswith("“三季度台账.csv”中有 1 处问题")
+    assert "【三季度台账.csv】第 2 行" in reply and "ledger.csv" not in reply
+    reply = (await h.upload(COORD, b"PK\x03\x04broken", "台账（终版）.xlsx"))[0]
+    assert "【台账（终版）.xlsx】文件无法读取" in reply and "ledger.xlsx" not in reply
+    # A name with HTML in it is shown, not obeyed.
+    reply = (await h.upload(COORD, bad.encode(), "<b>x</b>.csv"))[0]
+    assert "&lt;b&gt;x&lt;/b&gt;.csv" in reply
+
+
+async def test_a_ledger_sent_without_the_caption_is_offered(h: Harness, tmp_path: Path) -> None:
+    before = await stored(h, Project)
+    replies = await h.upload(COORD, workbook_bytes(tmp_path, GOOD_ROWS), "新台账.xlsx", caption="")
+    assert replies == ["收到文件“新台账.xlsx”。要把它作为台账导入单位和项目吗？"]
+    [button] = h.buttons(COORD)
+    assert button.startswith("imp:")
+    assert await stored(h, Project) == before  # nothing until the press
+
+    reply = (await h.press(COORD, button))[0]
+    assert "台账导入完成" in reply and "新增 2 个" in reply
+    assert await stored(h, Project) == before + 2
+    assert any(m == "editMessageReplyMarkup" for m, _ in h.api.calls)
+    # The offer is taken: a second press imports nothing more.
+    assert "已经结束" in (await h.press(COORD, button))[0]
+    assert await offers(h) == []
+
+
+async def offers(h: Harness) -> list[str]:
+    async with h.sessions() as s:
+        rows = await s.scalars(select(ChatState).where(ChatState.scope.like("import:%")))
+        return [r.key for r in rows]
+
+
+async def test_the_offer_is_kept_in_the_store_across_a_restart(
+    tmp_path: Path, template_db: Path
+) -> None:
+    db = tmp_path / "restart.sqlite3"
+    first = await start_harness(db, template_db)
+    await seed(first.sessions)
+    content = workbook_bytes(tmp_path, GOOD_ROWS)
+    await first.upload(ADMIN, content, "台账.xlsx", caption="")
+    [button] = first.buttons(ADMIN)
+    file_ids = dict(first.api.files)
+    await first.stop()
+
+    second = await start_harness(db)
+    try:
+        second.api.files.update(file_ids)  # Telegram still has the file
+        reply = (await second.press(ADMIN, button))[0]
+        assert "台账导入完成" in reply
+        assert await stored(second, Project) == 4
+    finally:
+        await second.stop()
+
+
+async def test_a_newer_file_replaces_the_offer(h: Harness, tmp_path: Path) -> None:
+    await h.upload(COORD, workbook_bytes(tmp_path, GOOD_ROWS), "旧.xlsx", caption="")
+    [old] = h.buttons(COORD)
+    bad = "code,name,industry,investment,unit\nQ1,甲,新能源,十二万,城东街道\n"
+    await h.upload(COORD, bad.encode(), "新.csv", caption="")
+    [new] = h.buttons(COORD)
+    assert old != new and len(await offers(h)) == 1
+    assert "已经结束" in (await h.press(COORD, old))[0]
+    reply = (await h.press(COORD, new))[0]
+    assert reply.startswith("“新.csv”中有 1 处问题") and "【新.csv】第 2 行" in reply
+    assert await stored(h, Project) == 2
+
+
+async def test_officers_get_no_offer(h: Harness, tmp_path: Path) -> None:
+    replies = await h.upload(OFFICER, workbook_bytes(tmp_path, GOOD_ROWS), "台账.xlsx", caption="")
+    assert replies == ["没有看懂这条消息。发送 /help 查看可用命令。"]
+    assert h.buttons(OFFICER) == [] and await offers(h) == []
+
+
+async def test_other_files_are_not_offered(h: Harness) -> None:
+    replies = await h.upload(COORD, b"%PDF-1.4", "会议纪要.pdf", caption="")
+    assert not any("导入" in r for r in replies)
+    assert await offers(h) == []
+
+
+async def test_a_press_without_the_right_is_refused(h: Harness, tmp_path: Path) -> None:
+    await h.upload(COORD, workbook_bytes(tmp_path, GOOD_ROWS), "台账.xlsx", caption="")
+    [button] = h.buttons(COORD)
+    # The coordinator is made an officer before pressing: the right is checked at the press.
+    async with h.sessions() as s:
+        member = await s.scalar(select(Member).where(Member.tg_user_id == COORD))
+        assert member is not None
+        member.role = Role.OFFICER
+        await s.commit()
+    assert "没有权限" in (await h.press(COORD, button))[0]
+    # A made-up press from an officer finds nothing either.
+    assert "没有权限" in (await h.press(OFFICER, button))[0]
+    assert await stored(h, Project) == 2
+    assert len(await offers(h)) == 1  # still there for someone who may

@@ -1,21 +1,82 @@
-"""/import: a coordinator or admin sends the Excel ledger (or a projects CSV) to the bot."""
+"""/import: a coordinator or admin sends the Excel ledger (or a projects CSV) to the bot.
+
+With the caption `/import` the file is imported at once. A ledger file sent without it is
+offered for import with a button: the offer (the file's id and name) is kept in the store,
+one per chat, so the button still works after a restart; pressing it checks the right
+again, since a role can change between the offer and the press.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.handlers.base import Call, guarded
+from bot.handlers.start import anything_else
 from bot.texts.ledger import describe
+from storage import flows
 from storage.errors import Refused
-from storage.ledger import LedgerError, import_ledger, read_ledger
-from storage.rules import Action, require
+from storage.ledger import LedgerError, RowError, import_ledger, read_ledger
+from storage.rules import Action, allowed, require
 
 MAX_BYTES = 10 * 1024 * 1024  # a city's ledger is a few hundred rows; more is a wrong file
 SHOWN_ERRORS = 20  # the rest are counted: a chat message is no place for a thousand lines
+# The files offered for import when sent without the caption; others are not ledgers.
+LEDGER_SUFFIXES = ("xlsx", "csv")
+OFFER_PREFIX = "imp:"
+
+
+def _offer_scope(chat_id: int) -> str:
+    return f"import:{chat_id}"
+
+
+def _named(error: RowError, stored_as: str, name: str) -> RowError:
+    """The error as the sender knows the file: by the name they gave it."""
+    return replace(error, sheet=name) if error.sheet == stored_as else error
+
+
+def _check_size(size: int | None) -> None:
+    if size is not None and size > MAX_BYTES:
+        raise Refused("err.file_too_big", limit=MAX_BYTES // (1024 * 1024))
+
+
+async def _import(call: Call, file_id: str, name: str, size: int | None) -> None:
+    """Download the file, check every row and import all of it or nothing."""
+    _check_size(size)
+    suffix = Path(name).suffix.lower() or ".xlsx"
+    telegram_file = await call.context.bot.get_file(file_id)
+    with tempfile.TemporaryDirectory() as folder:
+        # Only the suffix of the sender's file name reaches the disk: the name itself is not
+        # trusted there. The messages below give the name back.
+        path = Path(folder) / f"ledger{suffix}"
+        await telegram_file.download_to_drive(path)
+        try:
+            # openpyxl is blocking and CPU-bound: keep it off the event loop.
+            ledger = await asyncio.to_thread(read_ledger, path)
+            result = await import_ledger(call.session, ledger, call.svc.config.city.industries)
+        except LedgerError as exc:
+            errors = [_named(e, path.name, name) for e in exc.errors]
+            lines = [call.t("ledger.invalid_file", name=name, count=len(errors))]
+            lines += [describe(call.lang, e) for e in errors[:SHOWN_ERRORS]]
+            if len(errors) > SHOWN_ERRORS:
+                lines.append(call.t("ledger.more", count=len(errors) - SHOWN_ERRORS))
+            call.say("\n".join(lines))
+            return
+    call.say(call.t("ledger.summary", **result.as_params()))
 
 
 async def import_file(call: Call) -> None:
@@ -25,26 +86,54 @@ async def import_file(call: Call) -> None:
     doc = message.document if message else None
     if doc is None:
         raise Refused("usage.import")
-    if doc.file_size is not None and doc.file_size > MAX_BYTES:
-        raise Refused("err.file_too_big", limit=MAX_BYTES // (1024 * 1024))
-    suffix = Path(doc.file_name or "").suffix.lower() or ".xlsx"
-    telegram_file = await doc.get_file()
-    with tempfile.TemporaryDirectory() as folder:
-        # Only the suffix of the sender's file name is used: the name itself is not trusted.
-        path = Path(folder) / f"ledger{suffix}"
-        await telegram_file.download_to_drive(path)
-        try:
-            # openpyxl is blocking and CPU-bound: keep it off the event loop.
-            ledger = await asyncio.to_thread(read_ledger, path)
-            result = await import_ledger(call.session, ledger, call.svc.config.city.industries)
-        except LedgerError as exc:
-            lines = [call.t(exc.key, **exc.params)]
-            lines += [describe(call.lang, e) for e in exc.errors[:SHOWN_ERRORS]]
-            if len(exc.errors) > SHOWN_ERRORS:
-                lines.append(call.t("ledger.more", count=len(exc.errors) - SHOWN_ERRORS))
-            call.say("\n".join(lines))
-            return
-    call.say(call.t("ledger.summary", **result.as_params()))
+    await _import(call, doc.file_id, doc.file_name or "ledger.xlsx", doc.file_size)
+
+
+async def offer_import(call: Call) -> None:
+    """A ledger file sent without the caption: offer to import it, to those who may."""
+    message = call.update.effective_message
+    chat = call.update.effective_chat
+    doc = message.document if message else None
+    if doc is None or message is None or chat is None:
+        return
+    if not allowed(call.member.role, Action.IMPORT):
+        # To an officer a spreadsheet is just a message the bot does not take.
+        await anything_else(call)
+        return
+    _check_size(doc.file_size)
+    scope = _offer_scope(chat.id)
+    # One offer per chat: a newer file replaces the one not taken.
+    for old in await flows.load(call.session, scope):
+        await flows.save(call.session, scope, old, None)
+    name = doc.file_name or "ledger.xlsx"
+    offer: dict[str, Any] = {"file_id": doc.file_id, "name": name, "size": doc.file_size}
+    await flows.save(call.session, scope, str(message.message_id), offer)
+    button = InlineKeyboardButton(
+        call.t("btn.import"), callback_data=f"{OFFER_PREFIX}{message.message_id}"
+    )
+    call.say(call.t("ledger.offer", name=name), InlineKeyboardMarkup([[button]]))
+
+
+async def take_offer(call: Call) -> None:
+    """The import button under an offer: import that file, if the presser still may."""
+    require(call.member.role, Action.IMPORT)
+    query = call.update.callback_query
+    chat = call.update.effective_chat
+    if query is None or chat is None:
+        return
+    key = (query.data or "").removeprefix(OFFER_PREFIX)
+    scope = _offer_scope(chat.id)
+    offer = (await flows.load(call.session, scope)).get(key)
+    if not isinstance(offer, dict):
+        # Taken already, or replaced by a newer file: that file is the one to import.
+        raise Refused("err.stale_button")
+    await flows.save(call.session, scope, key, None)
+    await _import(call, str(offer["file_id"]), str(offer["name"]), offer.get("size"))
+    if query.message is not None:
+        # The offer is taken: its button goes, so that nobody imports the file twice. An
+        # old message may no longer be editable; nothing is lost then.
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_reply_markup(reply_markup=None)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
@@ -52,5 +141,19 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(
         MessageHandler(
             filters.Document.ALL & filters.CaptionRegex(r"^/import"), guarded(import_file)
+        )
+    )
+    app.add_handler(CallbackQueryHandler(guarded(take_offer), pattern=rf"^{OFFER_PREFIX}"))
+
+
+def register_last(app: Application) -> None:  # type: ignore[type-arg]
+    """After the flows: a file sent as the answer to a flow's question is that answer."""
+    ledger_file: filters.BaseFilter = filters.Document.FileExtension(LEDGER_SUFFIXES[0])
+    for suffix in LEDGER_SUFFIXES[1:]:
+        ledger_file |= filters.Document.FileExtension(suffix)
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & ledger_file & ~filters.CaptionRegex(r"^/"),
+            guarded(offer_import),
         )
     )
