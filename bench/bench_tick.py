@@ -60,7 +60,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.scheduler import tick  # noqa: E402
 from storage.db import make_engine, make_sessionmaker  # noqa: E402
-from storage.escalation import Thresholds, milestone_target, problem_target  # noqa: E402
+from storage.escalation import ProblemClock, late_target, problem_target  # noqa: E402
 from storage.migrate import upgrade_async  # noqa: E402
 from storage.models import (  # noqa: E402
     AuditLog,
@@ -155,12 +155,7 @@ class City:
 def synthesise(scale: int, config: Config, calendar: WorkCalendar, seed: int = 17) -> City:
     """The rows of a city SCALE times the size of the reference city, with explicit ids."""
     rng = random.Random(seed * 1000 + scale)
-    th = Thresholds(
-        config.escalation.problem_ack_days,
-        config.escalation.problem_answer_days,
-        config.escalation.problem_resolve_days,
-        config.escalation.milestone_days,
-    )
+    th = config.escalation
     city = City()
     created = at_local(date(2024, 1, 2), 10)
 
@@ -280,11 +275,11 @@ def synthesise(scale: int, config: Config, calendar: WorkCalendar, seed: int = 1
                 planned = calendar.add_workdays(TODAY, -late)
                 # What yesterday's tick left: the level deserved a working day ago,
                 # reached on the day it crossed that threshold; some lag behind.
-                level = milestone_target(late - 1, th)
+                level = late_target(late - 1, th)
                 if rng.random() < 0.15:
                     level = rng.randint(0, level)
                 if level:
-                    reached = calendar.add_workdays(planned, th.milestone_days[level - 1])
+                    reached = calendar.add_workdays(planned, th.late_days[level - 1])
                     escalated = at_local(min(reached, TODAY - timedelta(days=1)), 9)
             elif roll < 0.98:  # due within the week (today included)
                 planned = TODAY + timedelta(days=rng.randint(0, 7))
@@ -317,7 +312,16 @@ def synthesise(scale: int, config: Config, calendar: WorkCalendar, seed: int = 1
             raised = NOW - timedelta(minutes=rng.randint(5, 60))
         status = weighted(rng, STATUSES)
         category = rng.choice(list(ProblemCategory))
-        level = problem_target(status, max(age - 1, 0), th)
+        deadline = calendar.add_workdays(raised_day, config.work.reply_days)
+        answered_day = (
+            calendar.add_workdays(raised_day, rng.randint(0, max(age, 0)))
+            if status is ProblemStatus.ANSWERED
+            else None
+        )
+        # What yesterday's tick left: the level deserved a working day ago.
+        yesterday = calendar.add_workdays(TODAY, -1)
+        clock = ProblemClock(status, raised_day, deadline, answered_day)
+        level = problem_target(clock, yesterday, calendar, th, config.work.reply_days)
         if status in (ProblemStatus.RESOLVED, ProblemStatus.CLOSED) or rng.random() < 0.15:
             level = rng.randint(0, level)
         city.problems.append(
@@ -328,7 +332,8 @@ def synthesise(scale: int, config: Config, calendar: WorkCalendar, seed: int = 1
                 "text": rng.choice(PROBLEM_TEXTS),
                 "category": category,
                 "unit_id": rng.choice(departments) if rng.random() < 0.6 else project["unit_id"],
-                "reply_deadline": calendar.add_workdays(raised_day, config.work.reply_days),
+                "reply_deadline": deadline,
+                "answered_at": at_local(answered_day, 15) if answered_day else None,
                 "status": status,
                 "escalation_level": level,
                 "escalated_at": at_local(raised_day, 9) + timedelta(days=level) if level else None,

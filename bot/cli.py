@@ -22,7 +22,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Config, ConfigError, StoreConfig, config_path, load_config
+from bot.config import (
+    TOKEN_ENV,
+    Config,
+    ConfigError,
+    StoreConfig,
+    config_path,
+    load_config,
+)
 from bot.format import plain
 from bot.texts import CATALOG, t
 from bot.texts.ledger import describe
@@ -146,19 +153,39 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return cmd_demo(args)
     from telegram import Update
+    from telegram.error import InvalidToken, NetworkError
 
     from bot.app import build_application
 
     open_store(config.store.url, _store_source(args, config))
     engine = make_engine(config.store.url)
     app = build_application(config, make_sessionmaker(engine))
-    log.info("Wallchart is running; press Ctrl-C to stop")
-    # Keep the loop open after polling: the engine's connections belong to it.
-    app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
-    loop = asyncio.get_event_loop()
-    loop.run_until_complete(engine.dispose())
-    loop.close()
+    # One loop for the check, the polling and the engine: its connections belong to it.
+    # (The migrations ran in a loop of their own and left none set; PTB takes this one.)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        try:
+            # getMe first, by hand: PTB would log a refused token or an unreachable server
+            # with a traceback; here it is one line. Polling initializes the bot only once.
+            loop.run_until_complete(app.bot.initialize())
+        except InvalidToken:
+            raise ConfigError(f"Telegram refused the token ({_token_source(args)})") from None
+        except NetworkError as exc:
+            where = config.telegram.base_url or "https://api.telegram.org/bot"
+            raise ConfigError(f"cannot reach the Bot API at {where}: {exc.message}") from None
+        log.info("Wallchart is running; press Ctrl-C to stop")
+        app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+    finally:
+        loop.run_until_complete(engine.dispose())
+        loop.close()
     return 0
+
+
+def _token_source(args: argparse.Namespace) -> str:
+    if os.environ.get(TOKEN_ENV):
+        return f"${TOKEN_ENV}"
+    return f"[telegram] token in {config_path(getattr(args, 'config', None))[0]}"
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -264,13 +291,12 @@ def cmd_tick(args: argparse.Namespace) -> int:
     source = "--db" if args.db else _store_source(args, config)
     shown = store_name(url)
     file = _sqlite_file(url)
-    if args.dry_run and file is not None and not file.exists():
-        # Opening it would create it: a dry run leaves no file behind.
-        print(
-            f"There is no store at {shown} ({source}), so there is nothing to show.\n"
-            f"{NOTHING_SAVED}",
-            file=sys.stderr,
-        )
+    if file is not None and not file.exists():
+        # Opening it would create an empty store, where a tick has nobody to write to: the
+        # likely slip is a missing --config or --db, and a new file would only hide it.
+        print(f"There is no store at {shown} ({source}): nothing to send.", file=sys.stderr)
+        if args.dry_run:
+            print(NOTHING_SAVED, file=sys.stderr)
         return 1
     open_store(url, source)
     tz = config.city.tz

@@ -16,6 +16,7 @@ from storage.models import (
     Member,
     Milestone,
     Problem,
+    ProblemStatus,
     Project,
     Role,
     utcnow,
@@ -23,6 +24,9 @@ from storage.models import (
 from storage.problems import OPEN_STATES, visible_problem
 from storage.projects import reachable_project
 from storage.rules import Action, require
+
+# A problem's answer can be given more time only while it is the unit's turn.
+UNIT_TURN = (ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,10 @@ async def askable_item(session: AsyncSession, member: Member, kind: str, item_id
     """The item, if the member may ask more time for it: its unit's people, or the center."""
     item = await find_item(session, member, kind, item_id)
     require(member.role, Action.ASK_MORE_TIME, own=member.unit_id == item.unit_id)
+    if kind == "problem":
+        problem = await visible_problem(session, member, item_id)
+        if problem.status not in UNIT_TURN:
+            raise Refused("err.problem_closed", id=problem.id, status=problem.status.value)
     return item
 
 
@@ -164,7 +172,7 @@ async def late_items(session: AsyncSession, member: Member) -> Sequence[Item]:
     ]
     problems = await session.scalars(
         select(Problem)
-        .where(Problem.unit_id == member.unit_id, Problem.status.in_(OPEN_STATES))
+        .where(Problem.unit_id == member.unit_id, Problem.status.in_(UNIT_TURN))
         .order_by(Problem.id)
         .limit(10)
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.agenda import ACTIVE_STAGES
@@ -102,6 +102,28 @@ async def list_projects(
             )
         )
     return (await session.scalars(stmt.order_by(Project.code))).all()
+
+
+async def open_milestone_projects(
+    session: AsyncSession, member: Member
+) -> list[tuple[Project, bool]]:
+    """Projects with an open milestone within the member's reach, by code, each with
+    whether the member's unit owns one of those milestones (but not the project)."""
+    owned = case((Milestone.owner_unit_id == member.unit_id, 1), else_=0)
+    open_ = (
+        select(Milestone.project_id, func.max(owned).label("owns_one"))
+        .where(Milestone.done_date.is_(None))
+        .group_by(Milestone.project_id)
+        .subquery()
+    )
+    stmt = (
+        select(Project, open_.c.owns_one)
+        .join(open_, open_.c.project_id == Project.id)
+        .order_by(Project.code)
+    )
+    if not sees_everything(member.role):
+        stmt = stmt.where(or_(Project.unit_id == member.unit_id, open_.c.owns_one == 1))
+    return [(p, bool(owns_one)) for p, owns_one in (await session.execute(stmt)).all()]
 
 
 async def milestones(session: AsyncSession, project_id: int) -> Sequence[Milestone]:

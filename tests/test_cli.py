@@ -184,15 +184,19 @@ def test_bad_ledger_reports_rows_and_imports_nothing(
 # --- tick -------------------------------------------------------------------------------
 
 
-def test_dry_run_without_a_store_creates_none(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("dry", [["--dry-run"], []], ids=["dry run", "tick"])
+def test_tick_without_a_store_creates_none(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    dry: list[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main(["tick", "--dry-run"]) == 1
+    assert main(["tick", *dry]) == 1
     captured = capsys.readouterr()
     assert f"no store at {tmp_path / 'wallchart.sqlite3'}" in captured.err
-    assert "the default [store] url: no config file" in captured.err
-    assert "nothing was saved" in captured.err
+    assert "(the default [store] url: no config file): nothing to send" in captured.err
+    assert ("nothing was saved" in captured.err) == bool(dry)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -354,8 +358,8 @@ def test_an_sqlite_file_in_a_folder_that_does_not_exist(
     db = tmp_path / "no" / "such" / "folder" / "x.sqlite3"
     assert main([*command, "--db", str(db)]) in (1, 2)
     err = capsys.readouterr().err
-    if "--dry-run" in command:
-        assert f"no store at {db} (--db)" in err  # a dry run does not try to create it
+    if command[0] == "tick":
+        assert f"no store at {db} (--db)" in err  # a tick does not try to create it
     else:
         assert one_line(err) == (
             f"wallchart: cannot open the store {db} (--db): the folder {db.parent} does not exist"
@@ -387,3 +391,73 @@ def test_the_process_writes_one_line_and_exits_2(tmp_path: Path, toml: str, expe
     assert done.returncode == 2
     assert done.stdout == ""
     assert expected in one_line(done.stderr)
+
+
+# --- run: the first word with Telegram ----------------------------------------------------
+
+
+def _run_config(tmp_path: Path, base_url: str, token: str = "123:WRONG") -> Path:
+    path = tmp_path / "run.toml"
+    path.write_text(
+        f'[telegram]\ntoken = "{token}"\nbase_url = "{base_url}"\n'
+        f'[store]\nurl = "sqlite:///{tmp_path / "city.sqlite3"}"\n'
+    )
+    return path
+
+
+def test_run_with_a_token_telegram_refuses(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.botapi_server import BotAPIServer
+    from tests.fakebot import FakeBotAPI
+
+    with BotAPIServer(FakeBotAPI(), token="123:RIGHT") as server:
+        path = _run_config(tmp_path, server.base_url)
+        assert main(["--config", str(path), "run"]) == 2
+        line = one_line(capsys.readouterr().err)
+        assert line == f"wallchart: Telegram refused the token ([telegram] token in {path})"
+        monkeypatch.setenv("WALLCHART_TOKEN", "456:ALSO-WRONG")
+        assert main(["--config", str(path), "run"]) == 2
+        assert one_line(capsys.readouterr().err).endswith("($WALLCHART_TOKEN)")
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_run_with_a_bot_api_that_is_not_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _run_config(tmp_path, "http://127.0.0.1:1/bot")
+    assert main(["--config", str(path), "run"]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith("wallchart: cannot reach the Bot API at http://127.0.0.1:1/bot: ")
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_run_polls_after_asking_telegram_once(tmp_path: Path) -> None:
+    """The check before polling leaves the bot to run as before: one getMe, then polling."""
+    import signal
+    import time
+
+    from tests.botapi_server import BotAPIServer
+    from tests.fakebot import FakeBotAPI
+
+    with BotAPIServer(FakeBotAPI(), token="123:RIGHT") as server:
+        path = _run_config(tmp_path, server.base_url, token="123:RIGHT")
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "--config", str(path), "run"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        deadline = time.monotonic() + 30
+        while not server.read(lambda api: any(m == "getUpdates" for m, _ in api.calls)):
+            assert bot.poll() is None and time.monotonic() < deadline, bot.communicate()
+            time.sleep(0.05)
+        bot.send_signal(signal.SIGINT)
+        _out, err = bot.communicate(timeout=30)
+        assert bot.returncode == 0, err
+        assert server.read(lambda api: sum(m == "getMe" for m, _ in api.calls)) == 1
+    assert "Traceback" not in err

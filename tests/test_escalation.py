@@ -44,7 +44,7 @@ def level(
 
 
 def test_the_default_deadline_is_the_configured_term() -> None:
-    assert DEFAULT == d(12)
+    assert d(12) == DEFAULT
 
 
 @pytest.mark.parametrize(

@@ -186,12 +186,12 @@ _ENUM_WORDS = {"status": "pstatus", "stage": "stage", "role": "role", "category"
 _QUOTE_ROOM = 3500
 
 
-def any_of(lang: str, words: Sequence[str]) -> str:
-    """`A、B或C` / `A, B or C`."""
-    if len(words) < 2:
-        return "".join(words)
-    head = t(lang, "join.sep").join(words[:-1])
-    return t(lang, "join.or", first=Raw(head), last=Raw(words[-1]))
+def any_of(lang: str, names: Sequence[str]) -> str:
+    """`A、B或C` / `A, B or C`, from catalog words (HTML already)."""
+    if len(names) < 2:
+        return "".join(names)
+    head = t(lang, "join.sep").join(names[:-1])
+    return t(lang, "join.or", first=Raw(head), last=Raw(names[-1]))
 
 
 def refusal(lang: str, exc: Refused) -> str:

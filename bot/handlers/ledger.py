@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Document, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -54,10 +54,23 @@ def _check_size(size: int | None) -> None:
         raise Refused("err.file_too_big", limit=MAX_BYTES // (1024 * 1024))
 
 
-async def _import(call: Call, file_id: str, name: str, size: int | None) -> None:
+def _name(call: Call, doc: Document) -> str:
+    """How the messages call the file: its name, or (rarely, it has none) its kind."""
+    return doc.file_name or call.t("ledger.unnamed")
+
+
+def _suffix(doc: Document) -> str:
+    """What the reader takes the file for: its own suffix, else its MIME type's."""
+    suffix = Path(doc.file_name or "").suffix.lower()
+    if suffix:
+        return suffix[:16]  # it goes into a file name on our disk: keep that short
+    # A workbook is recognised by its content; anything else must say it is a CSV.
+    return ".csv" if (doc.mime_type or "").startswith("text/") else ".xlsx"
+
+
+async def _import(call: Call, file_id: str, name: str, suffix: str, size: int | None) -> None:
     """Download the file, check every row and import all of it or nothing."""
     _check_size(size)
-    suffix = Path(name).suffix.lower() or ".xlsx"
     telegram_file = await call.context.bot.get_file(file_id)
     with tempfile.TemporaryDirectory() as folder:
         # Only the suffix of the sender's file name reaches the disk: the name itself is not
@@ -86,7 +99,7 @@ async def import_file(call: Call) -> None:
     doc = message.document if message else None
     if doc is None:
         raise Refused("usage.import")
-    await _import(call, doc.file_id, doc.file_name or "ledger.xlsx", doc.file_size)
+    await _import(call, doc.file_id, _name(call, doc), _suffix(doc), doc.file_size)
 
 
 async def offer_import(call: Call) -> None:
@@ -105,8 +118,13 @@ async def offer_import(call: Call) -> None:
     # One offer per chat: a newer file replaces the one not taken.
     for old in await flows.load(call.session, scope):
         await flows.save(call.session, scope, old, None)
-    name = doc.file_name or "ledger.xlsx"
-    offer: dict[str, Any] = {"file_id": doc.file_id, "name": name, "size": doc.file_size}
+    name = _name(call, doc)
+    offer: dict[str, Any] = {
+        "file_id": doc.file_id,
+        "name": name,
+        "suffix": _suffix(doc),
+        "size": doc.file_size,
+    }
     await flows.save(call.session, scope, str(message.message_id), offer)
     button = InlineKeyboardButton(
         call.t("btn.import"), callback_data=f"{OFFER_PREFIX}{message.message_id}"
@@ -128,7 +146,13 @@ async def take_offer(call: Call) -> None:
         # Taken already, or replaced by a newer file: that file is the one to import.
         raise Refused("err.stale_button")
     await flows.save(call.session, scope, key, None)
-    await _import(call, str(offer["file_id"]), str(offer["name"]), offer.get("size"))
+    await _import(
+        call,
+        str(offer["file_id"]),
+        str(offer["name"]),
+        str(offer.get("suffix") or ".xlsx"),
+        offer.get("size"),
+    )
     if query.message is not None:
         # The offer is taken: its button goes, so that nobody imports the file twice. An
         # old message may no longer be editable; nothing is lost then.

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flow import Ask, Choices, Command, Fields
-from bot.format import day
+from bot.format import day, milestone_title
 from bot.handlers.base import Call, guarded
 from bot.handlers.projects import date_check
 from bot.input import number
@@ -59,7 +59,8 @@ async def milestone_done(call: Call) -> None:
     """Mark the notice's milestone done."""
     code, seq = await projects.milestone_ref(call.session, _payload_id(call, "md:"))
     ms = await projects.mark_done(call.session, call.member, code, seq, call.today())
-    call.say(call.t("ok.done", code=code, n=seq, title=ms.title, date=day(call.lang, ms.done_date)))
+    title = milestone_title(call.lang, ms)
+    call.say(call.t("ok.done", code=code, n=seq, title=title, date=day(call.lang, ms.done_date)))
 
 
 async def no_change(call: Call) -> None:
@@ -135,7 +136,8 @@ async def decide(call: Call, approve: bool) -> None:
         call.session, call.member, _payload_id(call, prefix), approve
     )
     label = item_label(call.lang, item)
-    call.say(call.t("ok.approved" if approve else "ok.refused", item=label, date=ext.new_date))
+    decided = day(call.lang, ext.new_date)
+    call.say(call.t("ok.approved" if approve else "ok.refused", item=label, date=decided))
     key = "note.approved" if approve else "note.refused"
     text = t(
         requester.lang,

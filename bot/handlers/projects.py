@@ -68,18 +68,16 @@ def project_choices(action: Action) -> Callable[[Call, Fields], Awaitable[Choice
 
 def open_milestone_choices(action: Action) -> Callable[[Call, Fields], Awaitable[Choices]]:
     """Buttons for the projects the member may do ACTION on that have an open milestone:
-    offering one without would lead nowhere."""
+    offering one without would lead nowhere. A unit that owns a milestone of another
+    unit's project (the land bureau's 土地摘牌) is offered that project too."""
 
     async def offer(call: Call, _fields: Fields) -> Choices:
         found = []
-        for p in await store.list_projects(call.session, call.member):
-            if not allowed(call.member.role, action, own=store.owns(call.member, p)):
-                continue
-            if any(m.done_date is None for m in await store.milestones(call.session, p.id)):
+        for p, owns_one in await store.open_milestone_projects(call.session, call.member):
+            own = store.owns(call.member, p) or owns_one
+            if allowed(call.member.role, action, own=own):
                 found.append(p)
-                if len(found) == 20:
-                    break
-        return [(p.code, f"{p.code} {p.name}") for p in found]
+        return [(p.code, f"{p.code} {p.name}") for p in found[:20]]
 
     return offer
 

@@ -60,6 +60,7 @@ ZH: dict[str, str] = {
     "btn.import": "📥 导入台账",
     "demo.config": "要在这个示范城市上运行机器人，config.toml 里还要写上这几行：",
     "cli.invite": "{unit} · {role} · 有效期至 {until}",
+    "ledger.unnamed": "所发文件",
 }
 
 EN: dict[str, str] = {
@@ -117,4 +118,5 @@ EN: dict[str, str] = {
     "btn.import": "📥 Import the ledger",
     "demo.config": "To run the bot on this demo city, config.toml also needs these lines:",
     "cli.invite": "{unit} · {role} · valid until {until}",
+    "ledger.unnamed": "the file sent",
 }
