@@ -172,3 +172,72 @@ async def test_project_search_takes_wildcards_literally(session: AsyncSession) -
     found = await projects.list_projects(session, c["coord"], text="%")  # type: ignore[arg-type]
     assert [p.code for p in found] == ["P2"]
     assert await projects.list_projects(session, c["coord"], text="_") == []  # type: ignore[arg-type]
+
+
+async def test_whose_turn_queries_on_both_stores(session: AsyncSession) -> None:
+    """The queries behind /today by role, the tick's sign-offs and passed targets, the
+    projects offered to /due and /done, and the routing check."""
+    from bot.config import Config
+    from storage import schedule
+    from storage.escalation import Thresholds
+    from storage.people import missing_units
+    from storage.workdays import WorkCalendar
+
+    c = await city(session)
+    p = c["project"]
+    land = Unit(name="国土", kind=UnitKind.DEPARTMENT)
+    session.add(land)
+    await session.flush()
+    session.add_all(
+        [
+            Milestone(project_id=p.id, seq=1, title="a", planned_date=TODAY - timedelta(days=9)),  # type: ignore[attr-defined]
+            Milestone(project_id=p.id, seq=2, title="b", owner_unit_id=land.id),  # type: ignore[attr-defined]
+        ]
+    )
+    p.stage = Stage.SIGNED  # type: ignore[attr-defined]
+    p.target_started = TODAY - timedelta(days=7)  # type: ignore[attr-defined]
+    problem = await problems.raise_problem(
+        session,
+        c["officer"],  # type: ignore[arg-type]
+        "AB1",
+        "用地",
+        ProblemCategory.LAND,
+        c["west"],  # type: ignore[arg-type]
+        TODAY - timedelta(days=1),
+        NOW - timedelta(days=14),
+    )
+    await problems.reply(session, c["other"], problem.id, "已办", NOW - timedelta(days=12))  # type: ignore[arg-type]
+    assert problem.status is ProblemStatus.ANSWERED and problem.answered_at is not None
+
+    mine = await agenda.agenda(session, c["officer"], TODAY, NOW, soon_days=7, stale_days=14)  # type: ignore[arg-type]
+    assert [q.id for q in mine.signoff] == [problem.id]
+    assert [(x.code, s, d) for x, s, d in mine.targets] == [
+        ("AB1", Stage.STARTED, TODAY - timedelta(days=7))
+    ]
+    assert mine.overview is None
+    theirs = await agenda.agenda(session, c["other"], TODAY, NOW, soon_days=7, stale_days=14)  # type: ignore[arg-type]
+    assert not theirs.waiting and not theirs.signoff  # answered: not the west's turn any more
+    center = await agenda.agenda(session, c["coord"], TODAY, NOW, soon_days=7, stale_days=14)  # type: ignore[arg-type]
+    assert center.overview is not None and center.overview.signoff == 1
+    assert center.overview.targets == 1 and center.overview.overdue == 1
+    assert not center.overdue and not center.waiting
+
+    tz = Config().city.tz
+    calendar = WorkCalendar()
+    assert [q.id for q in (await schedule.signoffs(session, tz))[c["officer"].id]] == [problem.id]  # type: ignore[attr-defined]
+    climbs = await schedule.escalate(session, TODAY, NOW, tz, calendar, Thresholds(), 3)
+    kinds = {(x.kind, x.unit_id) for x in climbs}
+    assert ("signoff", c["east"].id) in kinds  # type: ignore[attr-defined]
+    assert ("target", c["east"].id) in kinds  # type: ignore[attr-defined]
+    assert all(x.unit_id != c["west"].id for x in climbs)  # type: ignore[attr-defined]
+
+    offered = await projects.open_milestone_projects(session, c["coord"])  # type: ignore[arg-type]
+    assert [(x.code, owns) for x, owns in offered] == [("AB1", False)]
+    lander = Member(tg_user_id=9, name="孙", unit_id=land.id, role=Role.OFFICER)
+    session.add(lander)
+    await session.flush()
+    assert [
+        (x.code, owns) for x, owns in await projects.open_milestone_projects(session, lander)
+    ] == [("AB1", True)]
+    assert await projects.open_milestone_projects(session, c["other"]) == []  # type: ignore[arg-type]
+    assert await missing_units(session, ["国土", "城东", "住建局", " 国土 "]) == ["住建局"]
