@@ -60,7 +60,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.scheduler import tick  # noqa: E402
 from storage.db import make_engine, make_sessionmaker  # noqa: E402
-from storage.escalation import ProblemClock, late_target, problem_target  # noqa: E402
+from storage.escalation import (  # noqa: E402
+    ProblemClock,
+    late_target,
+    pending_target,
+    problem_target,
+)
 from storage.migrate import upgrade_async  # noqa: E402
 from storage.models import (  # noqa: E402
     AuditLog,
@@ -233,6 +238,16 @@ def synthesise(scale: int, config: Config, calendar: WorkCalendar, seed: int = 1
         else:
             last = None
         stage = weighted(rng, STAGES)
+        targets = {
+            Stage.SIGNED: TODAY + timedelta(days=rng.randint(-300, 200)),
+            Stage.STARTED: TODAY + timedelta(days=rng.randint(-200, 300)),
+            Stage.OPERATING: TODAY + timedelta(days=rng.randint(0, 700)),
+        }
+        # What yesterday's tick left on a passed target: the level deserved a day ago.
+        pending = pending_target(stage, dict(targets))
+        target_level = 0
+        if pending is not None and pending[1] < TODAY:
+            target_level = late_target(calendar.workdays_between(pending[1], TODAY) - 1, th)
         city.projects.append(
             {
                 "id": pid,
@@ -244,9 +259,13 @@ def synthesise(scale: int, config: Config, calendar: WorkCalendar, seed: int = 1
                 "land_mu": Decimal(rng.randint(10, 500)),
                 "stage": stage,
                 "unit_id": rng.choice(towns) if rng.random() < 0.75 else rng.choice(departments),
-                "target_signed": TODAY + timedelta(days=rng.randint(-300, 200)),
-                "target_started": TODAY + timedelta(days=rng.randint(-200, 300)),
-                "target_operating": TODAY + timedelta(days=rng.randint(0, 700)),
+                "target_signed": targets[Stage.SIGNED],
+                "target_started": targets[Stage.STARTED],
+                "target_operating": targets[Stage.OPERATING],
+                "target_level": target_level,
+                "target_escalated_at": at_local(TODAY, 9) - timedelta(days=1)
+                if target_level
+                else None,
                 "created_at": made,
                 "last_progress_at": last,
             }

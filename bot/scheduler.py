@@ -49,17 +49,10 @@ def _rows(items: Sequence[T], render: Callable[[T], str], lang: str) -> list[str
 # --- rendering --------------------------------------------------------------------------
 
 
-def prompt(
-    lang: str,
-    unit: Unit,
-    todo: UnitList,
-    today: date,
-    config: Config,
-    calendar: WorkCalendar,
-    signoffs: Sequence[ProblemItem] = (),
-) -> tuple[str, Buttons]:
-    """A member's daily message and its buttons: their unit's list, and the answers
-    waiting for their own sign-off. Every day count is in working days."""
+def unit_lines(
+    lang: str, unit: Unit, todo: UnitList, today: date, config: Config, calendar: WorkCalendar
+) -> list[str]:
+    """The unit's part of its members' prompt: rendered once per unit and language."""
     lines = [t(lang, "prompt.title", date=day(lang, today), unit=unit.name)]
     if todo.overdue:
         lines.append(t(lang, "prompt.overdue", n=len(todo.overdue)))
@@ -110,6 +103,38 @@ def prompt(
     if todo.waiting:
         lines.append(t(lang, "prompt.waiting", n=len(todo.waiting)))
         lines += _rows(todo.waiting, lambda p: waiting_row(lang, p, today, calendar), lang)
+    if todo.stale:
+        lines.append(t(lang, "prompt.stale", n=len(todo.stale), days=config.work.stale_days))
+        lines += _rows(
+            todo.stale,
+            lambda p: t(
+                lang,
+                "prompt.stale_row",
+                code=p.code,
+                name=short(p.name, 30),
+                last=day(lang, p.last) if p.last else t(lang, "prompt.never"),
+            ),
+            lang,
+        )
+    return lines
+
+
+def prompt(
+    lang: str,
+    unit: Unit,
+    todo: UnitList,
+    today: date,
+    config: Config,
+    calendar: WorkCalendar,
+    signoffs: Sequence[ProblemItem] = (),
+    unit_part: list[str] | None = None,
+) -> tuple[str, Buttons]:
+    """A member's daily message and its buttons: their unit's list, and the answers
+    waiting for their own sign-off. Every day count is in working days.
+
+    UNIT_PART: the unit's lines as `unit_lines` made them, shared by its members.
+    """
+    lines = list(unit_part or unit_lines(lang, unit, todo, today, config, calendar))
     if signoffs:
         lines.append(t(lang, "prompt.signoff", n=len(signoffs)))
         lines += _rows(
@@ -123,19 +148,6 @@ def prompt(
                 unit=p.answered_by,
                 date=day(lang, p.deadline),
                 text=short(p.text, 50),
-            ),
-            lang,
-        )
-    if todo.stale:
-        lines.append(t(lang, "prompt.stale", n=len(todo.stale), days=config.work.stale_days))
-        lines += _rows(
-            todo.stale,
-            lambda p: t(
-                lang,
-                "prompt.stale_row",
-                code=p.code,
-                name=short(p.name, 30),
-                last=day(lang, p.last) if p.last else t(lang, "prompt.never"),
             ),
             lang,
         )
@@ -399,6 +411,7 @@ def _prompts(
 ) -> list[Message]:
     messages = []
     rendered: dict[tuple[int, str], tuple[str, Buttons]] = {}
+    shared: dict[tuple[int, str], list[str]] = {}
     empty = UnitList()
     for m in people:
         if m.role not in (Role.OFFICER, Role.HEAD):
@@ -408,13 +421,16 @@ def _prompts(
         if todo.empty and not mine:
             continue
         unit = all_units[m.unit_id]
+        # Members of a unit share one list: render it once per language; only the
+        # answers waiting for a member's own sign-off are theirs alone.
+        key = (m.unit_id, m.lang)
+        if key not in shared:
+            shared[key] = unit_lines(m.lang, unit, todo, today, config, calendar)
         if mine:
-            text, buttons = prompt(m.lang, unit, todo, today, config, calendar, mine)
+            text, buttons = prompt(m.lang, unit, todo, today, config, calendar, mine, shared[key])
         else:
-            # Members of a unit share one list: render it once per language.
-            key = (m.unit_id, m.lang)
             if key not in rendered:
-                rendered[key] = prompt(m.lang, unit, todo, today, config, calendar)
+                rendered[key] = prompt(m.lang, unit, todo, today, config, calendar, (), shared[key])
             text, buttons = rendered[key]
         messages.append(
             Message(f"prompt:{m.id}:{today}", m.tg_user_id, "prompt", text, m.id, buttons)

@@ -56,7 +56,11 @@ def t(lang: str, key: str, **params: Any) -> str:
     """The text for KEY in LANG (Chinese when unknown), with PARAMS escaped and filled in."""
     table = CATALOG.get(lang, CATALOG[DEFAULT_LANG])
     template = table.get(key) or CATALOG[DEFAULT_LANG].get(key) or key
-    return _FORMATTER.format(template, **{k: _escape(v) for k, v in params.items()})
+    values = {k: _escape(v) for k, v in params.items()}
+    # str.format is several times faster than a Formatter: a tick renders thousands.
+    if ":s/" in template:
+        return _FORMATTER.format(template, **values)
+    return template.format(**values)
 
 
 def both(key: str, **params: Any) -> str:
