@@ -31,7 +31,7 @@ from bot.config import (
     load_config,
 )
 from bot.format import plain
-from bot.texts import CATALOG, t
+from bot.texts import t
 from bot.texts.ledger import describe
 from storage.db import SessionMaker, make_engine, make_sessionmaker, set_actor
 from storage.errors import Refused
@@ -190,6 +190,7 @@ def _token_source(args: argparse.Namespace) -> str:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Load units and projects from an Excel ledger or a projects CSV; all rows or nothing."""
+    from bot.routing import routing_gaps
     from storage.ledger import LedgerError, import_ledger, read_ledger
 
     config = _config(args)
@@ -212,6 +213,10 @@ def cmd_import(args: argparse.Namespace) -> int:
                 return 1
             await session.commit()
             print(t(lang, "ledger.summary", **result.as_params()))
+            # The routing may name units this ledger was expected to bring.
+            missing = await routing_gaps(session, config)
+            if missing:
+                print(plain(t(lang, "warn.routing_missing", names="、".join(missing))))
             return 0
 
     return asyncio.run(go())
@@ -224,16 +229,10 @@ def _print_ledger_errors(lang: str, exc: Exception) -> None:
 
 
 def role_names() -> str:
-    """Every name of every role, as `parse_role` reads them: `head / unit head / 单位负责人`."""
-    names = []
-    for role in Role:
-        forms = [role.value]
-        for lang in sorted(CATALOG, key=lambda lang: lang != "en"):
-            name = CATALOG[lang][f"role.{role.value}"]
-            if name.lower() not in (f.lower() for f in forms):
-                forms.append(name)
-        names.append(" / ".join(forms))
-    return ", ".join(names)
+    """Every name of every role, as `parse_role` reads them: `head / unit head / 单位负责人…`."""
+    from bot.handlers.start import role_forms
+
+    return ", ".join(" / ".join(role_forms(role)) for role in Role)
 
 
 def cmd_invite(args: argparse.Namespace) -> int:

@@ -276,3 +276,32 @@ def test_english_counts_use_the_plural_spec() -> None:
     assert (
         t("en", "today.waiting_row", id=1, code="Q", days=1, text="") == "  #1 Q (waiting 1 day) "
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "role"),
+    [
+        ("专员", Role.OFFICER),
+        ("officer", Role.OFFICER),
+        ("负责人", Role.HEAD),
+        ("单位负责人", Role.HEAD),
+        ("Unit Head", Role.HEAD),
+        ("ＨＥＡＤ", Role.HEAD),
+        ("协调员", Role.COORDINATOR),
+        ("服务中心", Role.COORDINATOR),
+        ("市领导", Role.LEADER),
+        ("分管领导", Role.LEADER),
+        ("管理员", Role.ADMIN),
+    ],
+)
+def test_roles_are_read_by_any_of_their_names(typed: str, role: Role) -> None:
+    from bot.handlers.start import parse_role
+
+    assert parse_role(typed) is role
+
+
+def test_an_unknown_role_is_refused() -> None:
+    from bot.handlers.start import parse_role
+
+    with pytest.raises(Refused):
+        parse_role("局长助理")

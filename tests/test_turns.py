@@ -450,3 +450,43 @@ async def test_the_officers_daily_actions_take_the_taps_the_aims_allow(h: Harnes
     assert (taps.typed, taps.pressed) == (1, 1)
     async with h.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Problem)) == 3
+
+
+# --- the routing names units that must exist ---------------------------------------------
+
+
+async def test_missing_routed_units_are_told_and_never_recommended(h: Harness) -> None:
+    from bot.app import check_routing
+    from tests.harness import ADMIN
+
+    # The sample city has no 行政审批局, 住建局 or 财政局, which the default routing names.
+    await check_routing(h.app)
+    await h.drain()
+    told = [x for x in h.api.texts(ADMIN) if "配置中指定的单位在系统中不存在" in x]
+    assert len(told) == 1
+    assert "行政审批局" in told[0] and "住建局" in told[0] and "财政局" in told[0]
+    assert "自然资源局" not in told[0]
+    await check_routing(h.app)  # a restart the same day: told once
+    await h.drain()
+    assert len([x for x in h.api.texts(ADMIN) if "不存在" in x]) == 1
+
+    # A permits problem: its routed unit is missing, so no unit gets the star.
+    await h.send(OFFICER, "/problem XNY01 环评审批还没有批下来")
+    labels = [
+        b["text"] for row in h.api.sent(OFFICER)[-1]["reply_markup"]["inline_keyboard"] for b in row
+    ]
+    assert labels and not any("⭐" in label for label in labels)
+    # A land problem: the land bureau is routed and exists, and it alone has the star.
+    await h.send(OFFICER, "/cancel")
+    await h.send(OFFICER, "/problem XNY01 用地指标还没有落实")
+    labels = [
+        b["text"] for row in h.api.sent(OFFICER)[-1]["reply_markup"]["inline_keyboard"] for b in row
+    ]
+    assert [label for label in labels if "⭐" in label] == ["⭐ 自然资源局 · 土地"]
+
+
+async def test_an_import_says_which_routed_units_are_still_missing(h: Harness) -> None:
+    csv = "code,name,industry,investment,unit\nQ1,甲,新能源,100,城东街道\n"
+    replies = await h.upload(COORD, csv.encode(), "projects.csv")
+    assert any("导入" in r for r in replies)
+    assert any("行政审批局" in r and "不存在" in r for r in replies)

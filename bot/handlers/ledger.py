@@ -27,6 +27,7 @@ from telegram.ext import (
 
 from bot.handlers.base import Call, guarded
 from bot.handlers.start import anything_else
+from bot.routing import routing_gaps, tell_admins
 from bot.texts.ledger import describe
 from storage import flows
 from storage.errors import Refused
@@ -90,6 +91,11 @@ async def _import(call: Call, file_id: str, name: str, suffix: str, size: int | 
             call.say("\n".join(lines))
             return
     call.say(call.t("ledger.summary", **result.as_params()))
+    # The routing may name units this ledger was expected to bring: say which are missing.
+    missing = await routing_gaps(call.session, call.svc.config)
+    if missing:
+        call.say(call.t("warn.routing_missing", names="、".join(missing)))
+        await tell_admins(call.session, call.svc.config, missing, call.today(), call.svc.clock())
 
 
 async def import_file(call: Call) -> None:

@@ -64,12 +64,25 @@ def invite_link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username}?start={code}"
 
 
+def role_forms(role: Role) -> list[str]:
+    """Every name a role is typed by: its value, its catalog names, then the other names
+    people use (`head`, `unit head`, `单位负责人`, `负责人`…), English first, no repeats."""
+    forms = [role.value]
+    for lang in sorted(CATALOG, key=lambda lang: lang != "en"):
+        forms.append(CATALOG[lang][f"role.{role.value}"])
+    for lang in sorted(CATALOG, key=lambda lang: lang != "en"):
+        forms += CATALOG[lang][f"role.{role.value}.also"].split("、")
+    unique: dict[str, str] = {}
+    for form in forms:
+        unique.setdefault(form.strip().lower(), form.strip())
+    return list(unique.values())
+
+
 def parse_role(text: str) -> Role:
-    """A role by its value or its name in either language (`officer`, `专员`)."""
-    wanted = text.strip().lower()
+    """A role by any of its names in either language (`officer`, `专员`, `负责人`)."""
+    wanted = fold(text).lower()
     for role in Role:
-        names = {role.value} | {CATALOG[lang][f"role.{role.value}"].lower() for lang in CATALOG}
-        if wanted in names:
+        if wanted in {f.lower() for f in role_forms(role)}:
             return role
     raise Refused("err.bad_role", role=text.strip()[:20])
 
