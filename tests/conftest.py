@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import make_engine
 from storage.migrate import upgrade
+from tests.harness import Harness, seed, start_harness
 
 PG_URL = os.environ.get("WALLCHART_TEST_PG", "postgresql://postgres@127.0.0.1:5432/wallchart_test")
 REQUIRE_PG = os.environ.get("WALLCHART_REQUIRE_PG") == "1"
@@ -43,6 +44,23 @@ async def _prepare_pg() -> str | None:
     finally:
         await admin.dispose()
     return None
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that chat tests copy: much faster than migrating each store."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+async def h(tmp_path: Path, template_db: Path) -> AsyncIterator[Harness]:
+    """The real Application over the fake Bot API, on the sample city (tests.harness.seed)."""
+    harness = await start_harness(tmp_path / "bot.sqlite3", template_db)
+    harness.ids = await seed(harness.sessions)
+    yield harness
+    await harness.stop()
 
 
 @pytest.fixture(scope="session")

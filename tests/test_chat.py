@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from storage.migrate import upgrade
 from storage.models import (
     AuditLog,
     Member,
@@ -32,21 +30,6 @@ from tests.harness import (
     seed,
     start_harness,
 )
-
-
-@pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    upgrade(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-async def h(tmp_path: Path, template_db: Path) -> AsyncIterator[Harness]:
-    harness = await start_harness(tmp_path / "bot.sqlite3", template_db)
-    harness.ids = await seed(harness.sessions)
-    yield harness
-    await harness.stop()
 
 
 async def count(h: Harness, model: type) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import re
 import string
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -26,7 +26,6 @@ from bot.texts import ledger as ledger_texts
 from bot.texts.ledger import describe
 from storage.db import set_actor
 from storage.ledger import ImportResult, LedgerError, RowError, import_ledger, read_ledger
-from storage.migrate import upgrade
 from storage.models import AuditLog, ChatState, Member, Project, Role, Stage, Unit, UnitKind
 from tests.harness import ADMIN, COORD, OFFICER, Harness, seed, start_harness
 
@@ -648,21 +647,6 @@ def test_errors_read_well_in_both_languages() -> None:
 
 
 # --- the ledger in chat: the file's own name, and a file sent without the caption ---------
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ledger-template") / "template.sqlite3"
-    upgrade(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-async def h(tmp_path: Path, template_db: Path) -> AsyncIterator[Harness]:
-    harness = await start_harness(tmp_path / "bot.sqlite3", template_db)
-    harness.ids = await seed(harness.sessions)
-    yield harness
-    await harness.stop()
 
 
 async def stored(h: Harness, model: Any) -> int:

@@ -7,7 +7,6 @@ Each "day" below sets the clock to 09:00 local and runs what the daily job runs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,7 +17,6 @@ from sqlalchemy import func, select
 from bot.cli import main as cli_main
 from bot.scheduler import due, next_prompt_at, tick
 from storage.db import set_actor
-from storage.migrate import upgrade
 from storage.models import (
     AuditLog,
     Extension,
@@ -34,7 +32,7 @@ from storage.models import (
     SchedulerRun,
 )
 from storage.workdays import WorkCalendar
-from tests.harness import COORD, HEAD, LEADER, OFFICER, Harness, seed, start_harness
+from tests.harness import COORD, HEAD, LEADER, OFFICER, Harness, start_harness
 
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar()
@@ -42,13 +40,6 @@ CAL = WorkCalendar()
 
 def at(d: date, hour: int = 9, minute: int = 0) -> datetime:
     return datetime.combine(d, time(hour, minute), tzinfo=TZ).astimezone(UTC)
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sched") / "template.sqlite3"
-    upgrade(f"sqlite:///{path}")
-    return path
 
 
 async def october(h: Harness) -> dict[str, int]:
@@ -82,12 +73,10 @@ async def october(h: Harness) -> dict[str, int]:
 
 
 @pytest.fixture
-async def h(tmp_path: Path, template_db: Path) -> AsyncIterator[Harness]:
-    harness = await start_harness(tmp_path / "bot.sqlite3", template_db)
-    harness.ids = await seed(harness.sessions)
-    harness.ids |= await october(harness)
-    yield harness
-    await harness.stop()
+async def h(h: Harness) -> Harness:
+    """The sample city (conftest's `h`) in the week after National Day."""
+    h.ids |= await october(h)
+    return h
 
 
 async def run_day(h: Harness, d: date, hour: int = 9) -> bool:

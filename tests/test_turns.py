@@ -5,9 +5,7 @@ Application: problems raised, answered and acknowledged in chat, then the daily 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -33,21 +31,15 @@ from tests.harness import (
     OFFICER,
     OTHER_OFFICER,
     Harness,
-    seed,
-    start_harness,
 )
-from tests.test_scheduler import at, level_of, october, run_day, template_db, texts_to
-
-__all__ = ["template_db"]  # the module fixture, shared with the scheduler tests
+from tests.test_scheduler import at, level_of, october, run_day, texts_to
 
 
 @pytest.fixture
-async def h(tmp_path: Path, template_db: Path) -> AsyncIterator[Harness]:
-    harness = await start_harness(tmp_path / "bot.sqlite3", template_db)
-    harness.ids = await seed(harness.sessions)
-    harness.ids |= await october(harness)
-    yield harness
-    await harness.stop()
+async def h(h: Harness) -> Harness:
+    """The sample city (conftest's `h`) in the week after National Day."""
+    h.ids |= await october(h)
+    return h
 
 
 async def raise_problem(h: Harness, uid: int, text: str, unit_name: str) -> tuple[int, list[str]]:
