@@ -146,7 +146,7 @@ def prompt(
                 id=p.id,
                 code=p.code,
                 unit=p.answered_by,
-                date=day(lang, p.deadline),
+                date=day(lang, p.answered),
                 text=short(p.text, 50),
             ),
             lang,

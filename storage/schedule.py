@@ -66,8 +66,9 @@ class ProblemItem:
     raised: date
     level: int
     status: ProblemStatus
-    deadline: date | None = None
-    answered_by: str = ""  # for a sign-off: the unit that answered
+    deadline: date | None = None  # the reply deadline
+    answered_by: str = ""  # for a sign-off: the unit that answered, and the day it did
+    answered: date | None = None
 
 
 @dataclass(frozen=True)
@@ -450,13 +451,8 @@ async def unit_lists(
     return dict(lists)
 
 
-async def signoffs(
-    session: AsyncSession, tz: tzinfo, raiser_id: int | None = None
-) -> dict[int, list[ProblemItem]]:
-    """Answered problems waiting for their raiser's sign-off, keyed by the raiser's member id.
-
-    `deadline` is the day the answer came (the sign-off deadline is worked out from it).
-    """
+async def signoffs(session: AsyncSession, tz: tzinfo) -> dict[int, list[ProblemItem]]:
+    """Answered problems waiting for their raiser's sign-off, keyed by the raiser's member id."""
     stmt = (
         select(
             Problem.id,
@@ -474,8 +470,6 @@ async def signoffs(
         .where(Problem.status == ProblemStatus.ANSWERED, Project.stage != Stage.DROPPED)
         .order_by(Problem.answered_at, Problem.id)
     )
-    if raiser_id is not None:
-        stmt = stmt.where(Problem.raiser_id == raiser_id)
     found: dict[int, list[ProblemItem]] = defaultdict(list)
     for (
         pid,
@@ -499,8 +493,8 @@ async def signoffs(
                 raised,
                 level,
                 ProblemStatus.ANSWERED,
-                answered_day,
-                unit_name,
+                answered_by=unit_name,
+                answered=answered_day,
             )
         )
     return dict(found)
