@@ -27,7 +27,9 @@ ZH: dict[str, str] = {
     "help.progress": "/progress 编号 内容 — 报送进展；现场照片或文件也可以，说明写 /progress 编号 内容",
     "help.problem": "/problem 编号 内容 — 提出问题，随后选择答复单位",
     "help.reply": "/reply 问题号 内容 — 答复问题，如 <code>/reply 12 已协调供电公司</code>",
-    "help.resolve": "/resolve 问题号 [说明] — 确认问题已解决",
+    "help.ack": "/ack 问题号 — 受理（收到）转给本单位的问题，免得提级到负责人",
+    "help.resolve": "/resolve 问题号 [说明] — 确认问题已解决（办结）",
+    "help.reopen": "/reopen 问题号 [理由] — 答复没有解决问题：退回重新答复",
     "help.done": "/done 编号 节点号 — 节点完成，如 <code>/done XNY01 2</code>",
     "help.due": "/due 编号 节点号 日期 — 调整节点日期，如 <code>/due XNY01 3 下周五</code>",
     "help.plan": "/plan 编号 目标日期 — 按模板倒排节点",
@@ -37,7 +39,7 @@ ZH: dict[str, str] = {
     "help.urge": "/urge 问题号 或 /urge 编号 节点号 — 催办",
     "help.invite": "/invite 单位 角色 — 生成邀请码",
     "help.link": "/link [单位] — 在单位工作群里发送，把群关联到单位",
-    "help.import": "/import — 发送台账文件（说明写 /import）导入单位和项目",
+    "help.import": "/import — 发送台账文件（说明写 /import，或直接发送后点「导入」）导入单位和项目",
     "help.lang": "/lang zh|en — 切换语言",
     "help.foot": (
         "不带参数发送命令，机器人会一步步引导；随时可点「取消」或发送 /cancel。"
@@ -176,7 +178,7 @@ ZH: dict[str, str] = {
         "📌 <b>新问题 #{id}</b>（{code} {name}）\n提出人：{who}\n{text}\n"
         "请于 {date} 前答复：点「答复」或发送 /reply {id} 内容"
     ),
-    "note.reply": "💬 问题 #{id}（{code}）收到 {unit} {who} 的答复：\n{text}",
+    "note.reply": "💬 问题 #{id}（{code}）收到 {unit} {who} 的答复：\n{text}\n问题解决了请点「办结」；没有解决请点「退回」，单位会重新答复。",
     "note.resolved": "✔ 问题 #{id}（{code}）已确认解决。",
     "note.instruct": "📣 <b>领导批示</b>（{code}）{who}：\n{text}",
     # --- errors
@@ -215,7 +217,7 @@ ZH: dict[str, str] = {
     "err.invite_invalid": "邀请码无效、已使用或已过期，请向招商服务中心重新索取。",
     "err.group_only": "请在单位的工作群里发送此命令。",
     "usage.invite": "用法：/invite 单位名称 角色，如 <code>/invite 城东街道 专员</code>",
-    "usage.import": "请把台账（.xlsx 工作簿或项目 .csv）作为文件发送，并在文件说明里写 /import。",
+    "usage.import": "请把台账（.xlsx 工作簿或项目 .csv）作为文件发送：文件说明里写 /import 即导入；不写说明时，点文件下方的「导入」按钮。",
     "err.file_too_big": "文件太大（最多 {limit} MB）。",
 }
 
@@ -243,7 +245,9 @@ EN: dict[str, str] = {
     "help.progress": "/progress CODE text — log progress; a site photo or a file works too, with the caption /progress CODE text",
     "help.problem": "/problem CODE text — raise a problem, then pick the unit that must answer",
     "help.reply": "/reply ID text — answer a problem, e.g. <code>/reply 12 power company contacted</code>",
+    "help.ack": "/ack ID — acknowledge a problem routed to your unit, so it does not climb to the head",
     "help.resolve": "/resolve ID [note] — sign a problem off as resolved",
+    "help.reopen": "/reopen ID [why] — the answer does not solve it: send it back for a new answer",
     "help.done": "/done CODE N — milestone N is done, e.g. <code>/done XNY01 2</code>",
     "help.due": "/due CODE N DATE — move milestone N, e.g. <code>/due XNY01 3 next Friday</code>",
     "help.plan": "/plan CODE DATE — plan the milestones backward from a target date",
@@ -253,7 +257,7 @@ EN: dict[str, str] = {
     "help.urge": "/urge ID or /urge CODE N — urge an item now",
     "help.invite": "/invite UNIT ROLE — make an invite code",
     "help.link": "/link [UNIT] — sent in a unit's work group, links the group to the unit",
-    "help.import": "/import — send the ledger file with the caption /import to load units and projects",
+    "help.import": "/import — send the ledger file with the caption /import (or without, then press Import) to load units and projects",
     "help.lang": "/lang zh|en — switch language",
     "help.foot": (
         "Send a command without arguments and the bot guides you step by step; press Cancel or send /cancel at any time. "
@@ -384,7 +388,7 @@ EN: dict[str, str] = {
         "📌 <b>New problem #{id}</b> ({code} {name})\nRaised by: {who}\n{text}\n"
         "Answer by {date}: press Reply or send /reply {id} text"
     ),
-    "note.reply": "💬 Problem #{id} ({code}) answered by {who} of {unit}:\n{text}",
+    "note.reply": "💬 Problem #{id} ({code}) answered by {who} of {unit}:\n{text}\nSolved? Press Sign off. If not, press Reopen and the unit answers again.",
     "note.resolved": "✔ Problem #{id} ({code}) signed off as resolved.",
     "note.instruct": "📣 <b>Leader's instruction</b> ({code}) {who}:\n{text}",
     "err.internal": "Sorry, something went wrong and nothing was saved. Please try again later.",
@@ -422,7 +426,7 @@ EN: dict[str, str] = {
     "err.invite_invalid": "The invite code is invalid, used or expired; ask the service center for a new one.",
     "err.group_only": "Send this command in the unit's work group.",
     "usage.invite": "Usage: /invite UNIT ROLE, e.g. <code>/invite Chengdong officer</code>",
-    "usage.import": "Send the ledger (an .xlsx workbook or a projects .csv) as a file with the caption /import.",
+    "usage.import": "Send the ledger (an .xlsx workbook or a projects .csv) as a file: with the caption /import it is imported at once; without, press the Import button under it.",
     "err.file_too_big": "The file is too big (at most {limit} MB).",
 }
 
