@@ -345,13 +345,14 @@ def cmd_tick(args: argparse.Namespace) -> int:
             if args.dry_run:
                 _print_messages(result.messages, names)
                 print(
-                    f"\n{result.day}: {len(result.climbs)} items would climb, "
-                    f"{len(result.messages)} messages would be sent.\n"
+                    f"\n{result.day}: {_count(len(result.climbs), 'item')} would climb, "
+                    f"{_count(len(result.messages), 'message')} would be sent.\n"
                     f"{NOTHING_SAVED}"
                 )
                 return 0
             # Said only now that the commit has kept them.
-            print(f"{result.day}: {len(result.climbs)} items climbed, {result.queued} queued")
+            climbed, queued = _count(len(result.climbs), "item"), _count(result.queued, "message")
+            print(f"{result.day}: {climbed} climbed, {queued} queued")
             if config.telegram.token:
                 await _send_queued(config, sessions)
             else:
@@ -359,6 +360,11 @@ def cmd_tick(args: argparse.Namespace) -> int:
             return 0
 
     return asyncio.run(go())
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 item`, `2 items`: the operator's lines are English."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 async def _member_names(session: AsyncSession, ids: Sequence[int | None]) -> dict[int, str]:

@@ -39,6 +39,7 @@ from storage import extensions
 from storage import projects as project_store
 from storage.errors import Refused
 from storage.models import Problem, Unit
+from storage.rules import Action, may_ever, require
 
 
 class Ask(enum.StrEnum):
@@ -81,6 +82,15 @@ class Command:
     check: dict[Ask, Callable[[Call, Fields, str], Awaitable[Any]]] = field(default_factory=dict)
     # Whether a photo or document sent with the command (or its answer) is kept with it.
     files: bool = False
+    # The right the command needs at all: a role that never has it is refused at once,
+    # with who can, instead of being asked questions that lead nowhere.
+    action: Action | None = None
+
+
+def _require_right(call: Call, command: Command) -> None:
+    """Refuse, saying who can, a command the member's role may never run."""
+    if command.action is not None and not may_ever(call.member.role, command.action):
+        require(call.member.role, command.action)
 
 
 FLOW_KEY = "flow"
@@ -262,6 +272,7 @@ def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Conte
     def entry(command: Command) -> Callable[[Call], Awaitable[object]]:
         async def start(call: Call) -> object:
             call.user_data.pop(FLOW_KEY, None)
+            _require_right(call, command)
             message = call.update.effective_message
             _, _, line = split_command(message.text or "" if message else "")
             return await _advance(call, command, parse_line(command, line))
@@ -314,6 +325,7 @@ def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Conte
             call.say(call.t("err.bad_button"))
             return END
         call.user_data.pop(FLOW_KEY, None)
+        _require_right(call, command)
         return await _advance(call, command, {command.asks[0].value: parts[2]})
 
     async def cancel(call: Call) -> object:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from bot.config import WorkConfig
 from bot.texts import t
 from storage.agenda import Agenda
+from storage.extensions import Item
 from storage.models import Milestone, Problem, ProblemStatus, Project, Stage
 from storage.projects import Card
 from storage.rules import Light, milestone_light, target_light
@@ -48,11 +49,16 @@ def stage(lang: str, value: str) -> str:
 
 def milestone_title(lang: str, m: Milestone) -> str:
     """The catalog's name for a standard milestone in English; the stored title otherwise."""
+    return kind_title(lang, m.kind, m.title)
+
+
+def kind_title(lang: str, kind: str, title: str) -> str:
+    """A milestone's name from its KIND (site, land…) in English, else its stored TITLE."""
     if lang != "zh":
-        known = t(lang, f"ms.{m.kind}")
-        if known != f"ms.{m.kind}":
+        known = t(lang, f"ms.{kind}")
+        if known != f"ms.{kind}":
             return known
-    return m.title
+    return title
 
 
 def milestone_line(lang: str, m: Milestone, today: date, soon_days: int) -> str:
@@ -74,6 +80,13 @@ def problem_line(lang: str, p: Problem) -> str:
         unit=p.unit.name,
         text=short(p.text),
     )
+
+
+def item_label(lang: str, item: Item) -> str:
+    """A milestone or problem that can be given more time, as its requests name it."""
+    if item.kind == "problem":
+        return t(lang, "item.problem", id=item.id, code=item.code)
+    return t(lang, "item.milestone", code=item.code, title=item.title)
 
 
 def short(text: str, limit: int = 80) -> str:
@@ -185,11 +198,21 @@ def plain(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
-def today_text(lang: str, todo: Agenda, today: date, work: WorkConfig, tz: tzinfo) -> str:
+def today_text(
+    lang: str,
+    todo: Agenda,
+    today: date,
+    work: WorkConfig,
+    tz: tzinfo,
+    approvals: Sequence[str] = (),
+) -> str:
     """A member's list for today (/today, and the demo): their own to-do first; for
     overseers, what climbed to them and then the city's overview, titled as such. Every
-    day count is in working days, as in the daily prompt."""
-    if todo.empty:
+    day count is in working days, as in the daily prompt.
+
+    APPROVALS: the requests for more time waiting for the member's decision, one line each.
+    """
+    if todo.empty and not approvals:
         return t(lang, "today.empty")
     calendar = work.calendar()
     lines = [t(lang, "today.title", date=day(lang, today))]
@@ -249,12 +272,29 @@ def today_text(lang: str, todo: Agenda, today: date, work: WorkConfig, tz: tzinf
             )
             for q in todo.signoff
         ]
+    if approvals:
+        lines.append(t(lang, "today.approvals", n=len(approvals)))
+        lines += approvals
     if todo.stale:
         lines.append(t(lang, "today.stale", n=len(todo.stale), days=work.stale_days))
         lines += [t(lang, "today.stale_row", code=p.code, name=p.name) for p in todo.stale]
+    if todo.unreached:
+        lines.append(t(lang, "today.unreached", n=len(todo.unreached)))
+        lines += [
+            t(
+                lang,
+                "today.unreached_row",
+                id=q.id,
+                code=q.project.code,
+                unit=q.unit.name,
+                date=day(lang, q.reply_deadline),
+                text=short(q.text, 60),
+            )
+            for q in todo.unreached
+        ]
     lines += _climbed(lang, todo)
     if todo.overview is not None:
-        if todo.mine_empty:
+        if todo.mine_empty and not approvals:
             lines.append(t(lang, "today.nothing_mine"))
         o = todo.overview
         lines.append(

@@ -67,3 +67,11 @@ def milestone_buttons(lang: str, milestone_id: int) -> Buttons:
             [t(lang, "btn.extend"), f"go:extend:m:{milestone_id}"],
         ]
     ]
+
+
+def decision_row(lang: str, extension_id: int) -> list[list[str]]:
+    """Approve or refuse a request for more time."""
+    return [
+        [t(lang, "btn.approve"), f"xa:{extension_id}"],
+        [t(lang, "btn.refuse"), f"xr:{extension_id}"],
+    ]

@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
-from bot.format import day, short
+from bot.format import day, kind_title, short
 from bot.handlers.base import Context, kick_outbox, services
-from bot.keyboards import milestone_buttons, no_change_buttons, problem_buttons, signoff_row
+from bot.keyboards import no_change_buttons, signoff_row
 from bot.texts import t
 from storage import schedule
 from storage.models import Member, ProblemStatus, Role, Stage, Unit
@@ -64,7 +64,7 @@ def unit_lines(
                 mark=MARKS[m.level],
                 code=m.code,
                 n=m.seq,
-                title=m.title,
+                title=kind_title(lang, m.kind, m.title),
                 date=day(lang, m.planned),
                 late=calendar.workdays_between(m.planned, today),
             ),
@@ -95,7 +95,7 @@ def unit_lines(
                 "prompt.soon_row",
                 code=m.code,
                 n=m.seq,
-                title=m.title,
+                title=kind_title(lang, m.kind, m.title),
                 date=day(lang, m.planned),
             ),
             lang,
@@ -151,7 +151,7 @@ def prompt(
             ),
             lang,
         )
-    codes = todo.project_codes()
+    codes = todo.project_codes(unit.id)
     if codes:
         lines.append(t(lang, "prompt.no_change_hint"))
     buttons: Buttons = []
@@ -182,15 +182,18 @@ def waiting_row(lang: str, p: ProblemItem, today: date, calendar: WorkCalendar) 
     )
 
 
-def notice(lang: str, climb: Climb) -> tuple[str, Buttons]:
-    """The blue, yellow or red notice of an item that climbed, with what can be done."""
+def notice(lang: str, climb: Climb, signs_off: bool = True) -> str:
+    """The blue, yellow or red notice of an item that climbed.
+
+    SIGNS_OFF: the reader may sign off a late answer (its raiser, a coordinator); a unit
+    head is asked to remind the raiser instead.
+    """
     level = t(lang, f"esc.level.{climb.level}")
     title = short(climb.title, 200)
     if climb.kind == "problem":
-        key = "esc.problem_late" if climb.late else "esc.problem_ack"
-        text = t(
+        return t(
             lang,
-            key,
+            "esc.problem_late" if climb.late else "esc.problem_ack",
             level=level,
             id=climb.item_id,
             code=climb.code,
@@ -198,11 +201,10 @@ def notice(lang: str, climb: Climb) -> tuple[str, Buttons]:
             date=day(lang, climb.deadline),
             title=title,
         )
-        return text, problem_buttons(lang, climb.item_id)
     if climb.kind == "signoff":
-        text = t(
+        return t(
             lang,
-            "esc.signoff",
+            "esc.signoff" if signs_off else "esc.signoff_remind",
             level=level,
             id=climb.item_id,
             code=climb.code,
@@ -211,9 +213,8 @@ def notice(lang: str, climb: Climb) -> tuple[str, Buttons]:
             date=day(lang, climb.deadline),
             title=title,
         )
-        return text, [signoff_row(lang, climb.item_id)]
     if climb.kind == "target":
-        text = t(
+        return t(
             lang,
             "esc.target",
             level=level,
@@ -223,53 +224,69 @@ def notice(lang: str, climb: Climb) -> tuple[str, Buttons]:
             date=day(lang, climb.deadline),
             late=climb.late,
         )
-        return text, [[[t(lang, "btn.report", code=climb.code), f"go:progress:{climb.code}"]]]
-    text = t(
+    return t(
         lang,
         "esc.milestone",
         level=level,
         code=climb.code,
         n=climb.seq,
-        title=climb.title,
+        title=kind_title(lang, climb.ms_kind, climb.title),
         late=climb.late,
     )
-    return text, milestone_buttons(lang, climb.item_id)
+
+
+def climb_row(lang: str, c: Climb, signs_off: bool) -> list[list[str]] | None:
+    """The buttons for what the reader can do about an item that climbed."""
+    if c.kind == "problem":
+        row = [
+            [t(lang, "btn.reply_item", id=c.item_id), f"go:reply:{c.item_id}"],
+            [t(lang, "btn.extend_item", ref=f"#{c.item_id}"), f"go:extend:p:{c.item_id}"],
+        ]
+        if c.unacknowledged:
+            row.insert(0, [t(lang, "btn.ack_item", id=c.item_id), f"ack:{c.item_id}"])
+        return row
+    if c.kind == "signoff":
+        return signoff_row(lang, c.item_id) if signs_off else None
+    if c.kind == "target":
+        return [[t(lang, "btn.report", code=c.code), f"go:progress:{c.code}"]]
+    ref = f"{c.code}-{c.seq}"
+    return [
+        [t(lang, "btn.done_item", ref=ref), f"md:{c.item_id}"],
+        [t(lang, "btn.extend_item", ref=ref), f"go:extend:m:{c.item_id}"],
+    ]
 
 
 NOTICE_ITEMS = 8  # items with their own buttons in one notice; /today lists the rest
 
 
-def notices(lang: str, climbs: Sequence[Climb]) -> tuple[str, Buttons]:
-    """One notice for all that climbed today in a unit; one item keeps its full buttons."""
-    if len(climbs) == 1:
-        return notice(lang, climbs[0])
+def notices(
+    lang: str,
+    climbs: Sequence[Climb],
+    reader: Member | None = None,
+    unit_names: dict[int, str] | None = None,
+) -> tuple[str, Buttons]:
+    """One notice for all that climbed today for the reader, with a row of buttons each.
+
+    A reader standing in for a unit nobody has joined is told whose item each one is.
+    """
+
+    def signs_off(c: Climb) -> bool:
+        return reader is None or reader.id == c.person or reader.role is Role.COORDINATOR
+
+    def text(c: Climb) -> str:
+        body = notice(lang, c, signs_off(c))
+        if reader is not None and unit_names and reader.unit_id != c.unit_id:
+            return t(lang, "note.covering", unit=unit_names.get(c.unit_id, "?")) + "\n" + body
+        return body
+
     shown = climbs[:NOTICE_ITEMS]
-    parts = [t(lang, "esc.many", n=len(climbs))] + [notice(lang, c)[0] for c in shown]
+    parts = [text(c) for c in shown]
+    if len(climbs) > 1:
+        parts.insert(0, t(lang, "esc.many", n=len(climbs)))
     if len(climbs) > len(shown):
         parts.append(t(lang, "prompt.more", n=len(climbs) - len(shown)))
-    buttons: Buttons = []
-    for c in shown:
-        if c.kind == "problem":
-            buttons.append(
-                [
-                    [t(lang, "btn.ack_item", id=c.item_id), f"ack:{c.item_id}"],
-                    [t(lang, "btn.reply_item", id=c.item_id), f"go:reply:{c.item_id}"],
-                    [t(lang, "btn.extend_item", ref=f"#{c.item_id}"), f"go:extend:p:{c.item_id}"],
-                ]
-            )
-        elif c.kind == "signoff":
-            buttons.append(signoff_row(lang, c.item_id))
-        elif c.kind == "target":
-            buttons.append([[t(lang, "btn.report", code=c.code), f"go:progress:{c.code}"]])
-        else:
-            ref = f"{c.code}-{c.seq}"
-            buttons.append(
-                [
-                    [t(lang, "btn.done_item", ref=ref), f"md:{c.item_id}"],
-                    [t(lang, "btn.extend_item", ref=ref), f"go:extend:m:{c.item_id}"],
-                ]
-            )
-    return "\n\n".join(parts), buttons
+    rows = [climb_row(lang, c, signs_off(c)) for c in shown]
+    return "\n\n".join(parts), [row for row in rows if row]
 
 
 def digest(
@@ -453,6 +470,7 @@ def _notices(
     and day, however many items climbed. A late sign-off also goes to the raiser."""
     by_unit = _by_unit(people)
     parents = {uid: u.parent_id for uid, u in all_units.items()}
+    names = {uid: u.name for uid, u in all_units.items()}
     by_id = {m.id: m for m in people}
     addressed: dict[int, list[Climb]] = defaultdict(list)
     for climb in climbs:
@@ -469,7 +487,7 @@ def _notices(
     messages = []
     for member_id, member_climbs in sorted(addressed.items()):
         m = by_id[member_id]
-        text, buttons = notices(m.lang, member_climbs)
+        text, buttons = notices(m.lang, member_climbs, m, names)
         key = f"esc:{m.id}:{today}"
         messages.append(Message(key, m.tg_user_id, "notice", text, m.id, buttons))
     return messages

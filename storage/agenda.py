@@ -86,6 +86,7 @@ class Agenda:
     climbed_milestones: Sequence[tuple[Milestone, Project]] = ()
     climbed_problems: Sequence[Problem] = ()
     climbed_targets: Sequence[tuple[Project, Stage, date]] = ()
+    unreached: Sequence[Problem] = ()  # a coordinator's: problems of units nobody joined
     overview: Overview | None = None
 
     @property
@@ -100,12 +101,16 @@ class Agenda:
             or self.climbed_milestones
             or self.climbed_problems
             or self.climbed_targets
+            or self.unreached
         )
 
     @property
     def empty(self) -> bool:
         return self.mine_empty and (self.overview is None or self.overview == Overview())
 
+
+# Who can act for a unit (storage.people.ACTING_ROLES; people imports this module's rules).
+ACTING_ROLES = (Role.HEAD, Role.OFFICER, Role.COORDINATOR)
 
 # The level at which an item has reached an overseer: the center at 2, the leader at 3.
 OVERSEER_LEVEL = {Role.COORDINATOR: 2, Role.LEADER: 3}
@@ -166,7 +171,8 @@ async def agenda(
         select(Milestone, Project)
         .join(Project, Project.id == Milestone.project_id)
         .where(*due_milestones(today, soon_days))
-        .where(or_(Project.unit_id == unit, Milestone.owner_unit_id == unit))
+        # A milestone is its owner's turn; the project's unit sees it on the card.
+        .where(func.coalesce(Milestone.owner_unit_id, Project.unit_id) == unit)
         .order_by(Milestone.planned_date, Project.code, Milestone.seq)
     )
     pairs = [(m, p) for m, p in (await session.execute(ms_stmt)).all()]
@@ -242,12 +248,28 @@ async def _overseer(
             )
         ).all()
         climbed_tg = [found for p in projects if (found := passed_target(p, today)) is not None]
+    unreached: Sequence[Problem] = ()
+    if member.role is Role.COORDINATOR:
+        # Nobody of these units can answer yet: the center stands in for them.
+        staffed = select(Member.unit_id).where(
+            Member.active.is_(True), Member.role.in_(ACTING_ROLES)
+        )
+        unreached = (
+            await session.scalars(
+                select(Problem)
+                .join(Project, Project.id == Problem.project_id)
+                .where(*waiting_problems(), Problem.unit_id.not_in(staffed))
+                .order_by(Problem.created_at, Problem.id)
+                .limit(limit)
+            )
+        ).all()
     return Agenda(
         waiting=waiting,
         signoff=signoff,
         climbed_milestones=climbed_ms,
         climbed_problems=climbed_pr,
         climbed_targets=climbed_tg,
+        unreached=unreached,
         overview=await overview(session, today, now, stale_days),
     )
 

@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.errors import Refused
 from storage.models import (
@@ -180,3 +181,33 @@ async def late_items(session: AsyncSession, member: Member) -> Sequence[Item]:
         Item("problem", p.id, p.project.code, p.text, p.unit_id, p.reply_deadline) for p in problems
     ]
     return items
+
+
+async def pending_for(
+    session: AsyncSession, member: Member, limit: int = 10
+) -> list[tuple[Extension, Item, Member]]:
+    """Requests for more time waiting for MEMBER's decision, oldest first, with their item
+    and requester: a head decides for the unit's officers; a coordinator for heads, and for
+    officers of units that have no head (as the notice of the request went)."""
+    if member.role not in (Role.HEAD, Role.COORDINATOR):
+        return []
+    requester = aliased(Member)
+    stmt = (
+        select(Extension, requester)
+        .join(requester, requester.id == Extension.requester_id)
+        .where(Extension.status == ExtensionStatus.PENDING, requester.id != member.id)
+        .order_by(Extension.id)
+    )
+    if member.role is Role.HEAD:
+        stmt = stmt.where(requester.unit_id == member.unit_id, requester.role == Role.OFFICER)
+    else:
+        headed = select(Member.unit_id).where(Member.role == Role.HEAD, Member.active.is_(True))
+        stmt = stmt.where((requester.role == Role.HEAD) | requester.unit_id.not_in(headed))
+    found = []
+    for ext, who in (await session.execute(stmt.limit(limit))).all():
+        try:
+            item = await find_item(session, who, ext.item_kind, ext.item_id)
+        except Refused:
+            continue  # the item went out of the requester's reach meanwhile
+        found.append((ext, item, who))
+    return found

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import Refused
 from storage.models import Project, Stage, Unit, UnitKind
+from storage.projects import normal_code
 
 # --- results and errors -----------------------------------------------------------------
 
@@ -500,7 +501,7 @@ def _project_rows(sheet: _Sheet) -> tuple[list[ProjectRow], list[RowError], list
         r = _RowReader(sheet, number, values, _PROJECT_MAX_LEN)
         code = r.text("code", required=True)
         if code is not None:
-            code = code.upper()
+            code = normal_code(code)
             if re.search(r"\s", code):
                 r.fail(_Bad("ledger.bad_code", value=code))
             elif code in first:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import agenda
 from storage.errors import Refused
 from storage.models import Invite, Member, Role, Unit, UnitKind, utcnow
 from storage.rules import Action, may_invite, require
@@ -182,7 +183,7 @@ async def answerable_for(session: AsyncSession, member: Member) -> list[Member]:
 # Who can act for a unit: its own people first, else up the parent chain, else the
 # service center's coordinators. A problem routed to a unit nobody has joined yet (or to
 # the center, whose staff are coordinators) must still reach someone on the day it is raised.
-ACTING_ROLES = (Role.HEAD, Role.OFFICER, Role.COORDINATOR)
+ACTING_ROLES = agenda.ACTING_ROLES
 
 
 @dataclass(frozen=True)

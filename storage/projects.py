@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -56,8 +57,14 @@ def check_text(text: str) -> str:
     return text
 
 
+def normal_code(code: str) -> str:
+    """A project code as stored: half-width (NFKC, so `ｃｎ０１` from a Chinese keyboard or
+    ledger is `cn01`), trimmed and in capitals."""
+    return unicodedata.normalize("NFKC", code).strip().upper()
+
+
 async def project_by_code(session: AsyncSession, code: str) -> Project | None:
-    return await session.scalar(select(Project).where(Project.code == code.strip().upper()))
+    return await session.scalar(select(Project).where(Project.code == normal_code(code)))
 
 
 async def visible_project(
@@ -219,9 +226,10 @@ async def log_progress(
         amount=amount,
         file_id=file_id,
         file_kind=file_kind if file_id else None,
+        created_at=now or utcnow(),
     )
     session.add(report)
-    project.last_progress_at = utcnow()
+    project.last_progress_at = now or utcnow()
     await session.flush()
     return report
 

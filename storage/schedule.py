@@ -105,9 +105,10 @@ class UnitList:
     def empty(self) -> bool:
         return not (self.overdue or self.due_soon or self.waiting or self.stale or self.targets)
 
-    def project_codes(self) -> list[str]:
-        """The unit's projects this list names, in the order they first appear."""
-        codes = [m.code for m in self.overdue + self.due_soon]
+    def project_codes(self, unit_id: int) -> list[str]:
+        """The projects of unit UNIT_ID this list names, in the order they first appear
+        (not the projects whose milestones it owns: their reports are not its to make)."""
+        codes = [m.code for m in self.overdue + self.due_soon if m.project_unit == unit_id]
         codes += [t.code for t in self.targets] + [p.code for p in self.stale]
         return list(dict.fromkeys(codes))
 
@@ -127,6 +128,8 @@ class Climb:
     deadline: date | None = None
     party: str = ""  # a sign-off: who raised it; a problem: the unit that must answer
     person: int | None = None  # a sign-off: the raiser's member id, told with the heads
+    unacknowledged: bool = False  # a problem nobody of its unit has acknowledged yet
+    ms_kind: str = ""  # a milestone's kind (site, land…), which names it in English
 
 
 async def claim_day(session: AsyncSession, day: date, now: datetime) -> SchedulerRun | None:
@@ -209,8 +212,21 @@ async def escalate(
                 )
             )
         else:
+            unacknowledged = status is ProblemStatus.OPEN
             climbs.append(
-                Climb("problem", pid, level, unit_id, code, text, late, 0, due, answering)
+                Climb(
+                    "problem",
+                    pid,
+                    level,
+                    unit_id,
+                    code,
+                    text,
+                    late,
+                    0,
+                    due,
+                    answering,
+                    unacknowledged=unacknowledged,
+                )
             )
 
     milestone_steps: list[_Step] = []
@@ -225,6 +241,7 @@ async def escalate(
             Milestone.seq,
             Project.code,
             Project.unit_id,
+            Milestone.kind,
         )
         .join(Project, Project.id == Milestone.project_id)
         .where(
@@ -234,7 +251,8 @@ async def escalate(
         )
         .order_by(Milestone.id)
     )
-    for mid, planned, current, escalated_at, owner, title, seq, code, project_unit in milestones:
+    for ms_row in milestones:
+        mid, planned, current, escalated_at, owner, title, seq, code, project_unit, kind = ms_row
         assert planned is not None
         overdue = calendar.workdays_between(planned, today)
         target = late_target(overdue, th)
@@ -242,7 +260,11 @@ async def escalate(
         if level != current:
             milestone_steps.append(_Step(mid, current, escalated_at, level))
             unit = owner or project_unit
-            climbs.append(Climb("milestone", mid, level, unit, code, title, overdue, seq, planned))
+            climbs.append(
+                Climb(
+                    "milestone", mid, level, unit, code, title, overdue, seq, planned, ms_kind=kind
+                )
+            )
 
     target_steps: list[_Step] = []
     for item in await _passed_targets(session, today):
@@ -408,10 +430,10 @@ async def unit_lists(
     for mid, code, seq, title, kind, planned, level, project_unit, owner in ms_rows:
         assert planned is not None  # the query keeps dated milestones only
         item = MilestoneItem(mid, code, seq, title, kind, planned, level, project_unit, owner)
-        units = {item.project_unit} | ({item.owner_unit} if item.owner_unit else set())
-        for unit in units:
-            bucket = lists[unit].overdue if item.planned < today else lists[unit].due_soon
-            bucket.append(item)
+        # A milestone is its owner's turn (the land bureau's 土地摘牌), not the project's unit's.
+        unit = item.owner_unit or item.project_unit
+        bucket = lists[unit].overdue if item.planned < today else lists[unit].due_soon
+        bucket.append(item)
 
     pr_rows = await session.execute(
         select(

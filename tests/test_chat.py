@@ -250,7 +250,7 @@ async def test_guided_stage_flow(h: Harness) -> None:
 
 async def test_plan_backward_from_target(h: Harness) -> None:
     assert "没有权限" in (await h.send(HEAD, "/plan XNY01 2027-06-30"))[0]
-    assert "不在未来" in (await h.send(COORD, "/plan SW02 2026-01-01"))[0]
+    assert "已经过去" in (await h.send(COORD, "/plan SW02 2026-01-01"))[0]
     reply = (await h.send(COORD, "/plan SW02 2027-06-30"))[0]
     assert "1. 选址" in reply and "6. 开工建设 — 2027-06-30" in reply
     async with h.sessions() as s:
@@ -280,7 +280,12 @@ async def test_projects_filters(h: Harness) -> None:
 
 async def test_today_lists_overdue_and_soon(h: Harness) -> None:
     reply = (await h.send(OFFICER, "/today"))[0]
-    assert "已逾期节点 1 个" in reply and "内到期节点 1 个" in reply
+    assert "已逾期节点 1 个" in reply and "1. 选址" in reply
+    # XNY01's 土地摘牌, due in five days, is the land bureau's to do, not 城东街道's
+    assert "到期节点" not in reply and "土地摘牌" not in reply
+    land = (await h.send(LAND_OFFICER, "/today"))[0]
+    assert "内到期节点 1 个" in land and "2. 土地摘牌" in land
+    assert "nc:XNY01" not in h.api.buttons(LAND_OFFICER)  # not its project to report on
 
 
 # --- groups -----------------------------------------------------------------------------

@@ -82,8 +82,12 @@ async def test_an_answered_problem_never_presses_the_unit_that_answered(h: Harne
     # counts); then the raiser's side climbs: 1 working day late on the 15th (the raiser's
     # head), 3 on the 19th (the center), 5 on the 21st (the leader).
     assert levels == [0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 3, 3]
+    # The raiser's head is asked to remind the raiser; only the raiser gets the buttons.
     blue = [x for x in mentions(h, HEAD, pid) if "已提级至单位负责人" in x]
-    assert blue and "等待提出人 王专员 确认办结" in blue[0]
+    assert blue and "请提醒 王专员 确认办结" in blue[0]
+    assert f"ro:{pid}" not in h.api.all_buttons(HEAD)
+    raiser = [x for x in mentions(h, OFFICER, pid) if "已提级至单位负责人" in x]
+    assert raiser and "等待提出人 王专员 确认办结" in raiser[0]
     coord = [x for x in texts_to(h, COORD, "每日简报") if f"#{pid}" in x]
     assert coord and "待 王专员 确认办结" in coord[0] and "城东街道" in coord[0]
     assert "自然资源局" not in coord[0].split(f"#{pid}")[1].split("\n")[0]

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flow import Ask, Choices, Command, Fields
-from bot.format import day, milestone_title
+from bot.format import day, item_label, milestone_title
 from bot.handlers.base import Call, guarded
 from bot.handlers.projects import date_check
 from bot.input import number
-from bot.keyboards import milestone_buttons, problem_buttons, signoff_row
+from bot.keyboards import decision_row, milestone_buttons, problem_buttons, signoff_row
 from bot.texts import t
 from storage import extensions, problems, projects
 from storage.errors import Refused
@@ -36,12 +36,6 @@ def _payload_id(call: Call, prefix: str) -> int:
     if rest == raw or not rest.isdigit():
         raise Refused("err.bad_button")
     return int(rest)
-
-
-def item_label(lang: str, item: Item) -> str:
-    if item.kind == "problem":
-        return t(lang, "item.problem", id=item.id, code=item.code)
-    return t(lang, "item.milestone", code=item.code, title=item.title)
 
 
 # --- buttons on prompts and notices -----------------------------------------------------
@@ -192,9 +186,7 @@ async def run_extend(call: Call, f: Fields) -> None:
             old=day(m.lang, ext.old_date),
             date=day(m.lang, new),
         )
-        buttons = [
-            [[t(m.lang, "btn.approve"), f"xa:{ext.id}"], [t(m.lang, "btn.refuse"), f"xr:{ext.id}"]]
-        ]
+        buttons = [decision_row(m.lang, ext.id)]
         call.tell(m.tg_user_id, text, buttons, m.id)
 
 
@@ -294,6 +286,7 @@ COMMANDS = [
         "extend",
         (Ask.ITEM, Ask.DATE),
         run_extend,
+        action=Action.ASK_MORE_TIME,
         choices={Ask.ITEM: item_choices},
         check={Ask.ITEM: item_check, Ask.DATE: date_check},
     ),

@@ -42,10 +42,15 @@ async def notify_unit(
     BUTTONS gives the buttons for a language.
     """
     actors = await actors_for(call.session, unit.id, heads_first=False)
+    covering = actors.via_unit != unit.id
     for m in actors.people:
         if m.id == call.member.id:
             continue
-        call.tell(m.tg_user_id, t(m.lang, key, **params), buttons(m.lang), m.id)
+        text = t(m.lang, key, **params)
+        if covering:
+            # Whoever stands in for a unit nobody has joined must see whose item it is.
+            text = t(m.lang, "note.covering", unit=unit.name) + "\n" + text
+        call.tell(m.tg_user_id, text, buttons(m.lang), m.id)
     if unit.chat_id is not None and unit.chat_id != _chat_id(call):
         call.tell(unit.chat_id, t("zh", key, **params), buttons("zh"))
     return actors
@@ -246,6 +251,7 @@ COMMANDS = [
         "problem",
         (Ask.PROJECT, Ask.TEXT, Ask.UNIT),
         run_problem,
+        action=Action.RAISE_PROBLEM,
         chosen=frozenset({Ask.UNIT}),
         choices={Ask.PROJECT: project_choices(Action.RAISE_PROBLEM), Ask.UNIT: unit_choices},
         check={
@@ -258,6 +264,7 @@ COMMANDS = [
         "reply",
         (Ask.PROBLEM, Ask.TEXT),
         run_reply,
+        action=Action.ANSWER_PROBLEM,
         choices={Ask.PROBLEM: problems_to_answer},
         check={Ask.PROBLEM: problem_check, Ask.TEXT: text_check},
     ),
@@ -265,6 +272,7 @@ COMMANDS = [
         "resolve",
         (Ask.PROBLEM, Ask.TEXT),
         run_resolve,
+        action=Action.RESOLVE_PROBLEM,
         optional=frozenset({Ask.TEXT}),
         choices={Ask.PROBLEM: problems_to_resolve},
         check={Ask.PROBLEM: problem_check, Ask.TEXT: text_check},
@@ -273,6 +281,7 @@ COMMANDS = [
         "instruct",
         (Ask.PROJECT, Ask.TEXT),
         run_instruct,
+        action=Action.INSTRUCT,
         choices={Ask.PROJECT: project_choices(Action.INSTRUCT)},
         check={Ask.PROJECT: project_check(Action.INSTRUCT), Ask.TEXT: text_check},
     ),

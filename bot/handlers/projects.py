@@ -14,6 +14,7 @@ from bot.dates import parse_deadline
 from bot.flow import FILE_ID, FILE_KIND, Ask, Choices, Command, Fields
 from bot.format import (
     day,
+    item_label,
     milestone_line,
     milestone_title,
     project_card,
@@ -23,9 +24,10 @@ from bot.format import (
 )
 from bot.handlers.base import Call, guarded
 from bot.input import fold, number
-from bot.keyboards import inline_markup, no_change_buttons
+from bot.keyboards import decision_row, inline_markup, no_change_buttons
 from bot.texts import CATALOG
 from storage import agenda as agenda_store
+from storage import extensions
 from storage import projects as store
 from storage.errors import Refused
 from storage.models import Stage
@@ -120,7 +122,11 @@ async def stage_check(_call: Call, _fields: Fields, raw: str) -> str:
 
 
 async def date_check(call: Call, _fields: Fields, raw: str) -> str:
-    return parse_day(call, raw).isoformat()
+    """A deadline in words; one already past is asked for again, not run and refused."""
+    found = parse_day(call, raw)
+    if found < call.today():
+        raise Refused("err.date_past", date=day(call.lang, found))
+    return found.isoformat()
 
 
 async def text_check(_call: Call, _fields: Fields, raw: str) -> str:
@@ -147,6 +153,7 @@ async def run_progress(call: Call, f: Fields) -> None:
         f["project"],
         f["text"],
         call.today(),
+        now=call.svc.clock(),
         file_id=f.get(FILE_ID),
         file_kind=f.get(FILE_KIND),
     )
@@ -223,6 +230,7 @@ COMMANDS = [
         "project",
         (Ask.PROJECT,),
         run_project,
+        action=Action.VIEW,
         choices={Ask.PROJECT: project_choices(Action.VIEW)},
         check={Ask.PROJECT: project_check(Action.VIEW)},
     ),
@@ -230,6 +238,7 @@ COMMANDS = [
         "progress",
         (Ask.PROJECT, Ask.TEXT),
         run_progress,
+        action=Action.LOG_PROGRESS,
         choices={Ask.PROJECT: project_choices(Action.LOG_PROGRESS)},
         check={Ask.PROJECT: project_check(Action.LOG_PROGRESS), Ask.TEXT: text_check},
         files=True,
@@ -238,6 +247,7 @@ COMMANDS = [
         "done",
         (Ask.PROJECT, Ask.MILESTONE),
         run_done,
+        action=Action.MARK_DONE,
         choices={
             Ask.PROJECT: open_milestone_choices(Action.MARK_DONE),
             Ask.MILESTONE: open_milestones,
@@ -248,6 +258,7 @@ COMMANDS = [
         "due",
         (Ask.PROJECT, Ask.MILESTONE, Ask.DATE),
         run_due,
+        action=Action.SET_DUE,
         choices={
             Ask.PROJECT: open_milestone_choices(Action.SET_DUE),
             Ask.MILESTONE: open_milestones,
@@ -262,6 +273,7 @@ COMMANDS = [
         "stage",
         (Ask.PROJECT, Ask.STAGE),
         run_stage,
+        action=Action.SET_STAGE,
         choices={Ask.PROJECT: project_choices(Action.SET_STAGE), Ask.STAGE: stage_choices},
         check={Ask.PROJECT: project_check(Action.SET_STAGE), Ask.STAGE: stage_check},
     ),
@@ -269,6 +281,7 @@ COMMANDS = [
         "plan",
         (Ask.PROJECT, Ask.DATE),
         run_plan,
+        action=Action.PLAN,
         choices={Ask.PROJECT: project_choices(Action.PLAN)},
         check={Ask.PROJECT: project_check(Action.PLAN), Ask.DATE: date_check},
     ),
@@ -312,11 +325,23 @@ async def today(call: Call) -> None:
         stale_days=work.stale_days,
     )
     # The unit's projects listed here can be answered "no change today" at once.
-    codes = [p.code for _, p in [*todo.overdue, *todo.due_soon]]
+    codes = [p.code for _, p in [*todo.overdue, *todo.due_soon] if p.unit_id == call.member.unit_id]
     codes += [p.code for p, _, _ in todo.targets] + [p.code for p in todo.stale]
     buttons = no_change_buttons(call.lang, list(dict.fromkeys(codes)), NO_CHANGE_ROWS)
+    pending = await extensions.pending_for(call.session, call.member)
+    approvals = [
+        call.t(
+            "today.approval_row",
+            who=who.name,
+            item=item_label(call.lang, item),
+            old=day(call.lang, ext.old_date),
+            date=day(call.lang, ext.new_date),
+        )
+        for ext, item, who in pending
+    ]
+    buttons = [decision_row(call.lang, ext.id) for ext, _, _ in pending[:3]] + buttons
     call.say(
-        today_text(call.lang, todo, now_day, work, call.svc.config.city.tz),
+        today_text(call.lang, todo, now_day, work, call.svc.config.city.tz, approvals),
         inline_markup(buttons),
     )
 

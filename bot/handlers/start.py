@@ -111,14 +111,15 @@ async def start(update: Update, context: Context) -> None:
             await session.commit()
             first_time = True
         if code and chat.type == ChatType.PRIVATE:
+            # Read before a rollback expires the member (an async session cannot reload it).
+            lang = member.lang if member else None
             try:
                 member = await redeem_invite(
-                    session, code, user.id, user.full_name, _lang_of(update)
+                    session, code, user.id, user.full_name, _lang_of(update), svc.clock()
                 )
                 await session.commit()
             except Refused as exc:
                 await session.rollback()
-                lang = member.lang if member else None
                 text = (
                     refusal(lang, exc) if lang else refusal("zh", exc) + "\n\n" + refusal("en", exc)
                 )
