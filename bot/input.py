@@ -39,6 +39,11 @@ def take_word(line: str) -> tuple[str, str]:
     return fold(found.group()), skip_separators(line[found.end() :])
 
 
+def raw_words(line: str) -> list[str]:
+    """The words of LINE as typed, not folded: names such as `经开区（高新区）` stay whole."""
+    return _WORD.findall(line)
+
+
 def words(line: str) -> list[str]:
     """Every word of LINE, folded: `ＱＳ０１，３` → `["QS01", "3"]`."""
     found: list[str] = []

@@ -44,20 +44,18 @@ def no_change_buttons(lang: str, codes: Sequence[str], rows: int) -> Buttons:
 def signoff_row(lang: str, problem_id: int) -> list[list[str]]:
     return [
         [t(lang, "btn.resolve_item", id=problem_id), f"go:resolve:{problem_id}"],
-        [t(lang, "btn.reopen_item", id=problem_id), f"ro:{problem_id}"],
+        [t(lang, "btn.reopen_item", id=problem_id), f"go:reopen:{problem_id}"],
     ]
 
 
-def problem_buttons(lang: str, problem_id: int) -> Buttons:
-    """Acknowledge, reply and ask for more time: on the first notice of a problem and on
-    every climb, so that the unit can stop the first climb from the very first message."""
-    return [
-        [
-            [t(lang, "btn.ack"), f"ack:{problem_id}"],
-            [t(lang, "btn.reply"), f"go:reply:{problem_id}"],
-        ],
-        [[t(lang, "btn.extend"), f"go:extend:p:{problem_id}"]],
-    ]
+def problem_buttons(lang: str, problem_id: int, acknowledged: bool = False) -> Buttons:
+    """Acknowledge, reply and ask for more time: on the first notice of a problem, so that
+    the unit can stop the first climb from the very first message (no Acknowledge once
+    it has been)."""
+    first = [[t(lang, "btn.reply"), f"go:reply:{problem_id}"]]
+    if not acknowledged:
+        first.insert(0, [t(lang, "btn.ack"), f"ack:{problem_id}"])
+    return [first, [[t(lang, "btn.extend"), f"go:extend:p:{problem_id}"]]]
 
 
 def milestone_buttons(lang: str, milestone_id: int) -> Buttons:

@@ -98,6 +98,9 @@ async def reply(
 async def acknowledge(session: AsyncSession, member: Member, problem_id: int) -> Problem:
     problem = await visible_problem(session, member, problem_id)
     require(member.role, Action.ANSWER_PROBLEM, own=member.unit_id == problem.unit_id)
+    if problem.status not in (ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED):
+        # Answered or closed: there is nothing left to acknowledge.
+        raise Refused("err.problem_closed", id=problem_id, status=problem.status.value)
     if problem.status is ProblemStatus.OPEN:
         problem.status = ProblemStatus.ACKNOWLEDGED
         await session.flush()
@@ -138,6 +141,8 @@ async def reopen(
     """
     problem = await visible_problem(session, member, problem_id)
     require(member.role, Action.RESOLVE_PROBLEM, own=member.id == problem.raiser_id)
+    if problem.status in (ProblemStatus.RESOLVED, ProblemStatus.CLOSED):
+        raise Refused("err.problem_closed", id=problem_id, status=problem.status.value)
     if problem.status is not ProblemStatus.ANSWERED:
         raise Refused("err.not_answered", id=problem_id)
     if note:

@@ -305,3 +305,20 @@ def test_an_unknown_role_is_refused() -> None:
 
     with pytest.raises(Refused):
         parse_role("局长助理")
+
+
+@pytest.mark.parametrize(
+    ("line", "unit", "role"),
+    [
+        ("青山镇 专员", "青山镇", Role.OFFICER),
+        ("城东街道，单位负责人", "城东街道", Role.HEAD),
+        ("城东街道 unit head", "城东街道", Role.HEAD),
+        ("城东街道　head of unit", "城东街道", Role.HEAD),
+        ("经开区（高新区） 负责人", "经开区（高新区）", Role.HEAD),
+        ("招商服务中心：协调员", "招商服务中心", Role.COORDINATOR),
+    ],
+)
+def test_invite_reads_the_unit_and_a_role_of_several_words(line: str, unit: str, role: Role) -> None:
+    from bot.handlers.start import split_unit_role
+
+    assert split_unit_role(line) == (unit, role)

@@ -77,7 +77,7 @@ async def test_an_answered_problem_never_presses_the_unit_that_answered(h: Harne
     # The raiser was reminded from the first day, with the buttons to sign off or reopen.
     prompts = texts_to(h, OFFICER, "等您确认办结")
     assert prompts and f"#{pid}" in prompts[0]
-    assert f"ro:{pid}" in h.api.all_buttons(OFFICER)
+    assert f"go:reopen:{pid}" in h.api.all_buttons(OFFICER)
     # Answered Thu 8th; 5 working days to sign off (to Wed 14th, the make-up Saturday
     # counts); then the raiser's side climbs: 1 working day late on the 15th (the raiser's
     # head), 3 on the 19th (the center), 5 on the 21st (the leader).
@@ -85,7 +85,7 @@ async def test_an_answered_problem_never_presses_the_unit_that_answered(h: Harne
     # The raiser's head is asked to remind the raiser; only the raiser gets the buttons.
     blue = [x for x in mentions(h, HEAD, pid) if "已提级至单位负责人" in x]
     assert blue and "请提醒 王专员 确认办结" in blue[0]
-    assert f"ro:{pid}" not in h.api.all_buttons(HEAD)
+    assert f"go:reopen:{pid}" not in h.api.all_buttons(HEAD)
     raiser = [x for x in mentions(h, OFFICER, pid) if "已提级至单位负责人" in x]
     assert raiser and "等待提出人 王专员 确认办结" in raiser[0]
     coord = [x for x in texts_to(h, COORD, "每日简报") if f"#{pid}" in x]
@@ -104,30 +104,49 @@ async def test_urge_on_an_answered_problem_urges_the_raiser(h: Harness) -> None:
     assert len(h.api.texts(LAND_OFFICER)) == land_before
     urged = texts_to(h, OFFICER, "催办")
     assert urged and "确认办结或退回" in urged[-1]
-    assert f"ro:{pid}" in h.api.buttons(OFFICER)
+    assert f"go:reopen:{pid}" in h.api.buttons(OFFICER)
 
 
 async def test_reopen_gives_the_turn_back_to_the_unit_with_a_new_deadline(h: Harness) -> None:
     h.clock.now = at(date(2026, 10, 8), 10)
     pid, _ = await raise_problem(h, OFFICER, "用地指标还没有落实", "自然资源局")
     await h.send(LAND_OFFICER, f"/reply {pid} 已落实")
-    assert "没有权限" in (await h.press(LAND_OFFICER, f"ro:{pid}"))[0]
-    replies = await h.press(OFFICER, f"ro:{pid}")
+    assert "没有权限" in (await h.press(LAND_OFFICER, f"go:reopen:{pid}"))[0]
+    # the button asks why, and the unit reads the reason with the new deadline
+    asked = await h.press(OFFICER, f"go:reopen:{pid}")
+    assert "退回理由" in asked[0] and f"#{pid}" in asked[0]
+    replies = await h.send(OFFICER, "没有写明供地时间")
     assert "已退回问题" in replies[0] and "2026-10-12" in replies[0]
-    assert "被退回" in h.api.texts(LAND_OFFICER)[-1]
+    back = h.api.texts(LAND_OFFICER)[-1]
+    assert "被退回" in back and "没有写明供地时间" in back
+    assert f"ack:{pid}" not in h.api.buttons(LAND_OFFICER)  # it was acknowledged already
     async with h.sessions() as s:
         problem = await s.get(Problem, pid)
         assert problem is not None
         assert problem.status is ProblemStatus.ACKNOWLEDGED
         assert problem.reply_deadline == date(2026, 10, 12)
         assert problem.answered_at is None
-    assert "还没有答复" in (await h.press(OFFICER, f"ro:{pid}"))[0]
+    assert "还没有答复" in (await h.send(OFFICER, f"/reopen {pid} 还是不行"))[0]
     # the unit is pressed again only once the new deadline is missed
     for day in (9, 10, 12):
         await run_day(h, date(2026, 10, day))
     assert await level_of(h, Problem, pid) == 0
     await run_day(h, date(2026, 10, 13))
     assert await level_of(h, Problem, pid) == 1
+
+
+async def test_what_is_over_cannot_be_acknowledged_or_reopened(h: Harness) -> None:
+    h.clock.now = at(date(2026, 10, 8), 10)
+    pid, _ = await raise_problem(h, OFFICER, "用地指标还没有落实", "自然资源局")
+    await h.send(LAND_OFFICER, f"/reply {pid} 供地时间为下月10日")
+    late_ack = (await h.send(LAND_OFFICER, f"/ack {pid}"))[0]
+    assert "已答复" in late_ack and "已受理" not in late_ack
+    await h.send(OFFICER, f"/resolve {pid}")
+    closed = (await h.send(OFFICER, f"/reopen {pid} 再看看"))[0]
+    assert "已解决" in closed and "还没有答复" not in closed
+    async with h.sessions() as s:
+        problem = await s.get(Problem, pid)
+        assert problem is not None and problem.status is ProblemStatus.RESOLVED
 
 
 # --- every climb is measured against the item's own deadline ----------------------------

@@ -22,7 +22,7 @@ from storage import extensions, problems, projects
 from storage.errors import Refused
 from storage.escalation import Turn, problem_turn
 from storage.extensions import Item
-from storage.models import AuditLog, Member, Role
+from storage.models import AuditLog, Member, ProblemStatus, Role
 from storage.outbox import Buttons
 from storage.people import actors_for, members_with_role, unit_members
 from storage.rules import Action, require
@@ -77,42 +77,6 @@ async def no_change(call: Call) -> None:
         call.say(call.t("ok.no_change", code="、".join(noted), n=len(noted)))
     else:
         call.say(call.t("ok.no_change_already", code="、".join(codes), n=len(codes)))
-
-
-async def reopen_button(call: Call) -> None:
-    """The raiser finds the answer wanting: back to the answering unit (`ro:ID`)."""
-    await _reopen(call, _payload_id(call, "ro:"), None)
-
-
-async def reopen(call: Call) -> None:
-    """/reopen ID [why]: send an answered problem back for a new answer."""
-    args = call.args
-    problem_id = number(args[0]) if args else None
-    if problem_id is None:
-        raise Refused("usage.reopen")
-    await _reopen(call, problem_id, " ".join(args[1:]) or None)
-
-
-async def _reopen(call: Call, problem_id: int, note: str | None) -> None:
-    deadline = call.svc.calendar.add_workdays(call.today(), call.svc.config.work.reply_days)
-    problem = await problems.reopen(call.session, call.member, problem_id, note, deadline)
-    call.say(
-        call.t("ok.reopen", id=problem.id, unit=problem.unit.name, date=day(call.lang, deadline))
-    )
-    actors = await actors_for(call.session, problem.unit_id, heads_first=False)
-    for m in actors.people:
-        if m.id == call.member.id:
-            continue
-        text = t(
-            m.lang,
-            "note.reopen",
-            id=problem.id,
-            code=problem.project.code,
-            who=call.member.name,
-            date=day(m.lang, deadline),
-            text=note or problem.text,
-        )
-        call.tell(m.tg_user_id, text, problem_buttons(m.lang, problem.id), m.id)
 
 
 async def ack_command(call: Call) -> None:
@@ -256,7 +220,8 @@ async def urge(call: Call) -> None:
                 code=item.code,
                 title=item.title,
             )
-            buttons = problem_buttons(m.lang, item.id)
+            acknowledged = problem is not None and problem.status is ProblemStatus.ACKNOWLEDGED
+            buttons = problem_buttons(m.lang, item.id, acknowledged)
         else:
             text = t(
                 m.lang,
@@ -296,8 +261,6 @@ COMMANDS = [
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("urge", guarded(urge)))
     app.add_handler(CommandHandler("ack", guarded(ack_command)))
-    app.add_handler(CommandHandler("reopen", guarded(reopen)))
-    app.add_handler(CallbackQueryHandler(guarded(reopen_button), pattern=r"^ro:"))
     app.add_handler(CallbackQueryHandler(guarded(acknowledge), pattern=r"^ack:"))
     app.add_handler(CallbackQueryHandler(guarded(milestone_done), pattern=r"^md:"))
     app.add_handler(CallbackQueryHandler(guarded(no_change), pattern=r"^nc:"))

@@ -18,10 +18,10 @@ from bot.keyboards import problem_buttons, signoff_row
 from bot.texts import t
 from storage import problems as store
 from storage.errors import Refused
-from storage.models import Member, Problem, ProblemCategory, Unit
+from storage.models import Member, Problem, ProblemCategory, ProblemStatus, Unit
 from storage.outbox import Buttons
 from storage.people import Actors, actors_for, unit_by_name, units
-from storage.rules import Action, guess_category, sees_everything
+from storage.rules import Action, guess_category, require, sees_everything
 
 
 def button(lang: str, key: str, payload: str) -> Buttons:
@@ -144,7 +144,8 @@ async def run_problem(call: Call, f: Fields) -> None:
     today = call.today()
     asked = parse_deadline(f["text"], today, call.svc.calendar)
     default = call.svc.calendar.add_workdays(today, call.svc.config.work.reply_days)
-    deadline = asked if asked is not None and asked > today else default
+    # A date already past cannot be the deadline: the default holds, and the raiser is told.
+    deadline = asked if asked is not None and asked >= today else default
     problem = await store.raise_problem(
         call.session,
         call.member,
@@ -178,6 +179,8 @@ async def run_problem(call: Call, f: Fields) -> None:
         text=problem.text,
         date=deadline.isoformat(),
     )
+    if asked is not None and asked < today:
+        call.say(call.t("warn.deadline_past", date=day(call.lang, asked)))
     if not actors.own or actors.via_unit != unit.id:
         # Nobody of that unit can act on it yet: say so now, not when it climbs.
         via = await call.session.get(Unit, actors.via_unit) if actors.via_unit else None
@@ -230,6 +233,45 @@ async def run_resolve(call: Call, f: Fields) -> None:
     )
 
 
+async def answered_check(call: Call, _fields: Fields, raw: str) -> int:
+    """A problem that has an answer to send back; asked for before the reason is."""
+    pid = await problem_check(call, _fields, raw)
+    problem = await store.visible_problem(call.session, call.member, pid)
+    require(call.member.role, Action.RESOLVE_PROBLEM, own=call.member.id == problem.raiser_id)
+    if problem.status in (ProblemStatus.RESOLVED, ProblemStatus.CLOSED):
+        raise Refused("err.problem_closed", id=pid, status=problem.status.value)
+    if problem.status is not ProblemStatus.ANSWERED:
+        raise Refused("err.not_answered", id=pid)
+    return pid
+
+
+async def problems_to_reopen(call: Call, _fields: Fields) -> Choices:
+    found = await store.resolvable_by(call.session, call.member)
+    answered = [p for p in found if p.status is ProblemStatus.ANSWERED]
+    return [(str(p.id), _problem_label(p)) for p in answered[:20]]
+
+
+async def run_reopen(call: Call, f: Fields) -> None:
+    """The raiser finds the answer wanting: back to the answering unit, with the reason
+    and a new reply deadline of `reply_days` working days."""
+    deadline = call.svc.calendar.add_workdays(call.today(), call.svc.config.work.reply_days)
+    problem = await store.reopen(call.session, call.member, int(f["problem"]), f["text"], deadline)
+    call.say(
+        call.t("ok.reopen", id=problem.id, unit=problem.unit.name, date=day(call.lang, deadline))
+    )
+    await notify_unit(
+        call,
+        problem.unit,
+        "note.reopen",
+        lambda lang: problem_buttons(lang, problem.id, acknowledged=True),
+        id=problem.id,
+        code=problem.project.code,
+        who=call.member.name,
+        date=deadline.isoformat(),
+        text=f["text"],
+    )
+
+
 async def run_instruct(call: Call, f: Fields) -> None:
     instruction = await store.instruct(call.session, call.member, f["project"], f["text"])
     unit = await call.session.get(Unit, instruction.unit_id)
@@ -276,6 +318,14 @@ COMMANDS = [
         optional=frozenset({Ask.TEXT}),
         choices={Ask.PROBLEM: problems_to_resolve},
         check={Ask.PROBLEM: problem_check, Ask.TEXT: text_check},
+    ),
+    Command(
+        "reopen",
+        (Ask.PROBLEM, Ask.TEXT),
+        run_reopen,
+        action=Action.RESOLVE_PROBLEM,
+        choices={Ask.PROBLEM: problems_to_reopen},
+        check={Ask.PROBLEM: answered_check, Ask.TEXT: text_check},
     ),
     Command(
         "instruct",

@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.format import day
 from bot.handlers.base import Call, Context, guarded, refusal, refuse_stranger, send, services
-from bot.input import fold
+from bot.input import fold, raw_words, split_command
 from bot.texts import CATALOG, LANGS, t
 from storage.db import set_actor
 from storage.errors import Refused
@@ -36,8 +36,9 @@ HELP: tuple[tuple[str, Action | None], ...] = (
     ("problem", Action.RAISE_PROBLEM),
     ("reply", Action.ANSWER_PROBLEM),
     ("ack", Action.ANSWER_PROBLEM),
-    ("resolve", Action.RESOLVE_PROBLEM),
-    ("reopen", Action.RESOLVE_PROBLEM),
+    # Signing off is for whoever raised the problem: those who can raise one.
+    ("resolve", Action.RAISE_PROBLEM),
+    ("reopen", Action.RAISE_PROBLEM),
     ("done", Action.MARK_DONE),
     ("due", Action.SET_DUE),
     ("plan", Action.PLAN),
@@ -78,6 +79,22 @@ def role_forms(role: Role) -> list[str]:
     for form in forms:
         unique.setdefault(form.strip().lower(), form.strip())
     return list(unique.values())
+
+
+def split_unit_role(line: str) -> tuple[str, Role]:
+    """`青山镇 专员`, `城东街道，单位负责人`, `城东街道 unit head`: the unit's name as typed and
+    the role, which may be several words and comes last. Raises Refused (usage)."""
+    parts = raw_words(line)
+    for size in (3, 2, 1):
+        if len(parts) > size:
+            try:
+                role = parse_role(" ".join(parts[-size:]))
+            except Refused:
+                continue
+            return " ".join(parts[:-size]), role
+    if len(parts) < 2:
+        raise Refused("usage.invite")
+    return " ".join(parts[:-1]), parse_role(parts[-1])
 
 
 def parse_role(text: str) -> Role:
@@ -180,10 +197,8 @@ async def lang_button(call: Call) -> None:
 
 async def invite(call: Call) -> None:
     """Make a one-time invite code: /invite UNIT ROLE."""
-    if len(call.args) < 2:
-        raise Refused("usage.invite")
-    role = parse_role(call.args[-1])
-    unit_name = " ".join(call.args[:-1])
+    message = call.update.effective_message
+    unit_name, role = split_unit_role(split_command(message.text or "" if message else "")[2])
     unit = await unit_by_name(call.session, unit_name)
     if unit is None:
         raise Refused("err.unknown_unit", unit=unit_name[:40])
