@@ -84,7 +84,8 @@ async def create_invite(
     if by is not None:
         require(by.role, Action.INVITE)
         if not may_invite(by.role, role):
-            raise Refused("err.not_allowed")
+            # Only admins make admins.
+            raise Refused("err.not_allowed", who=(Role.ADMIN,))
     code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
     invite = Invite(
         code=code,

@@ -67,8 +67,12 @@ async def test_invite_and_register_with_deep_link_code(h: Harness) -> None:
 
 async def test_officer_cannot_invite_and_coordinator_cannot_make_admins(h: Harness) -> None:
     assert "没有权限" in (await h.send(OFFICER, "/invite 城东街道 专员"))[0]
-    assert "没有权限" in (await h.send(COORD, "/invite 城东街道 admin"))[0]
+    refused = (await h.send(COORD, "/invite 城东街道 admin"))[0]
+    assert "没有权限" in refused and "请联系管理员" in refused
     assert "<code>" in (await h.send(ADMIN, "/invite 城东街道 admin"))[0]
+    # a role of two words, and a Chinese comma between the unit and the role
+    assert "<code>" in (await h.send(COORD, "/invite 城东街道 unit head"))[0]
+    assert "<code>" in (await h.send(COORD, "/invite 城东街道，负责人"))[0]
 
 
 async def test_configured_admin_becomes_a_member_on_start(
@@ -633,3 +637,49 @@ async def test_over_long_typed_progress_waits_for_the_shortened_text(h: Harness)
     await h.send(OFFICER, "short")
     assert "Progress on XNY01 logged" in h.api.texts(OFFICER)[-1]
     assert [r.text for r in await reports(h)] == ["short"]
+
+
+# --- found by trying it as an office would -----------------------------------------------
+
+
+async def test_full_width_codes_in_a_ledger_are_stored_half_width(h: Harness) -> None:
+    csv = "code,name,industry,investment,unit\nｃｎ０１,甲,新能源,100,城东街道\n"
+    assert any("导入" in r for r in await h.upload(COORD, csv.encode(), "projects.csv"))
+    for typed in ("/project cn01", "/project ＣＮ０１", "/project CN01"):
+        assert "CN01 · 甲" in (await h.send(OFFICER, typed))[0]
+    # the same project when a later ledger writes it half-width
+    again = "code,name,industry,investment,unit\nCN01,甲,新能源,200,城东街道\n"
+    await h.upload(COORD, again.encode(), "projects.csv")
+    assert await count(h, Project) == 3
+
+
+async def test_a_bad_invite_code_from_a_member_is_answered_not_an_error(h: Harness) -> None:
+    reply = (await h.send(OFFICER, "/start ABCDEFGH"))[0]
+    assert "邀请码" in reply and "出错" not in reply
+
+
+@pytest.mark.parametrize(
+    ("uid", "command"),
+    [
+        (OFFICER, "/plan"),
+        (OFFICER, "/due"),
+        (OFFICER, "/stage"),
+        (OFFICER, "/instruct"),
+        (LEADER, "/progress"),
+        (LEADER, "/problem"),
+        (LEADER, "/extend"),
+    ],
+)
+async def test_a_command_the_role_never_may_run_is_refused_at_once(
+    h: Harness, uid: int, command: str
+) -> None:
+    reply = (await h.send(uid, command))[0]
+    assert "没有权限" in reply and "请联系" in reply
+    assert h.api.buttons(uid) == []  # no empty picker
+
+
+async def test_a_past_date_in_a_flow_is_asked_for_again(h: Harness) -> None:
+    await h.send(HEAD, "/due XNY01 3")
+    again = await h.send(HEAD, "2026-11-01")
+    assert "已经过去" in again[0]
+    assert "2026-12-11" in (await h.send(HEAD, "下周五"))[0]

@@ -318,7 +318,9 @@ def test_an_unknown_role_is_refused() -> None:
         ("招商服务中心：协调员", "招商服务中心", Role.COORDINATOR),
     ],
 )
-def test_invite_reads_the_unit_and_a_role_of_several_words(line: str, unit: str, role: Role) -> None:
+def test_invite_reads_the_unit_and_a_role_of_several_words(
+    line: str, unit: str, role: Role
+) -> None:
     from bot.handlers.start import split_unit_role
 
     assert split_unit_role(line) == (unit, role)

@@ -505,3 +505,55 @@ async def test_an_import_says_which_routed_units_are_still_missing(h: Harness) -
     replies = await h.upload(COORD, csv.encode(), "projects.csv")
     assert any("导入" in r for r in replies)
     assert any("行政审批局" in r and "不存在" in r for r in replies)
+
+
+# --- found by trying it as an office would -----------------------------------------------
+
+
+async def test_whoever_stands_in_for_an_empty_unit_is_told_whose_item_it_is(h: Harness) -> None:
+    async with h.sessions() as s:
+        set_actor(s, None)
+        s.add(Unit(name="住建局", kind=UnitKind.DEPARTMENT, parent_id=h.ids["center"]))
+        await s.commit()
+    h.clock.now = at(date(2026, 10, 8), 10)
+    pid, _ = await raise_problem(h, OFFICER, "园区道路还没有贯通", "住建局")
+    assert "代 住建局 接收" in mentions(h, COORD, pid)[0]
+    today = (await h.send(COORD, "/today"))[0]
+    assert "待尚无人注册的单位答复的问题 1 个" in today and "住建局" in today
+    assert "您今天没有需要亲自处理的事项" not in today
+    await run_day(h, date(2026, 10, 9))  # not acknowledged: the climb reaches the center
+    climbed = [x for x in mentions(h, COORD, pid) if "已提级" in x]
+    assert climbed and "代 住建局 接收" in climbed[0]
+
+
+async def test_a_request_for_more_time_waits_on_the_approvers_today(h: Harness) -> None:
+    ms1 = h.ids["ms1"]
+    await run_day(h, date(2026, 10, 9))
+    h.clock.now = at(date(2026, 10, 9), 11)
+    await h.press(OFFICER, f"go:extend:m:{ms1}")
+    await h.send(OFFICER, "10月20日")
+    today = await h.send(HEAD, "/today")
+    assert "待您审批的延期申请 1 个" in today[0] and "王专员" in today[0]
+    approve = next(b for b in h.api.buttons(HEAD) if b.startswith("xa:"))
+    assert "已批准" in (await h.press(HEAD, approve))[0]
+    assert "待您审批" not in (await h.send(HEAD, "/today"))[0]
+    assert "待您审批" not in (await h.send(COORD, "/today"))[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "deadline", "warned"),
+    [
+        ("用地指标，今天答复", date(2026, 10, 8), False),
+        ("用地指标，今天下班前答复", date(2026, 10, 8), False),
+        ("用地问题原定2026年10月1日前答复", date(2026, 10, 12), True),
+    ],
+)
+async def test_a_written_deadline_of_today_holds_and_a_past_one_is_said(
+    h: Harness, text: str, deadline: date, warned: bool
+) -> None:
+    h.clock.now = at(date(2026, 10, 8), 10)
+    pid, replies = await raise_problem(h, OFFICER, text, "自然资源局")
+    async with h.sessions() as s:
+        problem = await s.get(Problem, pid)
+        assert problem is not None and problem.reply_deadline == deadline
+    assert any("已经过去" in r for r in replies) is warned
