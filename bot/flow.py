@@ -271,7 +271,10 @@ def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Conte
 
     def entry(command: Command) -> Callable[[Call], Awaitable[object]]:
         async def start(call: Call) -> object:
-            call.user_data.pop(FLOW_KEY, None)
+            dropped = call.user_data.pop(FLOW_KEY, None)
+            if isinstance(dropped, dict) and dropped.get("cmd"):
+                # A new command ends the half-done one: say so, or its next answer is lost.
+                call.say(call.t("flow.dropped", cmd=dropped["cmd"]))
             _require_right(call, command)
             message = call.update.effective_message
             _, _, line = split_command(message.text or "" if message else "")

@@ -255,8 +255,12 @@ async def test_guided_stage_flow(h: Harness) -> None:
 async def test_plan_backward_from_target(h: Harness) -> None:
     assert "没有权限" in (await h.send(HEAD, "/plan XNY01 2027-06-30"))[0]
     assert "已经过去" in (await h.send(COORD, "/plan SW02 2026-01-01"))[0]
-    reply = (await h.send(COORD, "/plan SW02 2027-06-30"))[0]
+    # the past date left the flow waiting for a new one; a new /plan says it ends that one
+    dropped, reply = await h.send(COORD, "/plan SW02 2027-06-30")
+    assert "未完成的 /plan 已取消" in dropped
     assert "1. 选址" in reply and "6. 开工建设 — 2027-06-30" in reply
+    squeezed = (await h.send(COORD, "/plan XNY01 2026-12-31"))[-1]
+    assert "只能排在今天" in squeezed
     async with h.sessions() as s:
         ms = (await s.scalars(select(Milestone).join(Project).where(Project.code == "SW02"))).all()
         assert len(ms) == 6

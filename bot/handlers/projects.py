@@ -222,6 +222,11 @@ async def run_plan(call: Call, f: Fields) -> None:
     lines += [
         milestone_line(call.lang, m, call.today(), svc.config.work.soon_days) for m in planned
     ]
+    # Steps that should already have started are squeezed to today: say how many.
+    longest = max((step.days_before for step in svc.config.plan), default=0)
+    squeezed = [m for m in planned if m.done_date is None and m.planned_date == call.today()]
+    if squeezed and (target - call.today()).days < longest:
+        lines.append(call.t("warn.plan_squeezed", n=len(squeezed), days=longest))
     call.say("\n".join(lines))
 
 
