@@ -31,7 +31,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.format import milestone_title, short, stage
+from bot.format import item_label, milestone_title, short, stage
 from bot.handlers.base import END, Call, Context, guarded, refusal
 from bot.input import fold, skip_separators, split_command, take_word
 from bot.texts import CATALOG, Raw
@@ -237,12 +237,8 @@ async def _unit_label(call: Call, fields: Fields) -> str:
 async def _item_label(call: Call, fields: Fields) -> str:
     kind, item_id = extensions.parse_ref(str(fields[Ask.ITEM.value]))
     item = await extensions.find_item(call.session, call.member, kind, item_id)
-    if item.kind == "problem":
-        text = call.t("item.problem", id=item.id, code=item.code)
-    else:
-        text = call.t("item.milestone", code=item.code, title=item.title)
     # Labels are plain text, escaped once where the question is made.
-    return html.unescape(text)
+    return html.unescape(item_label(call.lang, item))
 
 
 _LABELS: dict[Ask, Callable[[Call, Fields], Awaitable[str]]] = {
