@@ -9,7 +9,7 @@ from datetime import date, tzinfo
 from decimal import Decimal
 
 from bot.config import WorkConfig
-from bot.texts import t
+from bot.texts import Raw, t
 from storage.agenda import Agenda
 from storage.extensions import Item
 from storage.models import Milestone, Problem, ProblemStatus, Project, Stage
@@ -23,6 +23,10 @@ LIGHTS = {
     Light.RED: "🔴",
     Light.NONE: "⚪",
 }
+
+
+# The escalation level an item reached: blue (the unit head), yellow (the center), red.
+MARKS = {0: "", 1: "🟦", 2: "🟨", 3: "🟥"}
 
 
 def esc(text: str) -> str:
@@ -219,7 +223,14 @@ def today_text(
     if todo.overdue:
         lines.append(t(lang, "today.overdue", n=len(todo.overdue)))
         lines += [
-            f"  {esc(p.code)} · {milestone_line(lang, m, today, work.soon_days)}"
+            t(
+                lang,
+                "today.overdue_row",
+                mark=MARKS[m.escalation_level],
+                code=p.code,
+                line=Raw(milestone_line(lang, m, today, work.soon_days)),
+                late=calendar.workdays_between(m.planned_date, today) if m.planned_date else 0,
+            )
             for m, p in todo.overdue
         ]
     if todo.targets:
@@ -312,9 +323,6 @@ def today_text(
     return "\n".join(lines)
 
 
-MARKS = {0: "", 1: "🟦", 2: "🟨", 3: "🟥"}
-
-
 def _climbed(lang: str, todo: Agenda) -> list[str]:
     """What climbed to an overseer, naming the party whose turn it is."""
     n = len(todo.climbed_milestones) + len(todo.climbed_problems) + len(todo.climbed_targets)
@@ -330,9 +338,9 @@ def _climbed(lang: str, todo: Agenda) -> list[str]:
             seq=m.seq,
             title=milestone_title(lang, m),
             date=day(lang, m.planned_date),
-            unit=p.unit.name,
+            unit=unit,
         )
-        for m, p in todo.climbed_milestones
+        for m, p, unit in todo.climbed_milestones
     ]
     for q in todo.climbed_problems:
         party = (

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from storage.models import MAX_ID
+
 # Whitespace includes the ideographic space (U+3000) a Chinese keyboard types.
 _SEPARATORS = r"\s,:;，：、；"
 _LEADING = re.compile(f"^[{_SEPARATORS}]+")
@@ -69,6 +71,8 @@ def split_command(text: str) -> tuple[str, str | None, str]:
 def number(text: str) -> int | None:
     """An id or a milestone number as typed: `12`, `#12`, `１２`, `＃１２`; else None."""
     digits = fold(text).removeprefix("#").strip()
-    if not digits.isascii() or not digits.isdigit():
+    # Anything larger than an id can be (a phone number typed by mistake) is no id, and
+    # the database must not be asked for it.
+    if not digits.isascii() or not digits.isdigit() or int(digits) > MAX_ID:
         return None
     return int(digits)

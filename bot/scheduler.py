@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
-from bot.format import day, kind_title, short
+from bot.format import MARKS, day, kind_title, short
 from bot.handlers.base import Context, kick_outbox, services
 from bot.keyboards import no_change_buttons, signoff_row
 from bot.texts import t
@@ -32,7 +32,6 @@ from storage.workdays import WorkCalendar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MARKS = {0: "", 1: "🟦", 2: "🟨", 3: "🟥"}
 ROWS = 15  # lines per section of a prompt; the rest is counted, and /today shows all
 BUTTON_ROWS = 6
 DIGEST_UNITS = 20
@@ -404,10 +403,11 @@ async def tick(
     people = await schedule.recipients(session)
     all_units = {u.id: u for u in await units(session)}
     messages = _prompts(people, all_units, lists, signoffs, today, config, calendar)
-    messages += _notices(people, all_units, climbs, today)
+    notes, told = _notices(people, all_units, climbs, today)
+    messages += notes
     unreached = _unreached(people, all_units, lists)
     messages += await _digests(
-        session, people, climbs, all_units, unreached, signoffs, today, config, calendar
+        session, people, climbs, told, all_units, unreached, signoffs, today, config, calendar
     )
     result = TickResult(today, ran=True, climbs=climbs, messages=messages)
     result.queued = await enqueue(session, messages, now)
@@ -464,10 +464,13 @@ def _by_unit(people: Sequence[Member]) -> dict[int, list[Member]]:
 
 def _notices(
     people: Sequence[Member], all_units: dict[int, Unit], climbs: Sequence[Climb], today: date
-) -> list[Message]:
+) -> tuple[list[Message], dict[int, list[Climb]]]:
     """What climbed today goes to the heads of the unit whose turn it is (its other people
     if it has no head, up the parent chain if nobody has joined it): one message per person
-    and day, however many items climbed. A late sign-off also goes to the raiser."""
+    and day, however many items climbed. A late sign-off also goes to the raiser.
+
+    Returns the messages and what each member was told, which their digest leaves out.
+    """
     by_unit = _by_unit(people)
     parents = {uid: u.parent_id for uid, u in all_units.items()}
     names = {uid: u.name for uid, u in all_units.items()}
@@ -476,12 +479,8 @@ def _notices(
     for climb in climbs:
         actors = pick_actors(climb.unit_id, by_unit, parents, heads_first=True)
         told = {m.id for m in actors.people}
-        if climb.kind == "signoff":
-            raiser = next(
-                (m for m in by_unit.get(climb.unit_id, []) if m.name == climb.party), None
-            )
-            if raiser is not None:
-                told.add(raiser.id)
+        if climb.person is not None and climb.person in by_id:
+            told.add(climb.person)  # the raiser, whose sign-off is late
         for member_id in told:
             addressed[member_id].append(climb)
     messages = []
@@ -490,7 +489,7 @@ def _notices(
         text, buttons = notices(m.lang, member_climbs, m, names)
         key = f"esc:{m.id}:{today}"
         messages.append(Message(key, m.tg_user_id, "notice", text, m.id, buttons))
-    return messages
+    return messages, addressed
 
 
 def _unreached(
@@ -510,6 +509,7 @@ async def _digests(
     session: AsyncSession,
     people: Sequence[Member],
     climbs: Sequence[Climb],
+    told: dict[int, list[Climb]],
     all_units: dict[int, Unit],
     unreached: Sequence[tuple[str, int]],
     signoffs: dict[int, list[ProblemItem]],
@@ -533,12 +533,19 @@ async def _digests(
     rendered: dict[tuple[int, str], str] = {}
     messages = []
     for m in readers:
-        key = (level_of[m.role], m.lang)
-        if key not in rendered:
-            # Coordinators invite people: they are the ones to hear of units nobody joined.
-            lost = unreached if m.role is Role.COORDINATOR else ()
-            rendered[key] = digest(m.lang, today, counts, red, climbed[key[0]], names, lost)
-        text = rendered[key]
+        level = level_of[m.role]
+        # Coordinators invite people: they are the ones to hear of units nobody joined.
+        lost = unreached if m.role is Role.COORDINATOR else ()
+        noticed = told.get(m.id)
+        if noticed:
+            # What the reader already had as a notice this morning is not said twice.
+            theirs = [c for c in climbed[level] if c not in noticed]
+            text = digest(m.lang, today, counts, red, theirs, names, lost)
+        else:
+            key = (level, m.lang)
+            if key not in rendered:
+                rendered[key] = digest(m.lang, today, counts, red, climbed[level], names, lost)
+            text = rendered[key]
         buttons: Buttons | None = None
         mine = signoffs.get(m.id, [])
         if mine:

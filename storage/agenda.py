@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.escalation import pending_target
-from storage.models import Member, Milestone, Problem, ProblemStatus, Project, Role, Stage
+from storage.models import Member, Milestone, Problem, ProblemStatus, Project, Role, Stage, Unit
 from storage.rules import sees_everything
 
 # What is still open on a problem: the unit's answer or the raiser's sign-off.
@@ -83,7 +83,7 @@ class Agenda:
     stale: Sequence[Project] = ()
     targets: Sequence[tuple[Project, Stage, date]] = ()
     signoff: Sequence[Problem] = ()
-    climbed_milestones: Sequence[tuple[Milestone, Project]] = ()
+    climbed_milestones: Sequence[tuple[Milestone, Project, str]] = ()  # with its unit's name
     climbed_problems: Sequence[Problem] = ()
     climbed_targets: Sequence[tuple[Project, Stage, date]] = ()
     unreached: Sequence[Problem] = ()  # a coordinator's: problems of units nobody joined
@@ -210,13 +210,15 @@ async def _overseer(
 ) -> Agenda:
     """A coordinator's, leader's or admin's list: what reached them, then the overview."""
     level = OVERSEER_LEVEL.get(member.role)
-    climbed_ms: list[tuple[Milestone, Project]] = []
+    climbed_ms: list[tuple[Milestone, Project, str]] = []
     climbed_pr: Sequence[Problem] = ()
     climbed_tg: list[tuple[Project, Stage, date]] = []
     if level is not None:
+        # Named by the unit whose turn it is: the milestone's owner, else the project's.
         rows = await session.execute(
-            select(Milestone, Project)
+            select(Milestone, Project, Unit.name)
             .join(Project, Project.id == Milestone.project_id)
+            .join(Unit, Unit.id == func.coalesce(Milestone.owner_unit_id, Project.unit_id))
             .where(
                 Milestone.done_date.is_(None),
                 Milestone.escalation_level >= level,
@@ -225,7 +227,7 @@ async def _overseer(
             .order_by(Milestone.planned_date, Project.code)
             .limit(limit)
         )
-        climbed_ms = [(m, p) for m, p in rows.all()]
+        climbed_ms = [(m, p, name) for m, p, name in rows.all()]
         climbed_pr = (
             await session.scalars(
                 select(Problem)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from storage.errors import Refused
 from storage.models import (
+    MAX_ID,
     Extension,
     ExtensionStatus,
     Member,
@@ -22,7 +23,7 @@ from storage.models import (
     Role,
     utcnow,
 )
-from storage.problems import OPEN_STATES, visible_problem
+from storage.problems import visible_problem
 from storage.projects import reachable_project
 from storage.rules import Action, require
 
@@ -45,7 +46,7 @@ class Item:
 def parse_ref(ref: str) -> tuple[str, int]:
     """`m:12` or `p:7` (as on the buttons) into a kind and an id."""
     kind, _, raw = ref.strip().partition(":")
-    if kind not in ("m", "p") or not raw.isdigit():
+    if kind not in ("m", "p") or not raw.isdigit() or int(raw) > MAX_ID:
         raise Refused("err.bad_button")
     return ("milestone" if kind == "m" else "problem"), int(raw)
 
@@ -88,7 +89,11 @@ async def request(
     """Ask for more time on an item the member may ask it for."""
     item = await askable_item(session, member, kind, item_id)
     if new_date <= today or (item.due is not None and new_date <= item.due):
-        raise Refused("err.extension_date", date=new_date.isoformat())
+        raise Refused(
+            "err.extension_date",
+            date=new_date.isoformat(),
+            old=item.due.isoformat() if item.due else "—",
+        )
     pending = await session.scalar(
         select(Extension).where(
             Extension.item_kind == kind,
@@ -98,6 +103,11 @@ async def request(
     )
     if pending is not None:
         raise Refused("err.extension_pending", id=pending.id)
+    if kind == "problem":
+        # Asking for more time shows the unit has seen the problem.
+        problem = await visible_problem(session, member, item_id)
+        if problem.status is ProblemStatus.OPEN:
+            problem.status = ProblemStatus.ACKNOWLEDGED
     ext = Extension(
         item_kind=kind,
         item_id=item_id,
@@ -116,9 +126,14 @@ def approvers_role(requester: Member) -> Role:
 
 
 async def decide(
-    session: AsyncSession, member: Member, extension_id: int, approve: bool
+    session: AsyncSession, member: Member, extension_id: int, approve: bool, today: date
 ) -> tuple[Extension, Item, Member]:
-    """Approve (the date moves and the item's escalation starts over) or refuse."""
+    """Approve (the date moves and the item's escalation starts over) or refuse.
+
+    TODAY is the local date. A request overtaken since it was made (the item done or
+    answered, its date changed, or the date asked for not after TODAY) is not applied:
+    approving it marks it OUTDATED, which the caller tells apart by the status.
+    """
     ext = await session.get(Extension, extension_id)
     if ext is None:
         raise Refused("err.unknown_item")
@@ -127,29 +142,43 @@ async def decide(
     item = await find_item(session, requester, ext.item_kind, ext.item_id)
     require(member.role, Action.GRANT_MORE_TIME, own=member.unit_id == item.unit_id)
     if member.id == requester.id:  # nobody approves their own request
-        raise Refused("err.not_allowed")
+        raise Refused("err.not_allowed", who=(approvers_role(requester),))
     if ext.status is not ExtensionStatus.PENDING:
         raise Refused("err.extension_decided", id=ext.id)
-    ext.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
     ext.decided_by_id = member.id
     ext.decided_at = utcnow()
-    if approve:
+    if not approve:
+        ext.status = ExtensionStatus.REFUSED
+    elif await _overtaken(session, ext, today):
+        ext.status = ExtensionStatus.OUTDATED
+    else:
+        ext.status = ExtensionStatus.APPROVED
+        # A new date starts the item's escalation over (models: the planned_date event).
         if ext.item_kind == "milestone":
             ms = await session.get(Milestone, ext.item_id)
             assert ms is not None
             ms.planned_date = ext.new_date
-            ms.escalation_level = 0
-            ms.escalated_at = None
         else:
             problem = await session.get(Problem, ext.item_id)
             assert problem is not None
-            if problem.status not in OPEN_STATES:
-                raise Refused("err.problem_closed", id=problem.id, status=problem.status.value)
             problem.reply_deadline = ext.new_date
             problem.escalation_level = 0
             problem.escalated_at = None
     await session.flush()
     return ext, item, requester
+
+
+async def _overtaken(session: AsyncSession, ext: Extension, today: date) -> bool:
+    """Whether the request no longer fits its item (see `decide`)."""
+    if ext.new_date <= today:
+        return True
+    if ext.item_kind == "milestone":
+        ms = await session.get(Milestone, ext.item_id)
+        return ms is None or ms.done_date is not None or ms.planned_date != ext.old_date
+    problem = await session.get(Problem, ext.item_id)
+    return (
+        problem is None or problem.status not in UNIT_TURN or problem.reply_deadline != ext.old_date
+    )
 
 
 async def late_items(session: AsyncSession, member: Member) -> Sequence[Item]:

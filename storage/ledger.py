@@ -218,6 +218,12 @@ _STAGE_WORDS: Final[Mapping[str, Stage]] = {
     for word in words
 }
 
+
+def stage_word(word: str) -> Stage | None:
+    """The stage a word names as offices write it (`在建`, `已签约`, `under construction`)."""
+    return _STAGE_WORDS.get(_norm_word(word))
+
+
 _KIND_WORDS: Final[Mapping[str, UnitKind]] = {
     _norm_word(word): kind
     for kind, words in {

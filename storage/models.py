@@ -33,6 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The largest id a record can have: ids are 32-bit INTEGER columns on PostgreSQL.
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     """Now as an aware UTC datetime."""
@@ -123,6 +126,9 @@ class ExtensionStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REFUSED = "refused"
+    # Overtaken before anyone decided: the item was done, answered or given another date,
+    # or the date asked for has passed. Approving it would move a deadline back.
+    OUTDATED = "outdated"
 
 
 class ProblemCategory(enum.StrEnum):

@@ -95,16 +95,20 @@ async def reply(
     return answer
 
 
-async def acknowledge(session: AsyncSession, member: Member, problem_id: int) -> Problem:
+async def acknowledge(
+    session: AsyncSession, member: Member, problem_id: int
+) -> tuple[Problem, bool]:
+    """The answering unit has seen the problem (收到); False when it already had."""
     problem = await visible_problem(session, member, problem_id)
     require(member.role, Action.ANSWER_PROBLEM, own=member.unit_id == problem.unit_id)
     if problem.status not in (ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED):
         # Answered or closed: there is nothing left to acknowledge.
         raise Refused("err.problem_closed", id=problem_id, status=problem.status.value)
-    if problem.status is ProblemStatus.OPEN:
-        problem.status = ProblemStatus.ACKNOWLEDGED
-        await session.flush()
-    return problem
+    if problem.status is not ProblemStatus.OPEN:
+        return problem, False
+    problem.status = ProblemStatus.ACKNOWLEDGED
+    await session.flush()
+    return problem, True
 
 
 async def resolve(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from storage.errors import Refused
-from storage.models import ProblemCategory, ProblemStatus, Role, Stage
+from storage.models import ProblemCategory, ProblemStatus, Role, Stage, UnitKind
 
 
 class Action(enum.StrEnum):
@@ -224,6 +224,13 @@ _CATEGORY_WORDS: tuple[tuple[ProblemCategory, re.Pattern[str]], ...] = (
     ),
     (ProblemCategory.FINANCE, re.compile(r"资金|融资|贷款|补贴|financ|loan|fund|subsid", re.I)),
 )
+
+
+def answers_problems(kind: UnitKind) -> bool:
+    """Whether a unit of KIND can be asked to answer a problem. The leadership gives
+    instructions (批示); its people have no right to answer, so a problem routed there
+    would wait for nobody."""
+    return kind is not UnitKind.LEADERSHIP
 
 
 def guess_category(text: str) -> ProblemCategory:

@@ -33,9 +33,10 @@ def _payload_id(call: Call, prefix: str) -> int:
     query = call.update.callback_query
     raw = (query.data or "") if query else ""
     rest = raw.removeprefix(prefix)
-    if rest == raw or not rest.isdigit():
+    found = number(rest) if rest != raw and rest.isdigit() else None
+    if found is None:
         raise Refused("err.bad_button")
-    return int(rest)
+    return found
 
 
 # --- buttons on prompts and notices -----------------------------------------------------
@@ -45,8 +46,7 @@ ALL = "*"  # `nc:*`: every project of the member's unit
 
 async def acknowledge(call: Call) -> None:
     """Acknowledge a problem: its unit has seen it (this stops the first climb)."""
-    problem = await problems.acknowledge(call.session, call.member, _payload_id(call, "ack:"))
-    call.say(call.t("ok.ack", id=problem.id))
+    await _acknowledge(call, _payload_id(call, "ack:"))
 
 
 async def milestone_done(call: Call) -> None:
@@ -63,7 +63,10 @@ async def no_change(call: Call) -> None:
     query = call.update.callback_query
     wanted = ((query.data or "") if query else "").removeprefix("nc:")
     if wanted == ALL:
+        require(call.member.role, Action.LOG_PROGRESS, own=True)
         codes = list(await projects.unit_active_codes(call.session, call.member.unit_id))
+        if not codes:
+            raise Refused("err.no_projects", unit=call.member.unit.name)
     else:
         codes = [wanted.upper()]
     noted = [
@@ -84,22 +87,27 @@ async def ack_command(call: Call) -> None:
     problem_id = number(call.args[0]) if call.args else None
     if problem_id is None:
         raise Refused("usage.ack")
-    problem = await problems.acknowledge(call.session, call.member, problem_id)
-    call.say(call.t("ok.ack", id=problem.id))
+    await _acknowledge(call, problem_id)
+
+
+async def _acknowledge(call: Call, problem_id: int) -> None:
+    problem, changed = await problems.acknowledge(call.session, call.member, problem_id)
+    call.say(call.t("ok.ack" if changed else "ok.ack_already", id=problem.id))
 
 
 async def decide(call: Call, approve: bool) -> None:
     prefix = "xa:" if approve else "xr:"
     ext, item, requester = await extensions.decide(
-        call.session, call.member, _payload_id(call, prefix), approve
+        call.session, call.member, _payload_id(call, prefix), approve, call.today()
     )
+    # APPROVED, REFUSED, or OUTDATED: overtaken before the decision and not applied.
+    outcome = ext.status.value
     label = item_label(call.lang, item)
     decided = day(call.lang, ext.new_date)
-    call.say(call.t("ok.approved" if approve else "ok.refused", item=label, date=decided))
-    key = "note.approved" if approve else "note.refused"
+    call.say(call.t(f"ok.{outcome}", item=label, date=decided))
     text = t(
         requester.lang,
-        key,
+        f"note.{outcome}",
         item=item_label(requester.lang, item),
         date=day(requester.lang, ext.new_date),
         old=day(requester.lang, ext.old_date),
@@ -131,6 +139,16 @@ async def item_check(call: Call, _fields: Fields, raw: str) -> str:
     kind, item_id = extensions.parse_ref(raw)
     await extensions.askable_item(call.session, call.member, kind, item_id)
     return raw.strip()
+
+
+async def extension_date_check(call: Call, fields: Fields, raw: str) -> str:
+    """The new date: after today and after the item's current date, else asked again."""
+    new = date.fromisoformat(await date_check(call, fields, raw))
+    kind, item_id = extensions.parse_ref(str(fields["item"]))
+    item = await extensions.find_item(call.session, call.member, kind, item_id)
+    if new <= call.today() or (item.due is not None and new <= item.due):
+        raise Refused("err.extension_date", date=day(call.lang, new), old=day(call.lang, item.due))
+    return new.isoformat()
 
 
 async def run_extend(call: Call, f: Fields) -> None:
@@ -253,7 +271,7 @@ COMMANDS = [
         run_extend,
         action=Action.ASK_MORE_TIME,
         choices={Ask.ITEM: item_choices},
-        check={Ask.ITEM: item_check, Ask.DATE: date_check},
+        check={Ask.ITEM: item_check, Ask.DATE: extension_date_check},
     ),
 ]
 

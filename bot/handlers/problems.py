@@ -21,7 +21,7 @@ from storage.errors import Refused
 from storage.models import Member, Problem, ProblemCategory, ProblemStatus, Unit
 from storage.outbox import Buttons
 from storage.people import Actors, actors_for, unit_by_name, units
-from storage.rules import Action, guess_category, require, sees_everything
+from storage.rules import Action, answers_problems, guess_category, require, sees_everything
 
 
 def button(lang: str, key: str, payload: str) -> Buttons:
@@ -89,7 +89,11 @@ async def unit_choices(call: Call, fields: Fields) -> Choices:
         for u, c in routed
     ]
     seen = {u.id for u, _ in routed}
-    choices += [(str(u.id), u.name) for u in await units(call.session) if u.id not in seen]
+    choices += [
+        (str(u.id), u.name)
+        for u in await units(call.session)
+        if u.id not in seen and answers_problems(u.kind)
+    ]
     return choices[:30]
 
 
@@ -102,6 +106,8 @@ async def unit_check(call: Call, _fields: Fields, raw: str) -> int:
         unit = await unit_by_name(call.session, raw)
     if unit is None:
         raise Refused("err.unknown_unit", unit=raw.strip()[:40])
+    if not answers_problems(unit.kind):
+        raise Refused("err.unit_answers_nothing", unit=unit.name)
     return unit.id
 
 

@@ -30,19 +30,24 @@ from storage import agenda as agenda_store
 from storage import extensions
 from storage import projects as store
 from storage.errors import Refused
+from storage.ledger import stage_word
 from storage.models import Stage
 from storage.people import unit_by_name
 from storage.rules import Action, allowed, sees_everything
 
 
 def parse_stage(text: str) -> Stage:
-    """A stage by its value or its name in either language (`signed`, `签约`)."""
+    """A stage by its value, its name in either language (`signed`, `签约`) or a word the
+    ledgers use for it (`在建`, `已开工`)."""
     wanted = text.strip().lower()
     for s in Stage:
         names = {s.value} | {CATALOG[lang][f"stage.{s.value}"].lower() for lang in CATALOG}
         if wanted in names:
             return s
-    raise Refused("err.bad_stage", stage=text.strip()[:20])
+    found = stage_word(text)
+    if found is None:
+        raise Refused("err.bad_stage", stage=text.strip()[:20])
+    return found
 
 
 def parse_day(call: Call, text: str) -> date:

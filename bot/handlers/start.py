@@ -238,6 +238,11 @@ async def link(call: Call) -> None:
     call.say(call.t("ok.link", unit=unit.name))
 
 
+async def unknown_button(call: Call) -> None:
+    """A button press no handler knows."""
+    call.say(call.t("err.bad_button"))
+
+
 async def cancel_nothing(call: Call) -> None:
     """/cancel outside a flow."""
     call.say(call.t("flow.nothing"))
@@ -262,4 +267,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
 def register_last(app: Application) -> None:  # type: ignore[type-arg]
     """Added after the flows: /cancel outside a flow, and the catch-all for leftovers."""
     app.add_handler(CommandHandler("cancel", guarded(cancel_nothing)))
+    # A button nothing else took (forged, or from an older version): answered, so the
+    # phone stops its spinner, and said.
+    app.add_handler(CallbackQueryHandler(guarded(unknown_button)))
     app.add_handler(MessageHandler(filters.ALL, guarded(anything_else)))

@@ -155,7 +155,7 @@ ZH: dict[str, str] = {
     "today.soon": "\n🟡 <b>{days} 天内到期节点 {n} 个</b>",
     "today.waiting": "\n💬 <b>待答复问题 {n} 个</b>",
     "today.waiting_row": "  #{id} {code}（已等 {days} 天）{text}",
-    "today.stale": "\n⏳ <b>{days} 天未报送进展的项目 {n} 个</b>",
+    "today.stale": "\n⏳ <b>{days} 天以上未报送进展的项目 {n} 个</b>",
     "today.stale_row": "  <code>{code}</code> {name}",
     # --- confirmations
     "ok.progress": "✅ 已记录 {code} 的进展（{date}）。",
@@ -368,7 +368,7 @@ EN: dict[str, str] = {
     "today.soon": "\n🟡 <b>{n} {n:s/milestone/milestones} due within {days} {days:s/day/days}</b>",
     "today.waiting": "\n💬 <b>{n} {n:s/problem/problems} waiting for your answer</b>",
     "today.waiting_row": "  #{id} {code} (waiting {days} {days:s/day/days}) {text}",
-    "today.stale": "\n⏳ <b>{n} {n:s/project/projects} without progress for {days} {days:s/day/days}</b>",
+    "today.stale": "\n⏳ <b>{n} {n:s/project/projects} without progress for over {days} {days:s/day/days}</b>",
     "today.stale_row": "  <code>{code}</code> {name}",
     "ok.progress": "✅ Progress on {code} logged ({date}).",
     "ok.progress.photo": "✅ Progress on {code} logged ({date}), with the site photo.",

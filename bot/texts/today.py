@@ -4,6 +4,7 @@ project card's targets and checks."""
 from __future__ import annotations
 
 ZH: dict[str, str] = {
+    "today.overdue_row": "  {mark}{code} · {line}，逾期 {late} 个工作日",
     "today.targets": "\n🎯 <b>已过目标日期的项目 {n} 个</b>",
     "today.target_row": "  {code} {name}：计划{stage} {date}，已过 {late} 个工作日",
     "today.waiting_mine": "\n💬 <b>待本单位答复的问题 {n} 个</b>",
@@ -34,6 +35,7 @@ ZH: dict[str, str] = {
 }
 
 EN: dict[str, str] = {
+    "today.overdue_row": "  {mark}{code} · {line}, {late} working {late:s/day/days} late",
     "today.targets": "\n🎯 <b>{n} {n:s/project/projects} past a target date</b>",
     "today.target_row": "  {code} {name}: target date to be {stage} was {date}, {late} working {late:s/day/days} ago",
     "today.waiting_mine": "\n💬 <b>{n} {n:s/problem/problems} waiting for your unit's answer</b>",
