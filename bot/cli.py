@@ -237,6 +237,7 @@ def role_names() -> str:
 
 def cmd_invite(args: argparse.Namespace) -> int:
     """Print a one-time invite code and its deep link."""
+    from bot.handlers.base import refusal
     from bot.handlers.start import invite_link, parse_role
     from storage.people import create_invite, unit_by_name
 
@@ -256,7 +257,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
                 invite = await create_invite(session, unit, role, by=None, valid_for=days)
                 await session.commit()
             except Refused as exc:
-                print(plain(t(lang, exc.key, **exc.params)), file=sys.stderr)
+                print(plain(refusal(lang, exc)), file=sys.stderr)
                 return 1
             username = config.telegram.username or "<your_bot>"
             print(invite.code)

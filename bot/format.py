@@ -90,7 +90,8 @@ def item_label(lang: str, item: Item) -> str:
     """A milestone or problem that can be given more time, as its requests name it."""
     if item.kind == "problem":
         return t(lang, "item.problem", id=item.id, code=item.code)
-    return t(lang, "item.milestone", code=item.code, title=item.title)
+    title = f"{item.seq}. {kind_title(lang, item.ms_kind, item.title)}"
+    return t(lang, "item.milestone", code=item.code, title=title)
 
 
 def short(text: str, limit: int = 80) -> str:

@@ -292,7 +292,7 @@ def digest(
     lang: str,
     today: date,
     counts: dict[str, dict[Stage, int]],
-    red: Sequence[tuple[str, int, str, date]],
+    red: Sequence[tuple[str, int, str, date, str]],
     climbed: Sequence[Climb],
     unit_names: dict[int, str],
     unreached: Sequence[tuple[str, int]] = (),
@@ -319,7 +319,12 @@ def digest(
         lines += _rows(
             red,
             lambda r: t(
-                lang, "digest.red_row", code=r[0], n=r[1], title=r[2], date=day(lang, r[3])
+                lang,
+                "digest.red_row",
+                code=r[0],
+                n=r[1],
+                title=kind_title(lang, r[4], r[2]),
+                date=day(lang, r[3]),
             ),
             lang,
         )
@@ -345,7 +350,7 @@ def climbed_row(lang: str, c: Climb, unit_names: dict[int, str]) -> str:
         id=c.item_id,
         n=c.seq,
         code=c.code,
-        title=short(c.title, 40),
+        title=short(kind_title(lang, c.ms_kind, c.title) if c.ms_kind else c.title, 40),
         late=c.late,
         unit=unit_names.get(c.unit_id, "?"),
         who=c.party,

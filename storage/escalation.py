@@ -105,7 +105,9 @@ def problem_target(
     level = late_target(calendar.workdays_between(deadline, today), th)
     if p.status is ProblemStatus.OPEN:
         term = calendar.add_workdays(p.raised, reply_days)
-        unacknowledged = calendar.workdays_between(p.raised, today) >= th.problem_ack_days
+        # Raised on a day off, the unit's first working day is its first to see it.
+        seen_from = calendar.next_workday(p.raised)
+        unacknowledged = calendar.workdays_between(seen_from, today) >= th.problem_ack_days
         if unacknowledged and deadline <= term:
             level = max(level, 1)
     return level

@@ -38,9 +38,11 @@ class Item:
     kind: str  # "milestone" or "problem"
     id: int
     code: str
-    title: str
+    title: str  # the milestone's stored title, or the problem's text
     unit_id: int
     due: date | None
+    seq: int = 0  # a milestone's number in its project
+    ms_kind: str = ""  # a milestone's kind (site, land…), which names it in English
 
 
 def parse_ref(ref: str) -> tuple[str, int]:
@@ -69,7 +71,7 @@ async def find_item(session: AsyncSession, member: Member, kind: str, item_id: i
         raise Refused("err.unknown_item")
     await reachable_project(session, member, project.code)
     unit = ms.owner_unit_id or project.unit_id
-    return Item("milestone", ms.id, project.code, f"{ms.seq}. {ms.title}", unit, ms.planned_date)
+    return Item("milestone", ms.id, project.code, ms.title, unit, ms.planned_date, ms.seq, ms.kind)
 
 
 async def askable_item(session: AsyncSession, member: Member, kind: str, item_id: int) -> Item:
@@ -197,7 +199,7 @@ async def late_items(session: AsyncSession, member: Member) -> Sequence[Item]:
         .limit(20)
     )
     items = [
-        Item("milestone", m.id, p.code, f"{m.seq}. {m.title}", member.unit_id, m.planned_date)
+        Item("milestone", m.id, p.code, m.title, member.unit_id, m.planned_date, m.seq, m.kind)
         for m, p in rows.all()
     ]
     problems = await session.scalars(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import agenda
 from storage.errors import Refused
 from storage.models import Invite, Member, Role, Unit, UnitKind, utcnow
-from storage.rules import Action, may_invite, require
+from storage.rules import Action, may_invite, require, role_fits_unit
 
 # No 0/O/1/I: codes are read aloud and typed from paper.
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -86,6 +86,8 @@ async def create_invite(
         if not may_invite(by.role, role):
             # Only admins make admins.
             raise Refused("err.not_allowed", who=(Role.ADMIN,))
+    if not role_fits_unit(role, unit.kind):
+        raise Refused("err.role_unit", role=role.value, unit=unit.name, kind=unit.kind.value)
     code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
     invite = Invite(
         code=code,

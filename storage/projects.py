@@ -331,6 +331,8 @@ async def set_due(
     """Move milestone N's planned date; returns it with the previous date."""
     project = await visible_project(session, member, code, Action.SET_DUE)
     ms = await milestone(session, project, seq)
+    if ms.done_date is not None:
+        raise Refused("err.already_done", n=seq, date=ms.done_date.isoformat())
     if day < today:
         raise Refused("err.date_past", date=day.isoformat())
     before = ms.planned_date

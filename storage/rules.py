@@ -101,6 +101,23 @@ def sees_everything(role: Role) -> bool:
     return allowed(role, Action.VIEW, own=False)
 
 
+# Where each role sits: leaders in the leadership, coordinators in the service center,
+# officers and heads in the units that do the work (the center may have a head too).
+_ROLE_UNITS: Mapping[Role, frozenset[UnitKind]] = {
+    Role.LEADER: frozenset({UnitKind.LEADERSHIP}),
+    Role.COORDINATOR: frozenset({UnitKind.CENTER}),
+    Role.OFFICER: frozenset(UnitKind) - {UnitKind.LEADERSHIP},
+    Role.HEAD: frozenset(UnitKind) - {UnitKind.LEADERSHIP},
+    Role.ADMIN: frozenset(UnitKind),
+}
+
+
+def role_fits_unit(role: Role, kind: UnitKind) -> bool:
+    """Whether a member of ROLE belongs in a unit of KIND: a leader in a township would
+    get its prompts and none of the leaders' digests, so an invite like that is refused."""
+    return kind in _ROLE_UNITS[role]
+
+
 def may_invite(inviter: Role, invited: Role) -> bool:
     """Coordinators invite anyone but admins; only admins make admins."""
     if inviter is Role.ADMIN:

@@ -549,13 +549,14 @@ async def counts_by_unit_and_stage(session: AsyncSession) -> dict[str, dict[Stag
 
 async def went_red(
     session: AsyncSession, today: date, calendar: WorkCalendar
-) -> Sequence[tuple[str, int, str, date]]:
-    """Milestones that became overdue since the last working day: (code, seq, title, date)."""
+) -> Sequence[tuple[str, int, str, date, str]]:
+    """Milestones that became overdue since the last working day:
+    (code, seq, title, date, kind)."""
     previous = today - timedelta(days=1)
     while not calendar.is_workday(previous) and previous > today - timedelta(days=30):
         previous -= timedelta(days=1)
     rows = await session.execute(
-        select(Project.code, Milestone.seq, Milestone.title, Milestone.planned_date)
+        select(Project.code, Milestone.seq, Milestone.title, Milestone.planned_date, Milestone.kind)
         .join(Project, Project.id == Milestone.project_id)
         .where(
             Milestone.done_date.is_(None),
@@ -565,4 +566,4 @@ async def went_red(
         )
         .order_by(Milestone.planned_date, Project.code, Milestone.seq)
     )
-    return [(c, s, t, d) for c, s, t, d in rows if d is not None]
+    return [(c, s, t, d, k) for c, s, t, d, k in rows if d is not None]

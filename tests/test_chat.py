@@ -73,6 +73,9 @@ async def test_officer_cannot_invite_and_coordinator_cannot_make_admins(h: Harne
     # a role of two words, and a Chinese comma between the unit and the role
     assert "<code>" in (await h.send(COORD, "/invite 城东街道 unit head"))[0]
     assert "<code>" in (await h.send(COORD, "/invite 城东街道，负责人"))[0]
+    # a leader's code for a township would give the leader a township's prompts
+    wrong = (await h.send(COORD, "/invite 城东街道 分管领导"))[0]
+    assert "不能设" in wrong and "街道" in wrong
 
 
 async def test_configured_admin_becomes_a_member_on_start(

@@ -150,10 +150,25 @@ def test_invite_takes_every_name_of_a_role(
 ) -> None:
     assert main(["--config", str(config), "import", str(DATA / "ledger-example.xlsx")]) == 0
     capsys.readouterr()
-    assert main(["--config", str(config), "invite", "青山镇", name, "--lang", "en"]) == 0
+    # each role where it belongs: leaders in the leadership, coordinators in the center
+    unit = {Role.LEADER: "市领导", Role.COORDINATOR: "招商服务中心"}.get(role, "青山镇")
+    assert main(["--config", str(config), "invite", unit, name, "--lang", "en"]) == 0
     about = capsys.readouterr().out.strip().splitlines()[-1]
-    assert about.startswith(f"青山镇 · {CATALOG['en'][f'role.{role.value}']} · valid until ")
+    assert about.startswith(f"{unit} · {CATALOG['en'][f'role.{role.value}']} · valid until ")
     assert re.search(r"valid until \d{4}-\d\d-\d\d \d\d:\d\d CST \(\+08:00\)$", about)
+
+
+@pytest.mark.parametrize(
+    ("unit", "role"), [("青山镇", "leader"), ("青山镇", "服务中心"), ("市领导", "专员")]
+)
+def test_invite_refuses_a_role_where_it_does_not_belong(
+    config: Path, capsys: pytest.CaptureFixture[str], unit: str, role: str
+) -> None:
+    assert main(["--config", str(config), "import", str(DATA / "ledger-example.xlsx")]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "invite", unit, role]) == 1
+    err = capsys.readouterr().err
+    assert "不能设" in err and "township" not in err and "leadership" not in err
 
 
 def test_invite_help_lists_the_roles_in_both_languages(

@@ -148,3 +148,14 @@ def test_one_step_a_day_and_never_past_the_top() -> None:
     assert next_level(2, 2, date(2026, 12, 1), today) == 2
     assert next_level(3, 3, date(2026, 12, 1), today) == 3
     assert next_level(2, 1, None, today) == 2  # never climbs down by itself
+
+
+def test_a_problem_raised_on_a_day_off_owes_its_receipt_a_working_day_later() -> None:
+    # Raised on National Day (Thu 1 Oct); the first working day is Thu 8th: the unit has
+    # that day to acknowledge, and only on Fri 9th is the receipt late.
+    clock = ProblemClock(S.OPEN, d(1), CAL.add_workdays(d(1), REPLY_DAYS))
+    assert problem_target(clock, d(8), CAL, TH, REPLY_DAYS) == 0
+    assert problem_target(clock, d(9), CAL, TH, REPLY_DAYS) == 1
+    # raised on the make-up Saturday, a working day, it is owed on Monday
+    clock = ProblemClock(S.OPEN, d(10), CAL.add_workdays(d(10), REPLY_DAYS))
+    assert problem_target(clock, d(12), CAL, TH, REPLY_DAYS) == 1

@@ -557,3 +557,109 @@ async def test_a_written_deadline_of_today_holds_and_a_past_one_is_said(
         problem = await s.get(Problem, pid)
         assert problem is not None and problem.reply_deadline == deadline
     assert any("已经过去" in r for r in replies) is warned
+
+
+# --- found by the second trial -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["/ack 13800138000", "/reply 13800138000 好", "/urge 2147483648", "/done XNY01 99999999999"],
+)
+async def test_a_number_too_big_for_an_id_is_no_id(h: Harness, typed: str) -> None:
+    reply = (await h.send(COORD, typed))[0]
+    assert "出错" not in reply
+    pressed = (await h.press(HEAD, "xa:13800138000"))[0]
+    assert "出错" not in pressed
+
+
+async def test_an_extension_overtaken_before_the_decision_changes_nothing(h: Harness) -> None:
+    ms1 = h.ids["ms1"]
+    h.clock.now = at(date(2026, 10, 9), 11)
+    await h.press(OFFICER, f"go:extend:m:{ms1}")
+    await h.send(OFFICER, "10月20日")
+    approve = next(b for b in h.api.buttons(HEAD) if b.startswith("xa:"))
+    # meanwhile the head gives it another date himself
+    await h.send(HEAD, "/due XNY01 1 10月30日")
+    assert "已过时" in (await h.press(HEAD, approve))[0]
+    assert "已过时" in h.api.texts(OFFICER)[-1]
+    async with h.sessions() as s:
+        ms = await s.get(Milestone, ms1)
+        assert ms is not None and ms.planned_date == date(2026, 10, 30)
+    # an answered problem's request, and one for a date already past, are void too
+    pid, _ = await raise_problem(h, OFFICER, "用地指标还没有落实", "自然资源局")
+    await h.press(LAND_OFFICER, f"go:extend:p:{pid}")
+    assert "延期到的日期" in h.api.texts(LAND_OFFICER)[-1]
+    again = await h.send(LAND_OFFICER, "10月13日")  # not after the current deadline, the 13th
+    assert "必须晚于今天和原定日期 2026-10-13" in again[0] and "延期到的日期" in again[-1]
+    await h.send(LAND_OFFICER, "10月28日")
+    async with h.sessions() as s:
+        problem = await s.get(Problem, pid)
+        assert problem is not None and problem.status is ProblemStatus.ACKNOWLEDGED
+    await h.send(LAND_OFFICER, f"/reply {pid} 已落实")
+    approve = next(b for b in h.api.buttons(COORD) if b.startswith("xa:"))
+    assert "已过时" in (await h.press(COORD, approve))[0]
+    async with h.sessions() as s:
+        problem = await s.get(Problem, pid)
+        assert problem is not None and problem.reply_deadline == date(2026, 10, 13)
+
+
+async def test_the_leadership_is_no_answering_unit(h: Harness) -> None:
+    await h.send(OFFICER, "/problem XNY01 需要市领导协调电网公司")
+    async with h.sessions() as s:
+        lead = await s.scalar(select(Unit).where(Unit.name == "市领导"))
+        assert lead is not None
+    assert f"f:unit:{lead.id}" not in h.api.buttons(OFFICER)
+    refused = await h.send(OFFICER, "市领导")
+    assert "不负责答复问题" in refused[0]
+
+
+async def test_overseers_get_each_climb_once_and_see_the_owner_named(h: Harness) -> None:
+    async with h.sessions() as s:
+        set_actor(s, None)
+        ms2 = await s.get(Milestone, h.ids["ms2"])
+        assert ms2 is not None
+        ms2.owner_unit_id = h.ids["land"]  # the land bureau's 土地摘牌
+        await s.commit()
+    for day in (9, 10, 12, 13, 14, 15, 16, 19):
+        await run_day(h, date(2026, 10, day))
+    h.clock.now = at(date(2026, 10, 19), 10)
+    coord = (await h.send(COORD, "/today"))[0]
+    # milestone 2 (土地摘牌) is the land bureau's, milestone 1 (选址) 城东街道's
+    assert "🟨XNY01 节点2「土地摘牌」计划 2026-10-14（周三） · 责任：自然资源局" in coord
+    assert "节点1「选址」计划 2026-10-08（周四） · 责任：城东街道" in coord
+    # a problem routed to the center: its coordinator hears of each climb once a day
+    pid, _ = await raise_problem(h, OFFICER, "企业注册遇到困难", "招商服务中心")
+    for day in (20, 21, 22, 23, 26, 27):
+        await run_day(h, date(2026, 10, day))
+    digests = [x for x in texts_to(h, COORD, "每日简报") if f"问题 #{pid}" in x]
+    notices = [x for x in mentions(h, COORD, pid) if "已提级" in x]
+    assert notices and not digests
+
+
+async def test_odd_presses_are_answered(h: Harness) -> None:
+    before = len(h.api.calls)
+    assert "按钮" in (await h.press(OFFICER, "garbage:1"))[0]
+    assert any(m == "answerCallbackQuery" for m, _ in h.api.calls[before:])
+    refused = (await h.press(LEADER, "nc:*"))[0]
+    assert "没有权限" in refused and "请联系" in refused
+    assert "没有在办的项目" in (await h.press(COORD, "nc:*"))[0]
+
+
+async def test_english_names_milestones_in_english_everywhere(h: Harness) -> None:
+    for uid in (OFFICER, HEAD, COORD):
+        await h.send(uid, "/lang en")
+    await run_day(h, date(2026, 10, 9))
+    prompt = [x for x in h.api.texts(OFFICER) if "Today ·" in x][-1]
+    assert "Site selection" in prompt and "选址" not in prompt
+    notice = [x for x in h.api.texts(HEAD) if "Escalated" in x][-1]
+    assert "Site selection" in notice and "选址" not in notice
+    assert "Site selection" in [x for x in h.api.texts(COORD) if "Daily digest" in x][-1]
+    await h.send(COORD, "/urge XNY01 1")
+    assert "Site selection" in [x for x in h.api.texts(OFFICER) if "Urged" in x][-1]
+    await h.send(OFFICER, "/extend")
+    labels = [
+        b["text"] for row in h.api.sent(OFFICER)[-1]["reply_markup"]["inline_keyboard"] for b in row
+    ]
+    assert any("Site selection" in label for label in labels)
+    assert not any("选址" in label for label in labels)

@@ -181,7 +181,13 @@ async def refuse_stranger(update: Update, context: Context) -> None:
 
 # Storage knows no catalog: a refusal carries an enum's raw value ("resolved"), which the
 # member reads as the catalog's word (已解决). The parameter's name says which enum it is.
-_ENUM_WORDS = {"status": "pstatus", "stage": "stage", "role": "role", "category": "pcat"}
+_ENUM_WORDS = {
+    "status": "pstatus",
+    "stage": "stage",
+    "role": "role",
+    "category": "pcat",
+    "kind": "ukind",
+}
 # Room for the quoted text in a refusal, in HTML, below Telegram's 4,096 characters.
 _QUOTE_ROOM = 3500
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flow import Ask, Choices, Command, Fields
-from bot.format import day, item_label, milestone_title
+from bot.format import day, item_label, kind_title, milestone_title
 from bot.handlers.base import Call, guarded
 from bot.handlers.projects import date_check
 from bot.input import number
@@ -246,7 +246,7 @@ async def urge(call: Call) -> None:
                 "urge.milestone",
                 who=call.member.name,
                 code=item.code,
-                title=item.title,
+                title=f"{item.seq}. {kind_title(m.lang, item.ms_kind, item.title)}",
                 date=day(m.lang, item.due),
             )
             buttons = milestone_buttons(m.lang, item.id)

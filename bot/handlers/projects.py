@@ -114,7 +114,10 @@ async def milestone_check(call: Call, fields: Fields, raw: str) -> int:
     if seq is None:
         raise Refused("err.bad_number", text=raw.strip()[:20])
     project = await store.reachable_project(call.session, call.member, fields["project"])
-    await store.milestone(call.session, project, seq)
+    ms = await store.milestone(call.session, project, seq)
+    if ms.done_date is not None:
+        # Done is done: neither /done again nor a new date for it.
+        raise Refused("err.already_done", n=seq, date=day(call.lang, ms.done_date))
     return seq
 
 
