@@ -541,7 +541,7 @@ async def _digests(
         level = level_of[m.role]
         # Coordinators invite people: they are the ones to hear of units nobody joined.
         lost = unreached if m.role is Role.COORDINATOR else ()
-        noticed = told.get(m.id)
+        noticed = set(told.get(m.id, ()))
         if noticed:
             # What the reader already had as a notice this morning is not said twice.
             theirs = [c for c in climbed[level] if c not in noticed]
