@@ -226,7 +226,7 @@ def plan_backward(
 
 # Words that give away what a problem is about; the first category that matches wins.
 _CATEGORY_WORDS: tuple[tuple[ProblemCategory, re.Pattern[str]], ...] = (
-    (ProblemCategory.LAND, re.compile(r"土地|用地|征地|拆迁|地块|land|plot", re.I)),
+    (ProblemCategory.LAND, re.compile(r"土地|用地|供地|征地|拆迁|地块|摘牌|land|plot", re.I)),
     (
         ProblemCategory.PERMITS,
         re.compile(

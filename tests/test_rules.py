@@ -122,6 +122,8 @@ def test_stage_moves() -> None:
         ("the construction permit is late", ProblemCategory.PERMITS),
         ("招工难", ProblemCategory.OTHER),
         ("保证金未退还", ProblemCategory.OTHER),
+        ("供地时间不明确", ProblemCategory.LAND),
+        ("摘牌一直没有安排", ProblemCategory.LAND),
     ],
 )
 def test_guess_category(text: str, category: ProblemCategory) -> None:
