@@ -13,7 +13,7 @@ from telegram.request import BaseRequest
 from bot.config import Config
 from bot.delivery import drain_job
 from bot.flow import build_conversation, stale_button_handler
-from bot.handlers import ledger, notices, problems, projects, start
+from bot.handlers import ledger, notices, problems, projects, start, undo
 from bot.handlers.base import SERVICES_KEY, Services, on_error, utc_clock
 from bot.persistence import StorePersistence
 from bot.routing import routing_gaps, tell_admins
@@ -102,6 +102,7 @@ def build_application(
     projects.register(app)
     ledger.register(app)
     notices.register(app)
+    undo.register(app)
     app.add_handler(build_conversation([*projects.COMMANDS, *problems.COMMANDS, *notices.COMMANDS]))
     app.add_handler(stale_button_handler())
     ledger.register_last(app)

@@ -206,7 +206,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         async with _store(config.store.url) as sessions, sessions() as session:
             set_actor(session, None)
             try:
-                result = await import_ledger(session, ledger, config.city.industries)
+                result = await import_ledger(
+                    session, ledger, config.city.industries, aliases=config.city.industry_aliases
+                )
             except LedgerError as exc:
                 await session.rollback()
                 _print_ledger_errors(lang, exc)
@@ -326,6 +328,8 @@ def cmd_tick(args: argparse.Namespace) -> int:
                     names = await _member_names(session, [m.member_id for m in result.messages])
                     await session.rollback()
                 else:
+                    # A manual tick sends at once, even as at a moment still to come.
+                    await _due_now([m.key for m in result.messages], session)
                     try:
                         await session.commit()
                     except IntegrityError:
@@ -390,17 +394,57 @@ def _print_messages(messages: Sequence[Any], names: dict[int, str]) -> None:
                 print("  " + "  ".join(f"[{label}]" for label, _data in row))
 
 
+async def _due_now(keys: Sequence[str], session: AsyncSession) -> None:
+    """Make the tick's messages due now: a tick `--at` a later moment queues them for that
+    moment, and a manual tick sends at once (and so ends)."""
+    from sqlalchemy import update
+
+    from storage.models import Outbox, OutboxStatus
+
+    now = datetime.now(UTC)
+    for i in range(0, len(keys), 500):  # well under SQLite's limit on bound values
+        await session.execute(
+            update(Outbox)
+            .where(
+                Outbox.dedupe_key.in_(keys[i : i + 500]),
+                Outbox.status == OutboxStatus.PENDING,
+                Outbox.not_before > now,
+            )
+            .values(not_before=now)
+        )
+
+
+# Rows put back by a drain (a private chat's interval, Telegram's RetryAfter) are due
+# within this; anything due later is left to `wallchart run`.
+SEND_HORIZON = timedelta(minutes=2)
+
+
+async def _due_soon(sessions: SessionMaker) -> tuple[int, int]:
+    """Pending rows due within SEND_HORIZON, and those due later."""
+    from sqlalchemy import func, select
+
+    from storage.models import Outbox, OutboxStatus
+
+    soon = datetime.now(UTC) + SEND_HORIZON
+    pending = select(func.count()).where(Outbox.status == OutboxStatus.PENDING)
+    async with sessions() as session:
+        due = await session.scalar(pending.where(Outbox.not_before <= soon))
+        later = await session.scalar(pending.where(Outbox.not_before > soon))
+    return int(due or 0), int(later or 0)
+
+
 async def _send_queued(config: Config, sessions: SessionMaker) -> None:
-    """Drain the outbox with a plain Bot until nothing is pending (for `tick` without `run`).
+    """Drain the outbox with a plain Bot until nothing due is pending (for `tick` without
+    `run`), and end.
 
     Rows put back for a private chat's interval or Telegram's wait are due a little later:
-    wait for them rather than leave them to the next `run`.
+    wait for them rather than leave them to the next `run`. Rows due later than
+    SEND_HORIZON are left to `run`, and said so.
     """
     from telegram import Bot
     from telegram.ext import AIORateLimiter, ExtBot
 
     from bot.delivery import drain
-    from storage.outbox import pending_count
 
     tg = config.telegram
     bot: Bot = ExtBot(
@@ -413,9 +457,10 @@ async def _send_queued(config: Config, sessions: SessionMaker) -> None:
             result = await drain(bot, sessions, config.scheduler)
             if result.sent or result.failed:
                 print(f"sent {result.sent}, failed {result.failed}")
-            async with sessions() as session:
-                left = await pending_count(session)
+            left, later = await _due_soon(sessions)
             if not left:
+                if later:
+                    print(f"{_count(later, 'message')} due later: `wallchart run` sends them")
                 break
             if not result.handled:
                 await asyncio.sleep(config.scheduler.private_interval or 1.0)
@@ -473,18 +518,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+# Libraries that log routine work at INFO: httpx every request (a long poll each few
+# seconds), APScheduler two lines per run of every job (the outbox drain runs every two
+# seconds: tens of thousands of lines a day). Quiet unless -v.
+CHATTY = ("httpx", "apscheduler", "alembic")
+
+
+def configure_logging(verbose: bool) -> None:
+    """Wallchart's own INFO lines; the chatty libraries' at WARNING. With -v everything
+    at DEBUG, and the libraries' routine work at INFO."""
     logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # httpx logs every long-polling request at INFO; that drowns what matters.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
     # A drain longer than its interval makes APScheduler warn at every skipped run; the
     # next run simply takes over, so that is not worth a line in the log.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(getattr(args, "verbose", False))
     try:
         code: int = args.func(args)
     except (ConfigError, StoreError) as exc:

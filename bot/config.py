@@ -55,6 +55,8 @@ class CityConfig:
     timezone: str = "Asia/Shanghai"
     service_center: str = "招商服务中心"
     industries: tuple[str, ...] = ("新能源", "新材料", "生物医药", "高端装备制造", "现代服务业")
+    # Other names ledgers give a key industry (光伏 = "新能源"); the ledger import reads them.
+    industry_aliases: dict[str, str] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -181,6 +183,11 @@ def _convert(where: str, kind: Any, value: Any) -> Any:
             raise ConfigError(f"{where}: must be a list, like [...], not {_shown(value)}")
         item = get_args(kind)[0]
         return tuple(_convert(f"{where}[{i}]", item, v) for i, v in enumerate(value))
+    if get_origin(kind) is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f'{where}: must be a table, like {{ a = "b" }}, not {_shown(value)}')
+        item = get_args(kind)[1]
+        return {str(k): _convert(f"{where} {k}", item, v) for k, v in value.items()}
     if kind is time:
         return _parse_time(where, value)
     if kind is date:
@@ -281,6 +288,11 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Conf
         config.city.tz  # noqa: B018  (fail at start-up, not at the first prompt)
     except Exception as exc:
         raise ConfigError(f"[city] unknown timezone {config.city.timezone!r}") from exc
+    for alias, industry in config.city.industry_aliases.items():
+        if industry not in config.city.industries:
+            raise ConfigError(
+                f"[city] industry_aliases {alias}: {industry!r} is not one of [city] industries"
+            )
     return config
 
 

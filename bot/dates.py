@@ -2,7 +2,10 @@
 
 Every command that takes a date (``/due``, ``/plan``, problem reply deadlines, extensions)
 and every guided flow goes through :func:`parse_deadline`. It returns the last day by
-which something must be done, or ``None`` when the text holds no deadline. Officers write
+which something must be done, or ``None`` when the text holds no deadline.
+:func:`parse_deadline_detail` returns the same day as a :class:`Deadline` with the words
+it was read from, as written, and the other dates the text held (a range's start, a
+second date), for an echo that shows which date was taken. Officers write
 dates the way they speak, so the rules below are hand-written; dateparser is not used
 (with ``languages=['zh']`` it misses most of these forms, and it is slower).
 
@@ -26,7 +29,32 @@ Decisions (``today`` is the day the text is read):
 * Parts of a year: ``年初`` → 31 January, ``年中`` / ``上半年`` / ``mid-year`` / ``H1`` →
   30 June, ``年底`` / ``年末`` / ``年内`` / ``下半年`` / ``year end`` → 31 December.
   Quarters (``季度末``, ``下季度``, ``一季度``, ``Q3``) → the quarter's last day.
-  ``国庆前`` → 30 September, ``元旦前`` → 31 December.
+* Holidays (``元旦``, ``春节``/``过年``, ``除夕``, ``元宵``, ``清明``, ``劳动节``/``五一``,
+  ``端午``, ``中秋``, ``国庆``/``十一``) follow the working-day calendar: ``X前`` (and a bare
+  ``X``) is the **last working day before the days off around X begin** (``春节前`` in
+  2026 is Saturday 14 February, the make-up day before the break of 15–23 February);
+  ``X后`` is the **first working day after they end**, ``X后3个工作日内`` the third.
+  ``节后`` is the same after the holiday that is running or comes next, ``节前`` before the
+  next one whose eve has not passed (a holiday is a day off that
+  chinese_calendar names; weekends and configured local days off are not holidays).
+  A festival that is no day off (``元宵``) is a one-day break. This year's, or next
+  year's if passed; ``今年中秋前`` already passed is no deadline. Festival days come from
+  ``lunardate`` and chinese_calendar's solar terms (清明).
+* Lunar dates (``腊月十五``, ``正月十五``, ``农历八月十五``, ``二月初二``) are dates: that day,
+  in this lunar year or the next if passed; a lunar month named alone is its last day.
+* A range (``12月8日至12日``, ``周三至周五``, ``12/8-12/12``, ``Mon to Wed``) is its end.
+* A time of day never changes the day: ``周五三点前`` is Friday, ``by EOD tomorrow``
+  tomorrow. A time alone (``下午5点前``, ``17:30``, ``今晚8点``, ``EOD``, ``5pm``) is
+  **today, even if that hour has passed**: the parser is given no clock time, and the
+  echo shows the date. ``3点`` with no part of the day, minute or ``前`` is no time
+  (``以下3点意见`` are three points).
+* ``第二个周五``, ``下月第一个周一``, ``本月最后一个周五``, ``the first Monday of January``:
+  that weekday of that month (rolled to next year or month if passed). ``第50周`` /
+  ``week 50`` is the Friday of that ISO week. ``每月20日前`` is the next 20th (today
+  included), ``每周五`` the next Friday; a frequency alone (``每两周报一次``,
+  ``every two weeks``, ``一周两次``) is no deadline.
+* English relative months: ``5th of this month``, ``this month 20th``, ``next month 8th``;
+  ``next June`` is the last day of the first June after this month.
 * Bare dates roll forward: a month-day (``12月5日``, ``12.5``, ``12/5``, ``Dec 5``,
   ``5 Dec``) already past this year means next year; a day of month (``5号``, ``15日``,
   ``the 5th``) already past means next month; likewise bare ``月初``, ``上旬``, ``年初``,
@@ -41,13 +69,17 @@ Decisions (``today`` is the day the text is read):
   ``下一个工作日``, ``next business day``) count on the scheduler's working-day calendar
   (China's, with make-up workdays), not counting today. Calendar-day deadlines are not
   moved off weekends or holidays.
-* Words that only name the past (``昨天``, ``上周五``, ``上个月``, ``3天前``,
-  ``yesterday``, ``last Friday``, ``3 days ago``) are not deadlines: they are skipped and
+* Words that only name the past (``昨天``, ``上周五``, ``上个月``, ``3天前``, ``去年下半年``,
+  ``上一季度``, ``yesterday``, ``last Friday``, ``last year's Q3``, ``3 days ago``,
+  ``2 days before``) are not deadlines: they are skipped and
   the rest of the text is still searched (``上周五没完成，下周五前完成`` → next Friday).
-* Chinese numerals (``三天后``, ``十二月五号``, ``二〇二六年``), full-width digits and
-  English number words (``two weeks``) are understood; ``号``/``日``, ``周``/``星期``/
-  ``礼拜`` are interchangeable. Text around the date is ignored, and when the text holds
-  several dates the first one wins.
+* Chinese numerals (``三天后``, ``十二月五号``, ``二〇二六年``, ``廿八`` through cn2an,
+  ``俩``), full-width digits, traditional characters (``下週三``, ``下禮拜一``) and English
+  number words (``two weeks``) are understood; ``号``/``日``, ``周``/``星期``/``礼拜`` are
+  interchangeable, ``本周周四`` is ``本周四``, ``这一周`` is ``这周``, ``一下`` (a verb's
+  "a bit") is not ``下``, ``月尾`` is ``月底`` and ``上中旬`` is ``中旬``.
+  Text around the date is ignored, and when the text holds several dates the first one
+  wins (the others are in ``Deadline.other``).
 * A bare number is never a date: ``5号`` needs a date-like word after it (``3号楼`` is a
   building) and ``12.5`` must stand alone (``12.5亿元``, ``12.5%`` are amounts). An
   impossible date (``2月30日``, ``13.5``) is no date.
@@ -59,21 +91,46 @@ import calendar as _calendar
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
+
+import chinese_calendar
+from lunardate import LunarDate  # type: ignore[import-untyped]  # ships no types
 
 from storage.workdays import DEFAULT_CALENDAR, WorkCalendar
 
-__all__ = ["parse_deadline"]
+__all__ = ["Deadline", "parse_deadline", "parse_deadline_detail"]
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A deadline read from text, with the words it came from (for the echo).
+
+    ``day`` is the deadline; ``matched`` the words of the text that gave it, as written
+    (a range's whole span, ``12月8日至12日``); ``other`` the other dates the text held, in
+    the order written: a range's start, a second date mentioned later.
+    """
+
+    day: date
+    matched: str
+    other: tuple[date, ...] = ()
+
 
 _Handler = Callable[[re.Match[str], date, WorkCalendar], date | None]
-_RULES: list[tuple[re.Pattern[str], _Handler]] = []
+# Rules that name only a time of day (下午5点, EOD) give today, and only when nothing else
+# in the text names a day: "by EOD tomorrow" is tomorrow.
+# Each rule also says which script its pattern needs: a text without Chinese characters
+# skips the _zh_ rules and one without Latin letters the _en_ rules, which halves the time.
+_RULES: list[tuple[re.Pattern[str], _Handler, bool, str]] = []
+_HAS_SCRIPT = {"zh": re.compile("[\u3400-\u9fff]"), "en": re.compile("[a-z]")}
 
 
-def _rule(pattern: str) -> Callable[[_Handler], _Handler]:
+def _rule(pattern: str, *, weak: bool = False) -> Callable[[_Handler], _Handler]:
     """Register a handler for a pattern; at equal start and length, earlier rules win."""
 
     def register(handler: _Handler) -> _Handler:
-        _RULES.append((re.compile(pattern), handler))
+        script = handler.__name__[1:3] if handler.__name__[:4] in ("_zh_", "_en_") else ""
+        _RULES.append((re.compile(pattern), handler, weak, script))
         return handler
 
     return register
@@ -81,29 +138,96 @@ def _rule(pattern: str) -> Callable[[_Handler], _Handler]:
 
 def parse_deadline(text: str, today: date, calendar: WorkCalendar | None = None) -> date | None:
     """Return the deadline the text names relative to today, or None if it names none."""
-    s = _normalize(text)
+    found = parse_deadline_detail(text, today, calendar)
+    return None if found is None else found.day
+
+
+# A range between two dates ("12月8日至12日", "Mon to Wed"): its end is the deadline.
+_RANGE_JOIN = re.compile(r" ?(?:至|到|~|-|–|—|to|through|thru|till|until) ?")
+_RANGE_DAY = re.compile(r"(?P<d>\d{1,2})(?:日|号|st|nd|rd|th)?(?![\d月./:点时])")
+
+_Candidate = tuple[int, int, int, re.Match[str], _Handler, bool]
+
+
+def parse_deadline_detail(
+    text: str, today: date, calendar: WorkCalendar | None = None
+) -> Deadline | None:
+    """Return the deadline the text names, the words that gave it and its other dates."""
+    s, spans = _normalize(text)
     if not s:
         return None
     cal = DEFAULT_CALENDAR if calendar is None else calendar
-    found: list[tuple[int, int, int, re.Match[str], _Handler]] = []
-    for index, (pattern, handler) in enumerate(_RULES):
+    found: list[_Candidate] = []
+    scripts = {"": True} | {k: bool(p.search(s)) for k, p in _HAS_SCRIPT.items()}
+    for index, (pattern, handler, weak, script) in enumerate(_RULES):
+        if not scripts[script]:
+            continue
         for m in pattern.finditer(s):
             if m.end() > m.start():
-                found.append((m.start(), m.start() - m.end(), index, m, handler))
+                found.append((m.start(), m.start() - m.end(), index, m, handler, weak))
     # Leftmost first, then the longest reading at that spot ("下周五" over "下周").
     found.sort(key=lambda c: c[:3])
-    skipped: list[tuple[int, int]] = []
-    for start, _, _, m, handler in found:
+    used: list[tuple[int, int]] = []
+    dates: list[tuple[int, int, date]] = []  # (start, end, day) of every date read
+    weak_dates: list[tuple[int, int, date]] = []
+    for start, _, _, m, handler, weak in found:
         end = m.end()
-        # A span already rejected (a past mention, an impossible date) must not be
-        # re-read through a shorter rule: "3天前" is not "3天", "2月30日" is not "30日".
-        if any(start < e and s_ < end for s_, e in skipped):
+        # A span already read or rejected (a past mention, an impossible date) must not
+        # be re-read through a shorter rule: "3天前" is not "3天", "2月30日" is not "30日".
+        if any(start < e and s_ < end for s_, e in used):
             continue
         result = handler(m, today, cal)
-        if result is not None:
-            return result
-        skipped.append((start, end))
-    return None
+        used.append((start, end))
+        if result is None:
+            continue
+        if not weak:
+            end, result, start_day = _range_end(s, end, result, found, today, cal)
+            used[-1] = (start, end)
+            if start_day is not None:
+                dates.append((start, start, start_day))
+        (weak_dates if weak else dates).append((start, end, result))
+    chosen = [x for x in dates if x[0] < x[1]] or weak_dates
+    if not chosen:
+        return None
+    start, end, day = chosen[0]
+    # A time of day is not another date: "周五三点" holds one day.
+    others = sorted(dates) if dates else weak_dates
+    other = tuple(x[2] for x in others if (x[0], x[1]) != (start, end))
+    matched = text[spans[start][0] : spans[end - 1][1]].strip()
+    return Deadline(day, matched, other)
+
+
+def _range_end(
+    s: str,
+    end: int,
+    first: date,
+    found: list[_Candidate],
+    today: date,
+    cal: WorkCalendar,
+) -> tuple[int, date, date | None]:
+    """Return (end, day, start day) of a range starting with a date read up to `end`.
+
+    Without a range after the date, return (end, first, None) unchanged.
+    """
+    join = _RANGE_JOIN.match(s, end)
+    if join is None:
+        return end, first, None
+    at = join.end()
+    bare = _RANGE_DAY.match(s, at)
+    if bare is not None:
+        # "12月8日至12日": the end's month is the start's.
+        last = _make(first.year, first.month, int(bare["d"]))
+        if last is not None and last >= first:
+            return bare.end(), last, first
+    for start, _, _, m, handler, weak in found:
+        if start == at and not weak:
+            last = handler(m, today, cal)
+            # "Monday to Wednesday" on a Thursday: the Wednesday after that Monday.
+            while last is not None and first - timedelta(days=7) < last < first:
+                last += timedelta(days=7)
+            if last is not None and last >= first:
+                return m.end(), last, first
+    return end, first, None
 
 
 # --- normalization ------------------------------------------------------------------
@@ -113,7 +237,7 @@ _ZH_DIGIT = {
     "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
 }  # fmt: skip
 _ZH_UNIT = {"十": 10, "百": 100, "千": 1000}
-_ZH_NUMBER = re.compile("[零〇一二两三四五六七八九十百千]+")
+_ZH_NUMBER = re.compile("[零〇一二两三四五六七八九十百千廿卅]+")
 _EN_NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
@@ -129,6 +253,8 @@ _SPACES = re.compile(r"\s+")
 
 def _zh_number(run: str) -> int | None:
     """Return the value of a run of Chinese numerals, or None if it is not a number."""
+    if "廿" in run or "卅" in run:
+        return _cn2an(run)
     if len(run) == 1:
         return _ZH_DIGIT.get(run, _ZH_UNIT.get(run))
     if not any(ch in _ZH_UNIT for ch in run):
@@ -157,6 +283,21 @@ def _zh_number(run: str) -> int | None:
     return total + (pending or 0)
 
 
+def _cn2an(run: str) -> int | None:
+    """Read a run with 廿 (20) or 卅 (30), as in 十二月廿八, with cn2an.
+
+    Imported on first use: cn2an takes about 0.25 s to import, and only these rare
+    runs need it; the common runs are read by :func:`_zh_number` in microseconds.
+    """
+    import cn2an  # type: ignore[import-untyped]  # ships no types
+
+    try:
+        value = cn2an.cn2an(run, "smart")
+    except (ValueError, KeyError):
+        return None
+    return int(value) if isinstance(value, int | float) and value == int(value) else None
+
+
 def _zh_number_sub(m: re.Match[str]) -> str:
     """Replace a run of Chinese numerals by Arabic digits when it reads as a number."""
     value = _zh_number(m.group())
@@ -168,13 +309,98 @@ def _zh_number_sub(m: re.Match[str]) -> str:
     return f"{before}{value}{after}"
 
 
-def _normalize(text: str) -> str:
-    """Fold full-width forms, case, spacing and number words into one spelling."""
-    s = unicodedata.normalize("NFKC", text).lower().strip()
-    s = _ZH_NUMBER.sub(_zh_number_sub, s)
-    s = _EN_NUMBER.sub(lambda m: str(_EN_NUMBER_WORDS[m.group(1)]), s)
-    s = _CJK_SPACE.sub("", s)
-    return _SPACES.sub(" ", s)
+_Spans = list[tuple[int, int]]
+
+
+def _sub(
+    pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str], s: str, spans: _Spans
+) -> tuple[str, _Spans]:
+    """Return re.sub's result and, for each character, the original span it came from."""
+    parts: list[str] = []
+    new_spans: _Spans = []
+    pos = 0
+    for m in pattern.finditer(s):
+        if m.end() == m.start():
+            continue
+        replacement = repl(m)
+        parts.append(s[pos : m.start()])
+        new_spans += spans[pos : m.start()]
+        parts.append(replacement)
+        new_spans += [(spans[m.start()][0], spans[m.end() - 1][1])] * len(replacement)
+        pos = m.end()
+    if not parts:
+        return s, spans
+    parts.append(s[pos:])
+    new_spans += spans[pos:]
+    return "".join(parts), new_spans
+
+
+def _normalize(text: str) -> tuple[str, _Spans]:
+    """Fold full-width forms, case, spacing and number words into one spelling.
+
+    Return the folded text and, for each of its characters, the span of ``text`` it
+    came from, so that the words a date was read from can be quoted as written.
+    """
+    chars: list[str] = []
+    spans: _Spans = []
+    for i, ch in enumerate(text):
+        folded = ch.lower() if ch.isascii() else unicodedata.normalize("NFKC", ch).lower()
+        folded = folded.translate(_TRADITIONAL)
+        chars.append(folded)
+        spans += [(i, i + 1)] * len(folded)
+    s = "".join(chars)
+    for pattern, repl in _FOLDS:
+        s, spans = _sub(pattern, repl, s, spans)
+    lead = len(s) - len(s.lstrip())
+    s, spans = s.strip(), spans[lead : lead + len(s.strip())]
+    return s, spans
+
+
+# Traditional characters that date words use, folded to simplified ones.
+_TRADITIONAL = str.maketrans(
+    "週禮號後內個兩臘節點時這當過國慶勞動陽曆農陰舊終與隔開長際俩倆",
+    "周礼号后内个两腊节点时这当过国庆劳动阳历农阴旧终与隔开长际两两",
+)
+_WEEK_ZH = "(?:周|星期|礼拜)"
+_ZH_WD_DIGIT = {
+    "一": "1",
+    "二": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "日": "7",
+    "天": "7",
+}
+_FOLDS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    # "核对一下周五": 一下 is a verb's "a bit", not 下 (next); "统一下周" is 统一 + 下周.
+    (re.compile("(?<![统唯万划整])一下(?=[下本这周星礼])"), lambda m: " "),
+    # "周五三点": the weekday must not run into the hour's numeral ("五三").
+    (
+        re.compile("(?<=[周期拜])[一二三四五六日天](?=[零〇一二两三四五六七八九十])"),
+        lambda m: _ZH_WD_DIGIT[m.group()] + " ",
+    ),
+    # Holidays named by their dates: 五一 (Labour Day) and 十一 (National Day).
+    (re.compile("五一(?:劳动节|节)?"), lambda m: "劳动节"),
+    (
+        re.compile(
+            "(?<![零〇一二两三四五六七八九十百\\d月第周期拜])十一(?=节|前|之前|以前|后|之后|以后|假|长假|黄金周)"
+        ),
+        lambda m: "国庆",
+    ),
+    # Two tenths of a month mean the later one; 月尾 is 月底.
+    (re.compile("上中旬"), lambda m: "中旬"),
+    (re.compile("中下旬"), lambda m: "下旬"),
+    (re.compile("(?<=[月年])尾"), lambda m: "底"),
+    (_ZH_NUMBER, _zh_number_sub),
+    (_EN_NUMBER, lambda m: str(_EN_NUMBER_WORDS[m.group(1)])),
+    (_CJK_SPACE, lambda m: ""),
+    (_SPACES, lambda m: " "),
+    # "这一周", "下一个月", "上一季度" are 这周, 下个月, 上季度 (not a week's length).
+    (re.compile("(?<=[这下本上当])1(?=个?(?:周|星期|礼拜|月|季度))"), lambda m: ""),
+    # "本周周四", "下周的周五": the week named twice.
+    (re.compile(f"{_WEEK_ZH}的?(?={_WEEK_ZH}[1-7日天])"), lambda m: ""),
+]
 
 
 # --- date arithmetic ----------------------------------------------------------------
@@ -304,7 +530,7 @@ _ZH_YEAR = (
 # What may follow a bare "5号"/"12.5" for it to be a date and not a building or an amount.
 _DAY_END = (
     r"(?=$|[^\w.%]|前|之前|以前|左右|止|截止|为止|完成|当天|上午|下午|晚上|中午|早上|下班"
-    r"|提交|上报|报送|办结|到期)"
+    r"|提交|上报|报送|办结|到期|至|到(?=\d|下|本|这|周|星期|礼拜))"
 )
 _B, _E = r"(?<![a-z])", r"(?![a-z])"  # English word edges, also next to Chinese text
 _WEEKDAYS_EN = {
@@ -342,7 +568,9 @@ def _count(word: str) -> int:
 
 
 @_rule(
-    r"昨天|昨日|昨晚|前天|去年|前年"
+    r"昨天|昨日|昨晚|前天"
+    r"|(?:大?前年|去年|上1?个?年度?)的?(?:年?[底末初中终]|年内|[上下]半年|第?[1-4]季度[末底]?"
+    r"|\d{1,2}月份?(?:\d{1,2}[日号]|[底末初]|[上中下]旬)?|同期)?"
     r"|(?<![马早晚线])上+个?(?:周|星期|礼拜)[1-7日天末]?"
     r"|(?<![马早晚线])上+个?月份?(?:底|末|初|中旬|中|上旬|下旬|\d{1,2}[日号])?"
     r"|(?<![马早晚线])上+个?季度?(?:末|底)?"
@@ -543,7 +771,7 @@ def _zh_quarter_end(m: re.Match[str], today: date, cal: WorkCalendar) -> date | 
 @_rule(
     rf"{_ZH_YEAR}(?P<part>年底|年末|年初|年中(?!秋)|年内|底|末|初|中(?![秋旬])|内|终|[上下]半年)?"
     # A holiday this parser does not know must not turn into the year's end.
-    r"(?!春节|中秋|端午|清明|劳动节|五一|国庆|元旦)"
+    r"(?!春节|过年|除夕|元宵|中秋|端午|清明|劳动节|五一|国庆|元旦|节后)"
 )
 def _zh_year_part(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
     """Read 今年, 明年底, 2027年, 明年上半年: a part of a year."""
@@ -561,20 +789,16 @@ def _zh_bare_year_part(m: re.Match[str], today: date, cal: WorkCalendar) -> date
     return result if result >= today else _year_part(today.year + 1, part)
 
 
-@_rule(r"(?:今年)?(?P<h>国庆|元旦)节?(?:之|以)?前")
-def _zh_holiday_eve(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
-    """Read 国庆前 (30 September) and 元旦前 (31 December)."""
-    return _roll_year(today, 9, 30) if m["h"] == "国庆" else date(today.year, 12, 31)
-
-
 # --- English --------------------------------------------------------------------------
 
 
 @_rule(
     rf"{_B}(?:yesterday|(?:the )?day before yesterday)"
+    rf"|{_B}(?:last|past|previous) year(?:'s)?(?: (?:q[1-4]|h[12]|end|first half|second half))?{_E}"
     rf"|{_B}(?:last|past|previous) (?:week|month|quarter|year|{_WD_EN}){_E}"
     rf"|{_B}(?:\d+|an?) (?:(?:working|business|work) ?days?|workdays?|days?|weeks?|months?"
-    rf"|years?|hours?|fortnights?) ago{_E}"
+    rf"|years?|hours?|fortnights?) (?:ago|before|earlier|prior|back){_E}"
+    rf"|{_B}(?:the )?(?:year|month|week|day) before(?: last)?{_E}"
 )
 def _en_past(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
     """Skip a mention of the past: it is never a deadline."""
@@ -582,8 +806,8 @@ def _en_past(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
 
 
 @_rule(
-    rf"{_B}(?:today|tonight|eod|eob|cob|end of (?:the )?(?:day|business)|close of business)"
-    rf"{_E}|{_B}(?:tomorrow|tmrw|tmr|tmw){_E}|{_B}(?:the )?day after tomorrow{_E}"
+    rf"{_B}(?:today|tonight){_E}|{_B}(?:tomorrow|tmrw|tmr|tmw){_E}"
+    rf"|{_B}(?:the )?day after tomorrow{_E}"
 )
 def _en_day_word(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
     """Read today, tomorrow, the day after tomorrow, end of day."""
@@ -775,3 +999,322 @@ def _en_year(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
         return _year_part(today.year + (1 if m["rel"] == "next" else 0), part)
     result = _year_part(today.year, part)
     return result if result >= today else _year_part(today.year + 1, part)
+
+
+# --- times of day: today, and only when no day is named --------------------------------
+
+
+@_rule(
+    # "3点" alone may be three points ("以下3点意见"): a time needs a part of the day
+    # before it or a minute, 半, 前 or 整 after it.
+    r"(?:上午|下午|晚上|中午|早上|傍晚|凌晨|晚|早)(?<![\d小.:])(?P<h>\d{1,2})(?:点|时(?!间))"
+    r"(?:半|\d{1,2}分?|钟|整)?"
+    r"|(?<![\d小.:])(?P<h3>\d{1,2})(?:点|时(?!间))(?:半|\d{1,2}分)"
+    r"|(?<![\d小.:])(?P<h2>\d{1,2})(?:点|时(?!间))(?:钟|整)?(?=前|之前|以前|截止|为止)"
+    r"|(?:上午|下午|晚上|中午|早上|傍晚|凌晨)(?<![\d.:])(?P<hh>\d{1,2}):\d{2}(?![\d:])",
+    weak=True,
+)
+def _zh_time(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read 下午5点前, 3点半: today (the parser is given no clock time)."""
+    hour = int(m["h"] or m["h2"] or m["h3"] or m["hh"])
+    return today if hour <= 24 else None
+
+
+@_rule(r"(?<![\d.:])(?P<h>\d{1,2}):(?P<min>\d{2})(?![\d:])", weak=True)
+def _clock_time(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read 17:30, 9:00: today."""
+    return today if int(m["h"]) <= 24 and int(m["min"]) < 60 else None
+
+
+@_rule(
+    rf"{_B}(?:eod|eob|cob|end of (?:the )?(?:day|business)|close of business|noon|midnight){_E}"
+    rf"|(?<![\d.:])\d{{1,2}}(?::\d{{2}})? ?(?:am|pm|a\.m\.|p\.m\.)(?![a-z])",
+    weak=True,
+)
+def _en_time(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read EOD, COB, 5pm, 17:30: today, unless the text names a day ("EOD tomorrow")."""
+    return today
+
+
+# --- Chinese: holidays and lunar dates --------------------------------------------------
+
+_FESTIVALS = {
+    "元旦": "new_years_day", "春节": "spring_festival", "过年": "spring_festival",
+    "除夕": "eve", "大年30": "eve", "元宵": "lantern", "清明": "tomb_sweeping_day",
+    "劳动节": "labour_day", "端午": "dragon_boat_festival", "中秋": "mid_autumn_festival",
+    "国庆": "national_day",
+}  # fmt: skip
+
+
+def _festival_day(name: str, year: int) -> date | None:
+    """Return the festival's own day in a (Gregorian) year, or None if out of range."""
+    fixed = {"new_years_day": (1, 1), "labour_day": (5, 1), "national_day": (10, 1)}
+    if name in fixed:
+        return date(year, *fixed[name])
+    if name == "tomb_sweeping_day":
+        terms = chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 10))
+        return next((d for d, term in terms if term == "清明"), None)
+    lunar = {
+        "spring_festival": (1, 1), "eve": (1, 1), "lantern": (1, 15),
+        "dragon_boat_festival": (5, 5), "mid_autumn_festival": (8, 15),
+    }[name]  # fmt: skip
+    try:
+        day: date = LunarDate(year, *lunar).to_solar_date()
+    except ValueError:
+        return None
+    return day - timedelta(days=1) if name == "eve" else day
+
+
+def _days_off_around(day: date, cal: WorkCalendar) -> tuple[date, date]:
+    """Return the first and last day of the run of days off holding day (day, day if worked)."""
+    first = last = day
+    if cal.is_workday(day):
+        return first, last
+    while not cal.is_workday(first - timedelta(days=1)):
+        first -= timedelta(days=1)
+    while not cal.is_workday(last + timedelta(days=1)):
+        last += timedelta(days=1)
+    return first, last
+
+
+_AFTER = r"(?P<after>之后|以后|后|过后)(?:第?(?P<n>\d{1,2})个?工作日(?:内|之内|以内)?)?"
+
+
+@_rule(
+    r"(?P<yw>今年|明年)?(?P<name>元旦|春节|过年|除夕|大年30|元宵|清明|劳动节|端午|中秋|国庆)"
+    rf"(?:节|假期|长假|小长假|黄金周|假)?(?:(?P<before>之前|以前|前)|{_AFTER})?"
+)
+def _zh_festival(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read 春节前, 中秋节前, 元旦后, 国庆后3个工作日内, on the working-day calendar.
+
+    X前 (and X alone) is the last working day before the days off around X begin; X后
+    is the first working day after they end (X后N个工作日 the N-th). A festival that is
+    no day off (元宵) counts as a one-day break. This year's, or next year's if passed.
+    """
+    name = _FESTIVALS[m["name"]]
+    years = [today.year + (m["yw"] == "明年")] if m["yw"] else [today.year, today.year + 1]
+    for year in years:
+        day = _festival_day(name, year)
+        if day is None:
+            return None
+        first, last = _days_off_around(day, cal)
+        if m["after"]:
+            result = cal.add_workdays(last, int(m["n"] or 1))
+        else:
+            result = cal.add_workdays(first, -1)
+        if result >= today:
+            return result
+    return None  # 今年中秋前 in December: already past, no deadline
+
+
+@_rule(r"(?:节假日|节|放假|假期|长假|假)(?:之|以)?前")
+def _zh_before_holiday(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read 节前, 放假前: the last working day before the next holiday's days off."""
+    day = today
+    for _ in range(400):
+        if cal.holiday_name(day) is not None:
+            first, last = _days_off_around(day, cal)
+            result = cal.add_workdays(first, -1)
+            if result >= today:
+                return result
+            day = last
+        day += timedelta(days=1)
+    return None
+
+
+@_rule(rf"(?:节假日|节|假期|长假|收假|假){_AFTER}")
+def _zh_after_holiday(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read 节后, 节后第一个工作日, 节后3个工作日内: after the running or next holiday."""
+    day = today
+    for _ in range(400):
+        if cal.holiday_name(day) is not None:
+            _, last = _days_off_around(day, cal)
+            return cal.add_workdays(last, int(m["n"] or 1))
+        day += timedelta(days=1)
+    return None
+
+
+_LUNAR_MONTH = {"正": 1, "冬": 11, "腊": 12}
+
+
+@_rule(
+    r"(?:农历|阴历|旧历)(?P<a>正|冬|腊|\d{1,2})月(?P<ad>初?\d{1,2})?"
+    r"|(?P<b>正|冬|腊)月(?P<bd>初?\d{1,2})?(?P<part>底|末)?"
+    r"|(?<![\d.])(?P<c>\d{1,2})月(?P<cd>初\d{1,2})"
+)
+def _zh_lunar(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read 腊月十五, 正月十五, 农历八月十五, 二月初二: this lunar year's, or the next's."""
+    month_word = m["a"] or m["b"] or m["c"]
+    month = _LUNAR_MONTH.get(month_word) or int(month_word)
+    day_word = m["ad"] or m["bd"] or m["cd"]
+    day = None if day_word is None else int(day_word.lstrip("初"))
+    if not 1 <= month <= 12 or (day is not None and not 1 <= day <= 30):
+        return None
+    lunar_year: int = LunarDate.from_solar_date(today.year, today.month, today.day).year
+    for year in (lunar_year, lunar_year + 1):
+        result = _lunar_day(year, month, day)
+        if result is not None and result >= today:
+            return result
+    return None
+
+
+def _lunar_day(year: int, month: int, day: int | None) -> date | None:
+    """Return a lunar date (a month's last day for None; 30 in a short month is its 29)."""
+    for candidate in (day,) if day is not None and day < 30 else (30, 29):
+        try:
+            result: date = LunarDate(year, month, candidate).to_solar_date()
+        except ValueError:
+            continue
+        return result
+    return None
+
+
+# --- Chinese: Nth weekday, week numbers, monthly deadlines ------------------------------
+
+
+@_rule(
+    r"(?:(?:(?P<y4>\d{4})年)?(?<![\d.])(?P<mo>\d{1,2})月份?|(?P<rel>下下个|下下|下个|下|本|这个|这)个?月份?)?"
+    r"的?(?:第(?P<n>[1-5])|(?P<last>最后1?|倒数第1))个?(?:周|星期|礼拜)(?P<wd>[1-7日天])"
+)
+def _zh_nth_weekday(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read 下月第一个周一, 12月第二个周五, 本月最后一个周五."""
+    n = -1 if m["last"] else int(m["n"])
+    weekday = _ZH_WEEKDAY[m["wd"]]
+    if m["mo"]:
+        month = int(m["mo"])
+        if not 1 <= month <= 12:
+            return None
+        if m["y4"]:
+            return _nth_weekday(int(m["y4"]), month, weekday, n)
+        result = _nth_weekday(today.year, month, weekday, n)
+        if result is not None and result < today:
+            result = _nth_weekday(today.year + 1, month, weekday, n)
+        return result
+    ahead = _ZH_AHEAD[m["rel"]] if m["rel"] else 0
+    year, month = _shift_month(today.year, today.month, ahead)
+    result = _nth_weekday(year, month, weekday, n)
+    if m["rel"] is None and result is not None and result < today:
+        year, month = _shift_month(year, month, 1)
+        result = _nth_weekday(year, month, weekday, n)
+    return result
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date | None:
+    """Return the n-th (from 1; -1 the last) given weekday of a month, or None."""
+    if n < 0:
+        last = _month_end(year, month)
+        return last - timedelta(days=(last.weekday() - weekday) % 7)
+    first = date(year, month, 1)
+    result = first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+    return result if result.month == month else None
+
+
+@_rule(r"(?:(?P<y4>\d{4})年|(?P<yw>今年|明年))?第(?P<w>\d{1,2})(?:周|星期)(?![1-7日天])")
+def _zh_week_number(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read 第50周: the Friday of that ISO week, this year's or next year's if passed."""
+    return _week_number(m, today)
+
+
+@_rule(rf"{_B}(?:week|wk\.?) ?(?:no\.? ?|#)?(?P<w>\d{{1,2}})(?![\d:./])(?:,? (?P<y4>\d{{4}}))?")
+def _en_week_number(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read week 50, wk 50: the Friday of that ISO week."""
+    return _week_number(m, today)
+
+
+def _week_number(m: re.Match[str], today: date) -> date | None:
+    """Return the Friday of the ISO week numbered in m, rolled to next year if passed."""
+    groups = m.groupdict()
+    week = int(m["w"])
+    if groups.get("y4"):
+        years = [int(groups["y4"])]
+    elif groups.get("yw"):
+        years = [today.year + (groups["yw"] == "明年")]
+    else:
+        years = [today.year, today.year + 1]
+    for year in years:
+        try:
+            result = date.fromisocalendar(year, week, _FRIDAY + 1)
+        except ValueError:
+            return None
+        if result >= today or len(years) == 1:
+            return result
+    return None
+
+
+@_rule(
+    r"每个?月份?的?(?:(?P<d>\d{1,2})(?:日|号)|(?P<part>底|末|初|中旬|中|上旬|下旬))"
+    r"|每个?(?:周|星期|礼拜)(?P<wd>[1-7日天])|每个?季度?(?P<q>末|底)"
+)
+def _zh_every(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read 每月20日前, 每月底, 每周五, 每季度末: the next such day."""
+    if m["d"]:
+        return _day_of_month(today, int(m["d"]), None)
+    if m["wd"]:
+        return _coming_weekday(today, _ZH_WEEKDAY[m["wd"]], include_today=True)
+    if m["q"]:
+        return _quarter_end(today, 0)
+    day = _MONTH_PART[m["part"]]
+    result = _month_point(today.year, today.month, day)
+    if result is not None and result < today:
+        year, month = _shift_month(today.year, today.month, 1)
+        result = _month_point(year, month, day)
+    return result
+
+
+@_rule(
+    r"每隔?(?:\d*|半)个?(?:天|日|周|星期|礼拜|月|季度?|年|工作日)"
+    r"|(?<![\d.])\d+个?(?:天|周|星期|礼拜|月|年)\d+次"
+    rf"|{_B}(?:every (?:\d+ |other )?(?:days?|weeks?|months?|quarters?|years?|working days?)"
+    r"|daily|weekly|biweekly|fortnightly|monthly|quarterly|yearly|annually)(?![a-z])"
+)
+def _frequency(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Skip a frequency (每两周报一次, every two weeks): it names no deadline."""
+    return None
+
+
+# --- English: more forms -------------------------------------------------------------------
+
+_EN_ORDINAL = {
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+    "4th": 4, "fifth": 5, "5th": 5, "last": -1,
+}  # fmt: skip
+
+
+@_rule(
+    rf"{_B}(?:the )?(?P<n>{'|'.join(_EN_ORDINAL)}) (?P<wd>{_WD_EN})\.? (?:of|in) "
+    rf"(?:(?P<rel>this|next) month|{_MON}(?:,? (?P<y>\d{{4}}))?){_E}"
+)
+def _en_nth_weekday(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read the first Monday of January, the last Friday of next month."""
+    n, weekday = _EN_ORDINAL[m["n"]], _WEEKDAYS_EN[m["wd"]]
+    if m["rel"]:
+        year, month = _shift_month(today.year, today.month, 1 if m["rel"] == "next" else 0)
+        return _nth_weekday(year, month, weekday, n)
+    month = _MONTHS_EN[m["mon"]]
+    if m["y"]:
+        return _nth_weekday(int(m["y"]), month, weekday, n)
+    result = _nth_weekday(today.year, month, weekday, n)
+    if result is None or result < today:
+        result = _nth_weekday(today.year + 1, month, weekday, n)
+    return result
+
+
+@_rule(
+    rf"{_B}(?:the )?(?P<d>\d{{1,2}})(?:st|nd|rd|th) of (?P<rel>this|next) month{_E}"
+    rf"|{_B}(?P<rel2>this|next) month(?:'s)?,? (?:on )?(?:the )?(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?"
+    r"(?![\da-z])"
+)
+def _en_rel_month_day(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read 5th of this month, this month 20th, next month 8th."""
+    rel = m["rel"] or m["rel2"]
+    return _day_of_month(today, int(m["d"] or m["d2"]), 1 if rel == "next" else 0)
+
+
+@_rule(rf"{_B}(?P<rel>this|next|coming) {_MON}{_E}(?! ?\d)")
+def _en_rel_named_month(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read next June (the first June after this month), this June: its last day."""
+    month = _MONTHS_EN[m["mon"]]
+    if m["rel"] == "this":
+        return _month_end(today.year, month)
+    year = today.year if month > today.month else today.year + 1
+    return _month_end(year, month)

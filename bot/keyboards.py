@@ -73,3 +73,8 @@ def decision_row(lang: str, extension_id: int) -> list[list[str]]:
         [t(lang, "btn.approve"), f"xa:{extension_id}"],
         [t(lang, "btn.refuse"), f"xr:{extension_id}"],
     ]
+
+
+def undo_row(lang: str, offer_id: int) -> list[list[str]]:
+    """Undo under a date said back (storage.undo keeps what it restores)."""
+    return [[t(lang, "btn.undo"), f"un:{offer_id}"]]

@@ -8,11 +8,12 @@ leave the office unsure which of its figures the bot now holds.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,7 +23,7 @@ from zipfile import BadZipFile
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,6 +103,19 @@ class Ledger:
     # Names in the units sheet, good rows or not, so that a unit with (say) a bad kind is
     # reported once and not again as "unknown" by every project that names it.
     declared_units: frozenset[str] = frozenset()
+    # Every header cell of the sheets read, and what it was read as, for the summary.
+    columns: tuple[ColumnUse, ...] = ()
+
+
+@dataclass(frozen=True)
+class ColumnUse:
+    """One column of the file: its header as written, the field it feeds (None: ignored)."""
+
+    sheet: str
+    header: str
+    field: str | None = None
+    label: str = ""  # the field as the user reads it, "计划投资 / investment"
+    unit: str | None = None  # the unit the header gives (亿元), converted to the stored one
 
 
 @dataclass(frozen=True)
@@ -112,10 +126,40 @@ class ImportResult:
     projects_created: int = 0
     projects_updated: int = 0
     projects_unchanged: int = 0
+    # Which column fed which field, and the columns left out: the import says how it read
+    # the file, so a column it did not know is seen, not silently dropped.
+    columns: tuple[ColumnUse, ...] = field(default=(), compare=False)
 
-    def as_params(self) -> dict[str, int]:
-        """The counts by name, as the `ledger.summary` text takes them."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    def as_params(self) -> dict[str, int | str]:
+        """The counts by name and the columns read and ignored, as `ledger.summary` takes them."""
+        params: dict[str, int | str] = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name != "columns"
+        }
+        used, ignored = _describe_columns(self.columns)
+        params["columns"] = used
+        params["ignored"] = ignored
+        return params
+
+
+def _describe_columns(columns: Sequence[ColumnUse]) -> tuple[str, str]:
+    """`“总投资（亿元）”→计划投资 / investment（亿元）…` and the ignored headers, or “—”."""
+    sheets = list(dict.fromkeys(c.sheet for c in columns))
+    used: list[str] = []
+    ignored: list[str] = []
+    for sheet in sheets:
+        mine = [c for c in columns if c.sheet == sheet]
+        where = f"【{sheet}】" if len(sheets) > 1 else ""
+        feeds = [
+            f"“{c.header}”→{c.label}" + (f"（{c.unit}）" if c.unit else "")
+            for c in mine
+            if c.field is not None
+        ]
+        left = list(dict.fromkeys(f"“{c.header}”" for c in mine if c.field is None))
+        if feeds:
+            used.append(where + "，".join(feeds))
+        if left:
+            ignored.append(where + "、".join(left))
+    return "；".join(used) or "—", "；".join(ignored) or "—"
 
 
 # --- the columns ------------------------------------------------------------------------
@@ -129,10 +173,13 @@ class _Column:
     required: bool = False
 
 
+_BRACKETS: Final = re.compile(r"[（(【\[]\s*(.*?)\s*[)）】\]]")
+
+
 def _norm_header(value: object) -> str:
     """`投资额（万元）`, `* Investment (10k CNY)` and `investment` all become comparable."""
     text = str(value).strip().lower()
-    text = re.sub(r"[（(【\[].*?[)）】\]]", "", text)
+    text = _BRACKETS.sub("", text)
     text = text.replace("*", "").replace("＊", "")
     return re.sub(r"[\s_\-]+", "_", text).strip("_")
 
@@ -146,51 +193,100 @@ UNIT_COLUMNS: Final = (
 )
 
 PROJECT_COLUMNS: Final = (
-    _Column("code", "项目编号 / code", ("code", "project_code", "编号", "项目编号"), True),
+    _Column(
+        "code",
+        "项目编号 / code",
+        ("code", "project_code", "编号", "项目编号", "项目代码", "项目编码"),
+        True,
+    ),
     _Column("name", "项目名称 / name", ("name", "project", "project_name", "项目名称"), True),
     _Column(
         "enterprise",
         "企业名称 / enterprise",
-        ("enterprise", "company", "企业", "企业名称", "投资主体", "签约企业"),
+        (
+            "enterprise", "company", "企业", "企业名称", "投资主体", "签约企业", "签约主体",
+            "投资方", "投资方名称", "投资企业", "项目单位", "建设单位", "业主单位", "项目业主",
+        ),
     ),
     _Column(
         "industry",
         "产业 / industry",
-        ("industry", "产业", "行业", "所属产业", "产业类别", "产业类型"),
+        (
+            "industry", "产业", "行业", "所属产业", "产业类别", "产业类型", "所属行业",
+            "行业类别", "产业方向", "产业领域",
+        ),
         True,
     ),
     _Column(
         "investment",
         "计划投资 / investment",
-        ("investment", "计划投资", "投资额", "总投资", "计划总投资", "计划投资额"),
+        (
+            "investment", "计划投资", "投资额", "总投资", "计划总投资", "计划投资额",
+            "总投资额", "项目总投资", "协议投资", "协议投资额", "签约投资", "合同投资",
+        ),
         True,
     ),
-    _Column("land_mu", "用地面积 / land_mu", ("land_mu", "land", "用地", "用地面积", "占地面积")),
-    _Column("stage", "阶段 / stage", ("stage", "阶段", "项目阶段")),
+    _Column(
+        "land_mu",
+        "用地面积 / land_mu",
+        (
+            "land_mu", "land", "land_area", "用地", "用地面积", "占地面积", "占地", "项目用地",
+            "土地面积", "用地规模", "项目用地面积",
+        ),
+    ),
+    _Column(
+        "stage",
+        "阶段 / stage",
+        ("stage", "status", "阶段", "项目阶段", "状态", "建设状态", "项目状态", "所处阶段"),
+    ),
     _Column(
         "unit",
         "责任单位 / unit",
-        ("unit", "responsible_unit", "责任单位", "单位", "属地单位"),
+        ("unit", "responsible_unit", "责任单位", "单位", "属地单位", "牵头单位", "责任部门"),
         True,
     ),
-    _Column("target_signed", "签约目标 / target_signed", ("target_signed", "签约目标", "计划签约")),
     _Column(
-        "target_started", "开工目标 / target_started", ("target_started", "开工目标", "计划开工")
+        "target_signed",
+        "签约目标 / target_signed",
+        ("target_signed", "签约目标", "计划签约", "签约时间", "签约日期", "计划签约时间"),
+    ),
+    _Column(
+        "target_started",
+        "开工目标 / target_started",
+        (
+            "target_started", "开工目标", "计划开工", "开工时间", "开工日期", "计划开工时间",
+            "计划开工日期", "预计开工时间",
+        ),
     ),
     _Column(
         "target_operating",
         "投产目标 / target_operating",
-        ("target_operating", "投产目标", "计划投产"),
+        (
+            "target_operating", "投产目标", "计划投产", "投产时间", "投产日期", "计划投产时间",
+            "预计投产时间", "竣工投产时间",
+        ),
     ),
-)
+)  # fmt: skip
 
 _UNIT_SHEETS: Final = frozenset({"units", "unit", "单位", "单位表", "责任单位"})
 _PROJECT_SHEETS: Final = frozenset({"projects", "project", "项目", "项目表", "项目台账", "台账"})
 
 # Offices put a title line or two above the header; look a little way down for it.
 _HEADER_SEARCH_ROWS: Final = 5
-# A summary line at the foot of a ledger is not a project.
-_TOTAL_WORDS: Final = frozenset({"合计", "总计", "小计", "total"})
+# A summary line (合计, 小计（3个）, 总计：) is not a project.
+_TOTAL: Final = re.compile(r"(合计|总计|小计|共计|total|subtotal)([（(].*|[:：].*)?", re.IGNORECASE)
+# A section line: `一、新开工项目（2个）`, `（二）续建项目`, `签约项目（5项）`.
+_ENUMERATOR: Final = re.compile(
+    r"[一二三四五六七八九十]+[、.．]?|[（(][一二三四五六七八九十]+[)）]"
+)
+_SECTION_HEAD: Final = re.compile(
+    r"(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[)）])"
+)
+_SECTION_COUNT: Final = re.compile(r".*[（(]\s*(共\s*)?\d+\s*[个项家]\s*[)）]")
+# Words of a second header row under a spanning header (计划投资 over 总投资 | 本年计划).
+_SUBHEADER_WORDS: Final = frozenset(
+    {"计划", "实际", "本年", "本年计划", "年度计划", "累计", "累计完成", "本年完成", "已完成"}
+)
 
 # Column widths of the records, so PostgreSQL never has to refuse a long cell.
 _UNIT_MAX_LEN: Final = {"name": 100, "parent": 100}
@@ -200,6 +296,36 @@ _MAX_NUMBER: Final = {"investment": Decimal(10) ** 12, "land_mu": Decimal(10) **
 
 _DATE_FIELDS: Final = ("target_signed", "target_started", "target_operating")
 
+# The units a number column may be written in, and what one of each is in the stored unit
+# (万元 for money, 亩 for land). 1 亩 = 10000/15 m², so 1 m² = 15/10000 亩, exactly.
+_MONEY_UNITS: Final[Mapping[str, Decimal]] = {
+    **dict.fromkeys(("元", "元人民币", "人民币元", "cny", "yuan", "rmb"), Decimal("0.0001")),
+    **dict.fromkeys(("万元", "万", "万元人民币", "10kcny", "10kyuan", "10k"), Decimal(1)),
+    **dict.fromkeys(("亿元", "亿", "亿元人民币", "100mcny", "100myuan"), Decimal(10000)),
+}
+_AREA_UNITS: Final[Mapping[str, Decimal]] = {
+    **dict.fromkeys(("亩", "mu"), Decimal(1)),
+    **dict.fromkeys(("平方米", "平米", "㎡", "m²", "m2", "sqm"), Decimal(15) / Decimal(10000)),
+    **dict.fromkeys(("万平方米", "万平米", "万㎡", "万m²", "万m2"), Decimal(15)),
+    **dict.fromkeys(("公顷", "ha", "hectare", "hectares"), Decimal(15)),
+    **dict.fromkeys(("平方公里", "km²", "km2"), Decimal(1500)),
+}
+# The number fields: their units, and the stored unit, which a header without one means.
+_UNITS: Final[Mapping[str, tuple[Mapping[str, Decimal], str]]] = {
+    "investment": (_MONEY_UNITS, "万元"),
+    "land_mu": (_AREA_UNITS, "亩"),
+}
+# A unit written after the header's words: `总投资亿元`, `投资额/万元`, `用地，亩`.
+_TRAILING_UNIT: Final = re.compile(
+    r"(.*?)[/／,，:：]?\s*(" + "|".join(sorted(map(re.escape, {**_MONEY_UNITS, **_AREA_UNITS}),
+                                           key=len, reverse=True)) + r")"
+)  # fmt: skip
+
+
+def _norm_unit(text: str) -> str:
+    text = re.sub(r"\s+", "", text).lower()
+    return re.sub(r"^(单位|计量单位|unit)[:：]?", "", text)
+
 
 def _norm_word(value: str) -> str:
     return re.sub(r"[\s_\-]+", "", value).lower()
@@ -208,20 +334,48 @@ def _norm_word(value: str) -> str:
 _STAGE_WORDS: Final[Mapping[str, Stage]] = {
     _norm_word(word): stage
     for stage, words in {
-        Stage.NEGOTIATING: ("negotiating", "negotiation", "洽谈", "在谈", "洽谈中", "意向"),
-        Stage.SIGNED: ("signed", "签约", "已签约"),
-        Stage.STARTED: ("started", "under construction", "开工", "已开工", "在建"),
-        Stage.OPERATING: ("operating", "in operation", "投产", "已投产", "运营", "竣工投产"),
+        Stage.NEGOTIATING: (
+            "negotiating", "negotiation", "洽谈", "在谈", "洽谈中", "意向", "正在洽谈", "在谈项目",
+        ),
+        Stage.SIGNED: ("signed", "签约", "已签约", "签约未开工", "已签约未开工"),
+        Stage.STARTED: (
+            "started", "under construction", "开工", "已开工", "在建", "新开工", "续建", "建设中",
+        ),
+        Stage.OPERATING: (
+            "operating", "in operation", "投产", "已投产", "运营", "竣工投产", "竣工", "已竣工",
+        ),
         Stage.PAUSED: ("paused", "暂停", "暂缓", "停滞"),
         Stage.DROPPED: ("dropped", "终止", "已终止", "放弃"),
     }.items()
     for word in words
-}
+}  # fmt: skip
+
+# The stage a section line names (`一、新开工项目`), the first match winning; a section of
+# projects still planned (`计划开工项目`, `拟签约项目`) names none.
+_SECTION_STAGES: Final = (
+    ("终止", Stage.DROPPED),
+    ("暂停", Stage.PAUSED),
+    ("暂缓", Stage.PAUSED),
+    ("投产", Stage.OPERATING),
+    ("竣工", Stage.OPERATING),
+    ("开工", Stage.STARTED),
+    ("续建", Stage.STARTED),
+    ("在建", Stage.STARTED),
+    ("签约", Stage.SIGNED),
+    ("洽谈", Stage.NEGOTIATING),
+    ("在谈", Stage.NEGOTIATING),
+)
 
 
 def stage_word(word: str) -> Stage | None:
     """The stage a word names as offices write it (`在建`, `已签约`, `under construction`)."""
     return _STAGE_WORDS.get(_norm_word(word))
+
+
+def _section_stage(title: str) -> Stage | None:
+    if re.search(r"计划|拟|预计|储备", title):
+        return None
+    return next((stage for word, stage in _SECTION_STAGES if word in title), None)
 
 
 _KIND_WORDS: Final[Mapping[str, UnitKind]] = {
@@ -265,10 +419,13 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_NUMBER = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))(.*)")
 
 
-def _number(value: object, column: str, limit: Decimal) -> Decimal:
+def _number(
+    value: object, column: str, limit: Decimal, units: Mapping[str, Decimal], factor: Decimal
+) -> Decimal:
+    """The cell in the stored unit: FACTOR is the header's unit, a unit in the cell wins."""
     if isinstance(value, bool):
         raise _Bad("ledger.bad_number", column=column, value=_shown(value))
     if isinstance(value, int):
@@ -280,13 +437,19 @@ def _number(value: object, column: str, limit: Decimal) -> Decimal:
         number = Decimal(repr(value))
     else:
         text = re.sub(r"[,，\s]", "", str(value))
-        text = re.sub(r"(万元|万|亩)$", "", text)
-        if not _NUMBER.fullmatch(text):
+        match = _NUMBER.fullmatch(text)
+        if not match:
             raise _Bad("ledger.bad_number", column=column, value=_shown(value))
-        number = Decimal(text)
+        number = Decimal(match[1])
+        if match[2]:
+            # `8.6亿元`, `3500万`, `40公顷`: a unit of this column's kind, or no number at all.
+            cell_factor = units.get(_norm_unit(match[2]))
+            if cell_factor is None:
+                raise _Bad("ledger.bad_number", column=column, value=_shown(value))
+            factor = cell_factor
     if number < 0:
         raise _Bad("ledger.negative", column=column, value=_shown(value))
-    number = number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    number = (number * factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if number >= limit:
         raise _Bad("ledger.too_large", column=column, value=_shown(value))
     return number
@@ -295,10 +458,18 @@ def _number(value: object, column: str, limit: Decimal) -> Decimal:
 _DATE = re.compile(
     r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
 )
+# `2026.3`, `2026年6月`, `2026-06`: a target month, due at its end.
+_MONTH = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:份)?")
 # Excel counts days from 1899-12-30 (its 1900 leap-year bug folded in).
 _EXCEL_EPOCH: Final = date(1899, 12, 30)
 # A year outside this range is a typo (0226, 20206), not a plan.
 _YEARS: Final = range(2000, 2101)
+
+
+def _month_end(year: int, month: int) -> date | None:
+    if not 1 <= month <= 12:
+        return None
+    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def _date(value: object, column: str) -> date:
@@ -307,17 +478,28 @@ def _date(value: object, column: str) -> date:
         day = value.date()
     elif isinstance(value, date):
         day = value
+    elif isinstance(value, float) and math.isfinite(value) and int(value) in _YEARS:
+        # `2026.3` typed into a number cell. Excel keeps 2026.10 as 2026.1: that one could
+        # be January or October, so it is refused rather than guessed.
+        year, _, month = repr(value).partition(".")
+        if month == "1":
+            raise _Bad("ledger.ambiguous_month", column=column, value=_shown(value))
+        day = _month_end(int(year), int(month)) if len(month) <= 2 else None
     elif isinstance(value, int | float) and not isinstance(value, bool):
         # A date cell without a date format reaches us as Excel's day number.
         if math.isfinite(value) and 0 < value < 200_000:
             day = _EXCEL_EPOCH + timedelta(days=int(value))
     else:
-        match = _DATE.fullmatch(str(value).strip())
-        if match:
-            try:
-                day = date(int(match[1]), int(match[2]), int(match[3]))
-            except ValueError:
-                day = None
+        text = str(value).strip()
+        full = _DATE.fullmatch(text)
+        only_month = _MONTH.fullmatch(text)
+        try:
+            if full:
+                day = date(int(full[1]), int(full[2]), int(full[3]))
+            elif only_month:
+                day = _month_end(int(only_month[1]), int(only_month[2]))
+        except ValueError:
+            day = None
     if day is None or day.year not in _YEARS:
         raise _Bad("ledger.bad_date", column=column, value=_shown(value))
     return day
@@ -350,62 +532,213 @@ class _Sheet:
     rows: list[tuple[int, dict[str, object]]]
     headers: dict[str, str]  # field -> header as written in the file
     errors: list[RowError]
+    # field -> what one of the header's unit is in the stored unit (亿元: 10000 万元)
+    factors: dict[str, Decimal] = field(default_factory=dict)
+    # row -> the stage its section line names (`一、新开工项目`)
+    section_stages: dict[int, Stage] = field(default_factory=dict)
+    columns: list[ColumnUse] = field(default_factory=list)
 
 
 def _blank(cells: Sequence[object]) -> bool:
     return all(_text(c) is None for c in cells)
 
 
+def _split_unit(header: str, by_alias: Mapping[str, _Column]) -> tuple[str, str | None]:
+    """The header's words (normalised) and the unit it is written in, if it names one."""
+    key = _norm_header(header)
+    units = [u for u in _BRACKETS.findall(header) if u.strip()]
+    if units:
+        return key, units[-1]
+    if key not in by_alias:
+        match = _TRAILING_UNIT.fullmatch(re.sub(r"[\s*＊]+", "", header).lower())
+        if match and _norm_header(match[1]) in by_alias:
+            return _norm_header(match[1]), match[2]
+    return key, None
+
+
+def _at(cells: Sequence[object], i: int) -> object:
+    return cells[i] if i < len(cells) else None
+
+
+def _is_subheader(
+    top: Sequence[object], below: Sequence[object], words: Mapping[str, _Column]
+) -> bool:
+    """Is BELOW a second header row, naming the parts of a header spanning columns above?"""
+    if any(isinstance(c, int | float | date) and not isinstance(c, bool) for c in below):
+        return False  # a data row: headers hold no numbers or dates
+    for i, cell in enumerate(below):
+        text = _text(cell)
+        if text is None or text == _text(_at(top, i)):
+            continue
+        # A spanning header is repeated (merged cells, filled in) or written once, its
+        # other cells empty (a CSV); the part under it says what it is.
+        above, left = _text(_at(top, i)), _text(_at(top, i - 1)) if i else None
+        right = _text(_at(top, i + 1))
+        spans = above is None or above in (left, right)
+        key = _norm_header(text)
+        if spans and (key in words or _norm_word(text) in _SUBHEADER_WORDS):
+            return True
+    return False
+
+
+def _header_cells(
+    top: Sequence[object], below: Sequence[object] | None
+) -> list[tuple[str, list[str]]]:
+    """Each column's header as shown, and the texts to try for a field, most specific first."""
+    width = max(len(top), len(below or ()))
+    result: list[tuple[str, list[str]]] = []
+    parent: str | None = None
+    for i in range(width):
+        upper = _text(_at(top, i))
+        if upper is not None:
+            parent = upper
+        elif below is None or _text(_at(below, i)) is None:
+            parent = None
+        lower = _text(_at(below, i)) if below is not None else None
+        if lower is None or lower == upper:
+            result.append((upper or "", [upper] if upper else []))
+        elif parent is None:
+            result.append((lower, [lower]))
+        else:
+            # The parts of a spanning header: `总投资` under `计划投资（亿元）`, or `计划`
+            # under `开工时间`; the spanning header alone names no single column.
+            result.append((f"{parent} / {lower}", [lower, parent + lower, lower + parent]))
+    return result
+
+
+def _section(cells: Sequence[object]) -> str | None:
+    """The title of a section line (`一、新开工项目（2个）`), None for any other row."""
+    texts = [t for c in cells if isinstance(c, str) and (t := c.strip())]
+    numbered = False
+    words = []
+    for text in texts:
+        if _ENUMERATOR.fullmatch(text):
+            numbered = True  # `一` in the 序号 column, the title beside it
+        else:
+            words.append(text)
+    distinct = set(words)
+    if len(distinct) != 1:
+        return None
+    title = distinct.pop()
+    merged = len(words) > 1  # one title over several columns: a merged cell, filled in
+    if numbered or merged or _SECTION_HEAD.match(title) or _SECTION_COUNT.fullmatch(title):
+        return title
+    return None
+
+
+def _total(cells: Sequence[object]) -> bool:
+    return any(isinstance(c, str) and _TOTAL.fullmatch(re.sub(r"\s+", "", c)) for c in cells)
+
+
+def _unit_factor(sheet: _Sheet, row: int, name: str, unit: str, column: str) -> Decimal | None:
+    units, _ = _UNITS[name]
+    factor = units.get(_norm_unit(unit))
+    if factor is None:
+        sheet.errors.append(
+            RowError(sheet.title, row, "ledger.unknown_measure", {"column": column, "unit": unit})
+        )
+    return factor
+
+
 def _read_sheet(title: str, rows: _Rows, columns: Sequence[_Column]) -> _Sheet | None:
     """Find the header, map it to fields and collect the data rows; None for an empty sheet."""
     by_alias = {_norm_header(a): col for col in columns for a in col.aliases}
-    leading: list[tuple[int, Sequence[object]]] = []
-    it = iter(rows)
-    header_at: int | None = None
-    for number, cells in it:
-        if _blank(cells):
-            continue
-        leading.append((number, cells))
-        known = sum(1 for c in cells if c is not None and _norm_header(c) in by_alias)
-        if known >= 2:
-            header_at = len(leading) - 1
-            break
-        if len(leading) >= _HEADER_SEARCH_ROWS:
-            break
-    if not leading:
+    lines = [(number, cells) for number, cells in rows if not _blank(cells)]
+    if not lines:
         return None
-    if header_at is None:
-        # No recognisable header: treat the first line as one so the missing columns show.
-        header_at = 0
-    header_row, header_cells = leading[header_at]
+    header_at = 0  # no recognisable header: the first line, so that the missing columns show
+    for i, (_, cells) in enumerate(lines[:_HEADER_SEARCH_ROWS]):
+        if sum(1 for c in cells if c is not None and _norm_header(c) in by_alias) >= 2:
+            header_at = i
+            break
+    header_row, top = lines[header_at]
+    below: Sequence[object] | None = None
+    data_at = header_at + 1
+    if data_at < len(lines) and _is_subheader(top, lines[data_at][1], by_alias):
+        below = lines[data_at][1]
+        data_at += 1
     sheet = _Sheet(title, [], {}, [])
+    # `单位：亿元` on a line above the header gives the unit of the columns without one.
+    sheet_units: dict[str, tuple[int, str]] = {}
+    for number, cells in lines[:header_at]:
+        for cell in cells:
+            text = _text(cell)
+            if text is None or not re.match(r"单位\s*[:：]", text):
+                continue
+            for part in re.split(r"[、,，/;；]+", _norm_unit(text)):
+                known = [name for name, (units, _) in _UNITS.items() if part in units]
+                for name in known:
+                    sheet_units[name] = (number, part)
+                if not known and re.search(r"元|米|亩|顷", part):
+                    # 万美元, 平方英尺: a unit of money or land that cannot be converted.
+                    sheet.errors.append(
+                        RowError(
+                            title, number, "ledger.unknown_measure", {"column": text, "unit": part}
+                        )
+                    )
     index: dict[str, int] = {}
-    for i, cell in enumerate(header_cells):
-        if cell is None:
+    refused: set[str] = set()  # number columns whose unit is unknown
+    for i, (shown, tries) in enumerate(_header_cells(top, below)):
+        if not shown:
             continue
-        col = by_alias.get(_norm_header(cell))
-        if col is None:
-            continue  # an office's own column (序号, 备注…) is none of our business
-        if col.field in index:
+        found: tuple[_Column, str | None] | None = None
+        for text in tries:
+            key, unit = _split_unit(text, by_alias)
+            if key in by_alias:
+                found = (by_alias[key], unit)
+                break
+        if found is None:
+            # An office's own column (序号, 备注…): not ours, but said in the summary.
+            sheet.columns.append(ColumnUse(title, shown))
+            continue
+        col, unit = found
+        # Where the unit is written: the part under a spanning header, else the header row.
+        unit_row = lines[header_at + 1][0] if len(tries) > 1 and unit is not None else header_row
+        if unit is None and len(tries) > 1:
+            # `总投资` under `计划投资（亿元）`: the spanning header's unit.
+            unit = _split_unit(tries[1], by_alias)[1] or _split_unit(tries[2], by_alias)[1]
+        if col.field in index or col.field in refused:
             sheet.errors.append(
-                RowError(title, header_row, "ledger.duplicate_column", {"column": _shown(cell)})
+                RowError(title, header_row, "ledger.duplicate_column", {"column": _shown(shown)})
             )
             continue
+        shown_unit: str | None = None
+        if col.field in _UNITS:
+            if unit is None and col.field in sheet_units:
+                unit_row, unit = sheet_units[col.field]
+            factor = Decimal(1)
+            if unit is not None:
+                found_factor = _unit_factor(sheet, unit_row, col.field, unit, _shown(shown))
+                if found_factor is None:
+                    # No value of the column can be read: the header says why, once.
+                    refused.add(col.field)
+                    sheet.columns.append(ColumnUse(title, shown))
+                    continue
+                factor = found_factor
+            sheet.factors[col.field] = factor
+            if unit is not None and factor != 1:
+                shown_unit = f"{unit}→{_UNITS[col.field][1]}"
         index[col.field] = i
-        sheet.headers[col.field] = _shown(cell)
+        sheet.headers[col.field] = _shown(shown)
+        sheet.columns.append(ColumnUse(title, shown, col.field, col.label, shown_unit))
     for col in columns:
-        if col.required and col.field not in index:
+        if col.required and col.field not in index and col.field not in refused:
             sheet.errors.append(
                 RowError(title, None, "ledger.missing_column", {"column": col.label})
             )
-    data = [*leading[header_at + 1 :], *it]
-    for number, cells in data:
-        if _blank(cells):
+    stage: Stage | None = None
+    for number, cells in lines[data_at:]:
+        if _total(cells):
             continue
-        if any(isinstance(c, str) and _norm_word(c) in _TOTAL_WORDS for c in cells):
+        section = _section(cells)
+        if section is not None:
+            # The rows under `一、新开工项目` are started unless their own cell says otherwise.
+            stage = _section_stage(section)
             continue
-        values = {f: cells[i] if i < len(cells) else None for f, i in index.items()}
+        values = {f: _at(cells, i) for f, i in index.items()}
         sheet.rows.append((number, values))
+        if stage is not None:
+            sheet.section_stages[number] = stage
     return sheet
 
 
@@ -446,8 +779,10 @@ class _RowReader:
             if required and name in self.sheet.headers:
                 self.fail(_Bad("ledger.required", column=self.column(name)))
             return None
+        units, _ = _UNITS[name]
+        factor = self.sheet.factors.get(name, Decimal(1))
         try:
-            return _number(raw, self.column(name), _MAX_NUMBER[name])
+            return _number(raw, self.column(name), _MAX_NUMBER[name], units, factor)
         except _Bad as bad:
             self.fail(bad)
             return None
@@ -526,6 +861,8 @@ def _project_rows(sheet: _Sheet) -> tuple[list[ProjectRow], list[RowError], list
                 stage = _stage(raw_stage)
             except _Bad as bad:
                 r.fail(bad)
+        else:
+            stage = sheet.section_stages.get(number)
         unit = r.text("unit", required=True)
         targets = {f: r.date(f) for f in _DATE_FIELDS}
         if industry is not None:
@@ -563,25 +900,40 @@ def _file_error(path: Path, key: str, **params: Any) -> LedgerError:
     return LedgerError([RowError(path.name, None, key, params)])
 
 
+def _filled(ws: Worksheet) -> list[list[object]]:
+    """The sheet's values, a merged range's value in every cell it covers.
+
+    openpyxl keeps a merged range's value in its top-left cell only; a 责任单位 merged over
+    the three projects of one township belongs to each of them.
+    """
+    rows: list[list[object]] = [
+        list(r) for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)
+    ]
+    for merged in ws.merged_cells.ranges:
+        if merged.min_row > len(rows):
+            continue
+        value = _at(rows[merged.min_row - 1], merged.min_col - 1)
+        for r in range(merged.min_row, min(merged.max_row, len(rows)) + 1):
+            cells = rows[r - 1]
+            for c in range(merged.min_col, merged.max_col + 1):
+                if c <= len(cells):
+                    cells[c - 1] = value
+    return rows
+
+
 def _workbook_sheets(path: Path) -> list[tuple[str, _Rows]]:
+    # Not read-only: a read-only sheet does not know its merged cells.
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        wb = load_workbook(path, data_only=True)
+    except (BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
         raise _file_error(path, "ledger.unreadable") from exc
     sheets: list[tuple[str, _Rows]] = []
     try:
-        for title in wb.sheetnames:
-            ws = wb[title]
-            if not isinstance(ws, ReadOnlyWorksheet):
-                continue  # a chart sheet
-            # The stored dimensions are often wrong in files written by other programs.
-            ws.reset_dimensions()
-            rows = ws.iter_rows(min_row=1, min_col=1, values_only=True)
-            sheets.append((title, list(enumerate(rows, start=1))))
-    except (BadZipFile, KeyError, OSError, ValueError) as exc:
+        for ws in wb.worksheets:  # chart sheets are not among them
+            sheets.append((ws.title, list(enumerate(_filled(ws), start=1))))
+    except (KeyError, ValueError) as exc:
         raise _file_error(path, "ledger.unreadable") from exc
     finally:
-        # Read-only workbooks keep the file open until closed.
         wb.close()
     return sheets
 
@@ -676,6 +1028,7 @@ def read_ledger(path: Path) -> Ledger:
         errors=tuple(errors),
         references=tuple(refs),
         declared_units=frozenset(declared),
+        columns=tuple(c for s in (unit_sheet, project_sheet) if s is not None for c in s.columns),
     )
 
 
@@ -725,13 +1078,37 @@ def _assign(obj: object, values: Mapping[str, object]) -> bool:
     return changed
 
 
+_INDUSTRY_SUFFIX: Final = re.compile(r"(产业集群|产业链|产业类|产业|行业|领域|板块|类)$")
+
+
+def industry_names(
+    industries: Sequence[str], aliases: Mapping[str, str] | None = None
+) -> Callable[[str], str | None]:
+    """The configured industry a ledger's word names: itself, an alias, or either with a
+    suffix (`新能源产业`, `新材料行业`); None for any other word."""
+    known = {_norm_word(i): i for i in industries}
+    for alias, industry in (aliases or {}).items():
+        if industry in industries:
+            known.setdefault(_norm_word(alias), industry)
+
+    def name(word: str) -> str | None:
+        key = _norm_word(word)
+        return known.get(key) or known.get(_INDUSTRY_SUFFIX.sub("", key))
+
+    return name
+
+
 async def import_ledger(
-    session: AsyncSession, ledger: Ledger, industries: Sequence[str]
+    session: AsyncSession,
+    ledger: Ledger,
+    industries: Sequence[str],
+    aliases: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Create or update the ledger's units (by name) and projects (by code), or nothing.
 
-    Raises LedgerError with every bad row before writing anything. The audit log names
-    the actor set on the session with storage.db.set_actor.
+    ALIASES are other names of INDUSTRIES (`[city] industry_aliases`). Raises LedgerError
+    with every bad row before writing anything. The audit log names the actor set on the
+    session with storage.db.set_actor.
     """
     stored_units = {u.name.lower(): u for u in (await session.scalars(select(Unit))).all()}
     codes = [p.code for p in ledger.projects]
@@ -739,13 +1116,13 @@ async def import_ledger(
         p.code: p
         for p in (await session.scalars(select(Project).where(Project.code.in_(codes)))).all()
     }
-    industry_by_key = {i.strip().lower(): i for i in industries}
+    industry_of = industry_names(industries, aliases)
     known_units = set(stored_units) | ledger.declared_units
 
     errors = list(ledger.errors)
     for ref in ledger.references:
         key = ref.value.lower()
-        if ref.what == "industry" and key not in industry_by_key:
+        if ref.what == "industry" and industry_of(ref.value) is None:
             errors.append(
                 RowError(
                     ref.sheet,
@@ -767,7 +1144,7 @@ async def import_ledger(
     if errors:
         raise LedgerError(_sorted(errors))
 
-    result: dict[str, int] = {f.name: 0 for f in fields(ImportResult)}
+    result: dict[str, int] = {f.name: 0 for f in fields(ImportResult) if f.name != "columns"}
     # Parents first, level by level, so that a new unit is created with its parent in place
     # (one audit row, not a create and then an update). There are no cycles: checked above.
     created: set[str] = set()
@@ -797,7 +1174,7 @@ async def import_ledger(
     for prow in ledger.projects:
         values = {
             "name": prow.name,
-            "industry": industry_by_key[prow.industry.lower()],
+            "industry": industry_of(prow.industry),
             "investment": prow.investment,
             "unit_id": stored_units[prow.unit.lower()].id,
         }
@@ -824,4 +1201,4 @@ async def import_ledger(
         else:
             result["projects_unchanged"] += 1
     await session.flush()
-    return ImportResult(**result)
+    return ImportResult(**result, columns=ledger.columns)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tomllib
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -476,3 +477,103 @@ def test_run_polls_after_asking_telegram_once(tmp_path: Path) -> None:
         assert bot.returncode == 0, err
         assert server.read(lambda api: sum(m == "getMe" for m, _ in api.calls)) == 1
     assert "Traceback" not in err
+
+
+# --- tick that sends ----------------------------------------------------------------------
+
+
+def test_a_tick_at_a_moment_to_come_sends_at_once_and_ends(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`tick --at` a future moment (the demo's next prompt time) queues the messages for
+    that moment; a manual tick sends them now, over the Bot API stand-in, and returns."""
+    import threading
+
+    from tests.botapi_server import BotAPIServer
+    from tests.fakebot import FakeBotAPI
+
+    at = demo_city(tmp_path, capsys)
+    db = tmp_path / "demo.sqlite3"
+    with BotAPIServer(FakeBotAPI(), token="123:RIGHT") as server:
+        path = tmp_path / "send.toml"
+        path.write_text(
+            f'[telegram]\ntoken = "123:RIGHT"\nbase_url = "{server.base_url}"\n'
+            "[scheduler]\nprivate_interval = 0.0\n"
+        )
+        codes: list[int] = []
+        # In a thread with a bound: the bug was a tick that never returned.
+        runner = threading.Thread(
+            target=lambda: codes.append(
+                main(["--config", str(path), "tick", "--db", str(db), "--at", at])
+            ),
+            daemon=True,
+        )
+        runner.start()
+        runner.join(timeout=60)
+        assert not runner.is_alive(), "the tick did not return"
+        assert codes == [0]
+        sent = server.read(lambda api: len(api.sent()))
+    out = capsys.readouterr().out
+    queued = re.search(r"climbed, (\d+) messages? queued", out)
+    assert queued is not None and int(queued[1]) > 0
+    assert sent == int(queued[1])
+    with sqlite3.connect(db) as conn:
+        left = conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+    assert left == 0
+
+
+# --- the log ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def log_levels() -> Iterator[None]:
+    """Put the loggers configure_logging sets back as they were."""
+    from bot.cli import CHATTY
+
+    names = [*CHATTY, "apscheduler.scheduler", ""]
+    saved = {n: logging.getLogger(n).level for n in names}
+    yield
+    for n, level in saved.items():
+        logging.getLogger(n).setLevel(level)
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "-v"])
+async def test_the_running_bot_logs_no_job_runs_unless_verbose(
+    tmp_path: Path,
+    template_db: Path,
+    caplog: pytest.LogCaptureFixture,
+    log_levels: None,
+    verbose: bool,
+) -> None:
+    """APScheduler logs two INFO lines each time a job runs (the outbox every two seconds):
+    by default they are not written; -v shows them."""
+    import asyncio
+
+    from bot.cli import configure_logging
+    from tests.harness import start_harness
+
+    configure_logging(verbose)
+    caplog.set_level(logging.DEBUG, logger="")  # the handler takes all; loggers decide
+    for name in ("httpx", "apscheduler", "apscheduler.executors.default"):
+        # caplog.set_level on the root must not lower what configure_logging set
+        assert logging.getLogger(name).getEffectiveLevel() == (
+            logging.INFO if verbose else logging.WARNING
+        )
+    h = await start_harness(tmp_path / "bot.sqlite3", template_db)
+    try:
+        await h.app.start()
+        assert h.app.job_queue is not None
+        ran = asyncio.Event()
+
+        async def job(_context: object) -> None:
+            ran.set()
+
+        h.app.job_queue.run_once(job, 0, name="outbox")
+        await asyncio.wait_for(ran.wait(), 5)
+        await asyncio.sleep(0.1)  # the executor logs once the job has returned
+        await h.app.stop()
+    finally:
+        await h.stop()
+    running = [r.getMessage() for r in caplog.records if r.name.startswith("apscheduler")]
+    job_lines = [m for m in running if 'Running job "outbox' in m or "executed successfully" in m]
+    assert bool(job_lines) is verbose, running

@@ -16,7 +16,7 @@ from datetime import date
 
 import pytest
 
-from bot.dates import parse_deadline
+from bot.dates import Deadline, parse_deadline, parse_deadline_detail
 from storage.workdays import WorkCalendar
 
 # The fixed "today"s, and the week (Monday to Sunday) each falls in.
@@ -28,8 +28,9 @@ ND_SAT = date(2026, 10, 10)  # the make-up Saturday after it; week 5–11 Oct, n
 SUN = date(2026, 3, 1)  # Sunday, the last day of the week 23 Feb–1 Mar; next 2–8 Mar
 JAN31 = date(2026, 1, 31)  # Saturday, a month's last day; week 26 Jan–1 Feb, next 2–8 Feb
 NYE = date(2025, 12, 31)  # Wednesday before New Year; next week 5–11 Jan 2026
+APR = date(2026, 4, 1)  # Wednesday before Qingming (4–6 April, Saturday to Monday)
 
-WEEKDAYS = {WED: 2, SF: 3, SF_SAT: 5, ND: 1, ND_SAT: 5, SUN: 6, JAN31: 5, NYE: 2}
+WEEKDAYS = {WED: 2, SF: 3, SF_SAT: 5, ND: 1, ND_SAT: 5, SUN: 6, JAN31: 5, NYE: 2, APR: 2}
 
 
 def d(year: int, month: int, day: int) -> date:
@@ -229,7 +230,7 @@ CASES: list[tuple[date, str, date | None]] = [
     (WED, "13月5日", None),
     (WED, "12.35", None),
     (WED, "2026-02-30", None),
-    (WED, "今年中秋节前", None),  # a holiday the parser does not know
+    (WED, "今年中秋节前", None),  # this year's Mid-autumn (25 September) has passed
     # --- Spring Festival: SF, Thursday 12 Feb 2026 ------------------------------------
     (SF, "3个工作日内", d(2026, 2, 24)),  # Fri 13, make-up Sat 14, Tue 24
     (SF, "两个工作日内", d(2026, 2, 14)),
@@ -382,6 +383,125 @@ CASES: list[tuple[date, str, date | None]] = [
     (NYE, "元旦前", d(2025, 12, 31)),
     (NYE, "next year", d(2026, 12, 31)),
     (NYE, "12月31日", d(2025, 12, 31)),
+    # --- a weekday with a time: the time never changes the day -------------------------
+    (WED, "周五三点前交", d(2026, 12, 4)),
+    (WED, "星期五下午三点半前", d(2026, 12, 4)),
+    (WED, "下星期四三点前", d(2026, 12, 10)),
+    (WED, "周四十点前", d(2026, 12, 3)),
+    (WED, "礼拜天下午两点", d(2026, 12, 6)),
+    (WED, "明天上午10点", d(2026, 12, 3)),
+    (WED, "by 5pm Friday", d(2026, 12, 4)),
+    # --- the week named twice, a verb before the weekday ---------------------------------
+    (WED, "本周周四前", d(2026, 12, 3)),
+    (WED, "下周的周二", d(2026, 12, 8)),
+    (WED, "这周星期五", d(2026, 12, 4)),
+    (WED, "请核对一下周五的数据", d(2026, 12, 4)),
+    (WED, "看一下下周五的安排", d(2026, 12, 11)),
+    (WED, "统一下周五前提交", d(2026, 12, 11)),  # 统一 + 下周五
+    # --- ranges: their end -----------------------------------------------------------------
+    (WED, "12月8日至12日", d(2026, 12, 12)),
+    (WED, "12月8日到12月12日", d(2026, 12, 12)),
+    (WED, "12月28日至1月5日", d(2027, 1, 5)),
+    (WED, "8日至12日", d(2026, 12, 12)),
+    (WED, "下周三到周五", d(2026, 12, 11)),
+    (WED, "周三至周五", d(2026, 12, 4)),
+    (WED, "下周一到下周三", d(2026, 12, 9)),
+    (WED, "12/8-12/12", d(2026, 12, 12)),
+    (WED, "Dec 8 to Dec 12", d(2026, 12, 12)),
+    (WED, "Monday to Wednesday", d(2026, 12, 9)),  # the coming Monday, then its Wednesday
+    (WED, "the 12th to the 15th", d(2026, 12, 15)),
+    # --- a time of day alone: today ----------------------------------------------------------
+    (WED, "下午5点前", d(2026, 12, 2)),
+    (WED, "17:30前", d(2026, 12, 2)),
+    (WED, "今晚8点", d(2026, 12, 2)),
+    (WED, "3点半前", d(2026, 12, 2)),
+    (WED, "by 5pm", d(2026, 12, 2)),
+    (WED, "by EOD tomorrow", d(2026, 12, 3)),  # the day wins over the time
+    (WED, "by COB Thursday", d(2026, 12, 3)),
+    (WED, "EOD Friday", d(2026, 12, 4)),
+    # --- the n-th weekday of a month -------------------------------------------------------
+    (WED, "下月第一个周一", d(2027, 1, 4)),
+    (WED, "12月第二个周五", d(2026, 12, 11)),
+    (WED, "12月第一个周一", d(2026, 12, 7)),  # 1 December is a Tuesday
+    (WED, "1月第一个周一", d(2027, 1, 4)),
+    (WED, "本月最后一个周五", d(2026, 12, 25)),
+    (WED, "the first Monday of January", d(2027, 1, 4)),
+    (WED, "the second Friday of next month", d(2027, 1, 8)),  # 1 January 2027 is a Friday
+    (WED, "the last Friday of this month", d(2026, 12, 25)),
+    # --- monthly and weekly deadlines: the next such day -------------------------------------
+    (WED, "每月20日前报送", d(2026, 12, 20)),
+    (WED, "每月1日前", d(2027, 1, 1)),
+    (WED, "每个月的15号", d(2026, 12, 15)),
+    (WED, "每月底", d(2026, 12, 31)),
+    (WED, "每周五下班前", d(2026, 12, 4)),
+    # --- numerals and words --------------------------------------------------------------------
+    (WED, "俩礼拜内", d(2026, 12, 16)),
+    (WED, "俩星期后", d(2026, 12, 16)),
+    (WED, "十二月廿八前", d(2026, 12, 28)),
+    (WED, "廿五号前", d(2026, 12, 25)),
+    (WED, "12月上中旬", d(2026, 12, 20)),
+    (WED, "下月中下旬", d(2027, 1, 31)),
+    (WED, "月尾", d(2026, 12, 31)),
+    (WED, "下个月尾", d(2027, 1, 31)),
+    (WED, "这一周内", d(2026, 12, 4)),
+    (WED, "下一周", d(2026, 12, 11)),
+    (WED, "这一个月内", d(2026, 12, 31)),
+    (WED, "第50周", d(2026, 12, 11)),  # ISO week 50: 7–13 December
+    (WED, "第51周前", d(2026, 12, 18)),
+    (WED, "第2周", d(2027, 1, 15)),  # this year's week 2 has passed: 11–17 January 2027
+    (WED, "week 50", d(2026, 12, 11)),
+    # --- traditional characters ------------------------------------------------------------------
+    (WED, "下週三前", d(2026, 12, 9)),
+    (WED, "下禮拜一", d(2026, 12, 7)),
+    (WED, "兩週內", d(2026, 12, 16)),
+    (WED, "下個月5號", d(2027, 1, 5)),
+    (WED, "後天", d(2026, 12, 4)),
+    (WED, "年終", d(2026, 12, 31)),
+    (WED, "週末", d(2026, 12, 6)),
+    # --- English --------------------------------------------------------------------------------
+    (WED, "5th of this month", d(2026, 12, 5)),
+    (WED, "the 20th of this month", d(2026, 12, 20)),
+    (WED, "this month 20th", d(2026, 12, 20)),
+    (WED, "next month 8th", d(2027, 1, 8)),
+    (WED, "next month, the 15th", d(2027, 1, 15)),
+    (WED, "next june", d(2027, 6, 30)),
+    (WED, "next January", d(2027, 1, 31)),
+    (WED, "due next business day", d(2026, 12, 3)),
+    # --- lunar dates: like dates, the day itself; next lunar year's if passed ----------------
+    (WED, "腊月十五前", d(2027, 1, 22)),  # lunar 2026-12-15
+    (WED, "正月十五前", d(2027, 2, 20)),  # lunar 2027-01-15 (2026's was 3 March)
+    (SF, "正月十五前", d(2026, 3, 3)),
+    (WED, "农历八月十五", d(2027, 9, 15)),
+    # --- holidays: X前 the last working day before the days off, X后 the first after ----
+    # On the official 2026 calendar (see the module docstring and storage/workdays.py).
+    (SF, "春节前", d(2026, 2, 14)),  # days off 15–23 February; the make-up Saturday 14th
+    (SF, "过年前", d(2026, 2, 14)),
+    (SF, "春节后", d(2026, 2, 24)),
+    (SF, "节后3个工作日内", d(2026, 2, 26)),
+    (SF, "元宵节前", d(2026, 3, 2)),  # 3 March is worked: the working day before
+    (APR, "清明节前", d(2026, 4, 3)),  # days off 4–6 April
+    (APR, "清明后", d(2026, 4, 7)),
+    (APR, "节后", d(2026, 4, 7)),  # the next holiday is Qingming
+    (APR, "节后3个工作日内", d(2026, 4, 9)),
+    (APR, "节前", d(2026, 4, 3)),  # before Qingming, the next holiday
+    (ND, "放假前", d(2026, 9, 30)),
+    (APR, "五一前", d(2026, 4, 30)),  # days off 1–5 May
+    (APR, "劳动节后", d(2026, 5, 6)),
+    (APR, "五一后第一个工作日", d(2026, 5, 6)),
+    (APR, "端午前", d(2026, 6, 18)),  # days off 19–21 June
+    (APR, "端午节后", d(2026, 6, 22)),
+    (APR, "中秋节前", d(2026, 9, 24)),  # days off 25–27 September
+    (APR, "十一前", d(2026, 9, 30)),
+    (APR, "国庆后", d(2026, 10, 8)),
+    (ND, "节后第一个工作日", d(2026, 10, 8)),
+    (ND, "十一后", d(2026, 10, 8)),
+    # 2027 has no official data in chinesecalendar 1.11: the computed statutory holidays
+    # (元旦 1 January, a Friday; 春节 5–8 February from New Year's Eve) are used.
+    (WED, "春节前", d(2027, 2, 4)),
+    (WED, "元旦后", d(2027, 1, 4)),
+    (WED, "节后", d(2027, 1, 4)),
+    (WED, "节后第一个工作日", d(2027, 1, 4)),
+    (WED, "节后3个工作日内", d(2027, 1, 6)),
 ]
 
 # Text with no date in it; checked against WED.
@@ -417,6 +537,23 @@ NON_DATES: list[str] = [
     "twice a week",
     "面积500亩",
     "/due",
+    # the past, frequencies, counts that are not times
+    "去年下半年的遗留问题",
+    "去年12月的问题",
+    "前年底",
+    "上一季度的数据",
+    "last year",
+    "last year's Q3",
+    "the year before",
+    "last quarter",
+    "2 days before",
+    "3 weeks earlier",
+    "每两周报一次",
+    "每半个月一次",
+    "一周两次",
+    "every two weeks",
+    "weekly report",
+    "以下3点意见",
 ]
 
 
@@ -459,3 +596,41 @@ def test_working_days_follow_the_given_calendar() -> None:
 def test_the_same_text_gives_the_same_answer_on_repeat() -> None:
     first = [parse_deadline(text, today) for today, text, _ in CASES]
     assert [parse_deadline(text, today) for today, text, _ in CASES] == first
+
+
+def test_detail_gives_the_day_the_words_as_written_and_the_other_dates() -> None:
+    found = parse_deadline_detail("请在１２月８日至十二日前完成", WED)
+    assert found == Deadline(d(2026, 12, 12), "１２月８日至十二日", (d(2026, 12, 8),))
+    found = parse_deadline_detail("十二月五号初稿，下周五定稿", WED)
+    assert found == Deadline(d(2026, 12, 5), "十二月五号", (d(2026, 12, 11),))
+    found = parse_deadline_detail("选址工作下週五前完成", WED)
+    assert found == Deadline(d(2026, 12, 11), "下週五", ())
+
+
+def test_a_time_of_day_is_not_another_date() -> None:
+    assert parse_deadline_detail("周五三点前交", WED) == Deadline(d(2026, 12, 4), "周五", ())
+    assert parse_deadline_detail("by EOD tomorrow", WED) == Deadline(d(2026, 12, 3), "tomorrow")
+    assert parse_deadline_detail("下午5点前", WED) == Deadline(d(2026, 12, 2), "下午5点")
+
+
+def test_detail_is_none_without_a_deadline() -> None:
+    assert parse_deadline_detail("去年下半年的遗留问题", WED) is None
+    assert parse_deadline_detail("", WED) is None
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_parse_deadline_is_the_detail_day(case: tuple[date, str, date | None]) -> None:
+    today, text, expected = case
+    found = parse_deadline_detail(text, today)
+    assert (None if found is None else found.day) == expected
+    if found is not None:
+        assert found.matched and found.matched in text
+
+
+def test_holidays_follow_the_given_calendar() -> None:
+    # A local day off on Friday 3 April joins Qingming: the break starts a day earlier.
+    cal = WorkCalendar(extra_holidays=[d(2026, 4, 3)])
+    assert parse_deadline("清明节前", APR, cal) == d(2026, 4, 2)
+    # A worked Monday 6 April ends the break a day early: 清明后 is the 6th.
+    cal = WorkCalendar(extra_workdays=[d(2026, 4, 6)])
+    assert parse_deadline("清明后", APR, cal) == d(2026, 4, 6)

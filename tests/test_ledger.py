@@ -762,3 +762,272 @@ async def test_a_press_without_the_right_is_refused(h: Harness, tmp_path: Path) 
     assert "没有权限" in (await h.press(OFFICER, button))[0]
     assert await stored(h, Project) == 2
     assert len(await offers(h)) == 1  # still there for someone who may
+
+
+# --- ledgers as offices keep them -------------------------------------------------------
+# The layouts of public project ledgers: 重点项目建设进度表 (a merged title, a header of two
+# rows, section lines, 责任单位 merged over its projects, amounts in 亿元, land in 公顷),
+# 招商签约项目一览表 (签约时间, 投资方名称, units in the cells) and 新开工项目汇总表
+# (`单位：万元` above the header, 计划开工时间, 状态).
+
+
+def write_sheet(path: Path, rows: Rows, merged: Sequence[str] = (), title: str = "Sheet1") -> Path:
+    """A one-sheet workbook whose MERGED ranges ("A1:L1") keep the top-left value only."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = title
+    for row in rows:
+        ws.append(row)
+    for cells in merged:
+        ws.merge_cells(cells)
+    wb.save(path)
+    return path
+
+
+PROGRESS_SHEET: Rows = [
+    ["2026年全市重点项目建设进度表"] + [None] * 11,
+    ["序号", "项目编号", "项目名称", "项目单位", "所属产业", "计划投资（亿元）", None,
+     "项目用地（公顷）", "建设状态", "责任单位", "开工时间", "投产时间"],
+    [None, None, None, None, None, "总投资", "本年计划", None, None, None, None, None],
+    ["一、新开工项目（2个）"] + [None] * 11,
+    [1, "ZD01", "年产5GWh储能电池项目", "澜岳新能源科技有限公司", "新能源产业", 8.6, 3,
+     40, None, "青山镇", 2026.3, "2027年6月"],
+    [2, "ZD02", "高端膜材料生产线", "启衡膜科技有限公司", "新材料产业", "3500万", "1200万",
+     "2.5", None, None, "2026.11", "2027-12"],
+    ["小计", None, None, None, None, 8.95, None, None, None, None, None, None],
+    ["二、续建项目（1个）"] + [None] * 11,
+    [3, "ZD03", "医疗器械产业园", "博越医疗科技有限公司", "生物医药", "1.2亿元", 0.5,
+     None, "已投产", "东城街道", date(2025, 3, 1), "2026.12"],
+    ["合计（3个）", None, None, None, None, 10.15, None, None, None, None, None, None],
+]  # fmt: skip
+# The title over every column, 序号 … 项目用地 and after over both header rows, 计划投资
+# over its two parts, and 青山镇 over both of its projects.
+PROGRESS_MERGED = (
+    "A1:L1", "A2:A3", "B2:B3", "C2:C3", "D2:D3", "E2:E3", "F2:G2", "H2:H3", "I2:I3",
+    "J2:J3", "K2:K3", "L2:L3", "A4:L4", "A8:L8", "J5:J6",
+)  # fmt: skip
+
+
+async def test_progress_ledger_with_merged_cells_sections_and_units(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    await import_ledger(session, read_ledger(EXAMPLE_XLSX), INDUSTRIES)
+    path = write_sheet(tmp_path / "进度表.xlsx", PROGRESS_SHEET, PROGRESS_MERGED, "重点项目")
+    ledger = read_ledger(path)
+    assert ledger.errors == ()
+    assert [p.row for p in ledger.projects] == [5, 6, 9]  # rows as Excel shows them
+
+    result = await import_ledger(session, ledger, INDUSTRIES)
+    assert result == ImportResult(units_unchanged=0, projects_created=3)
+    zd01, zd02, zd03 = [await get_project(session, c) for c in ("ZD01", "ZD02", "ZD03")]
+    assert zd01.investment == Decimal("86000")  # 8.6 亿元
+    assert zd02.investment == Decimal("3500")  # `3500万` under a 亿元 header: the cell wins
+    assert zd03.investment == Decimal("12000")  # `1.2亿元`
+    assert zd01.land_mu == Decimal("600")  # 40 公顷
+    assert zd02.land_mu == Decimal("37.5")
+    assert zd01.enterprise == "澜岳新能源科技有限公司"  # from 项目单位
+    assert (zd01.industry, zd02.industry) == ("新能源", "新材料")  # 新能源产业, 新材料产业
+    # 青山镇 was merged over ZD01 and ZD02.
+    units = {u.id: u.name for u in (await session.scalars(select(Unit))).all()}
+    assert [units[p.unit_id] for p in (zd01, zd02, zd03)] == ["青山镇", "青山镇", "东城街道"]
+    # The section `一、新开工项目` starts its rows; ZD03's own 建设状态 wins over `续建`.
+    assert (zd01.stage, zd02.stage, zd03.stage) == (Stage.STARTED, Stage.STARTED, Stage.OPERATING)
+    # Month-only dates are due at the end of the month.
+    assert (zd01.target_started, zd01.target_operating) == (date(2026, 3, 31), date(2027, 6, 30))
+    assert (zd02.target_started, zd02.target_operating) == (date(2026, 11, 30), date(2027, 12, 31))
+    assert zd03.target_operating == date(2026, 12, 31)
+
+    params = result.as_params()
+    assert "“计划投资（亿元） / 总投资”→计划投资 / investment（亿元→万元）" in str(
+        params["columns"]
+    )
+    assert "“项目用地（公顷）”→用地面积 / land_mu（公顷→亩）" in str(params["columns"])
+    assert "“开工时间”→开工目标 / target_started" in str(params["columns"])
+    assert params["ignored"] == "“序号”、“计划投资（亿元） / 本年计划”"
+    for lang in ("zh", "en"):
+        assert "本年计划" in _t(lang, "ledger.summary", **params)
+
+
+def _t(lang: str, key: str, **params: Any) -> str:
+    from bot.texts import t
+
+    return t(lang, key, **params)
+
+
+async def test_signing_list_with_units_in_cells_and_a_status_column(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    await import_ledger(session, read_ledger(EXAMPLE_XLSX), INDUSTRIES)
+    rows: Rows = [
+        ["2026年招商签约项目一览表"],
+        ["序号", "项目编号", "项目名称", "投资方名称", "产业类别", "计划投资[亿元]",
+         "项目用地（亩）", "项目状态", "责任单位", "签约时间", "备注"],
+        [1, "QY01", "光伏组件项目", "远帆光能科技有限公司", "光伏", "8.6亿元", "120亩",
+         "已签约", "青山镇", "2026年1月", None],
+        [2, "QY02", "冷链物流园", "卓岭供应链管理有限公司", "现代服务业", "3500万",
+         "20000平方米", "已开工", "东城街道", date(2025, 12, 18), None],
+        [3, "QY03", "数控机床项目", "晟禾智能装备有限公司", "高端装备", 2, "1.5公顷",
+         "洽谈中", "青山镇", None, None],
+    ]  # fmt: skip
+    path = write_sheet(tmp_path / "签约.xlsx", rows)
+    aliases = {"光伏": "新能源", "高端装备": "高端装备制造"}
+    result = await import_ledger(session, read_ledger(path), INDUSTRIES, aliases)
+    assert result == ImportResult(projects_created=3)
+    qy01, qy02, qy03 = [await get_project(session, c) for c in ("QY01", "QY02", "QY03")]
+    assert [p.investment for p in (qy01, qy02, qy03)] == [
+        Decimal("86000"),
+        Decimal("3500"),
+        Decimal("20000"),
+    ]
+    # 20000 m² is 30 亩 exactly (1 亩 = 10000/15 m²); 1.5 公顷 is 22.5 亩.
+    assert [p.land_mu for p in (qy01, qy02, qy03)] == [Decimal(120), Decimal(30), Decimal("22.5")]
+    assert [p.stage for p in (qy01, qy02, qy03)] == [
+        Stage.SIGNED,
+        Stage.STARTED,
+        Stage.NEGOTIATING,
+    ]
+    assert [p.industry for p in (qy01, qy02, qy03)] == ["新能源", "现代服务业", "高端装备制造"]
+    assert qy01.enterprise == "远帆光能科技有限公司"
+    assert (qy01.target_signed, qy02.target_signed) == (date(2026, 1, 31), date(2025, 12, 18))
+    assert result.as_params()["ignored"] == "“序号”、“备注”"
+
+    # Without the aliases, 光伏 and 高端装备 are no key industries.
+    with pytest.raises(LedgerError) as caught:
+        await import_ledger(session, read_ledger(path), INDUSTRIES)
+    assert keys(caught.value.errors) == [
+        ("Sheet1", 3, "ledger.unknown_industry"),
+        ("Sheet1", 5, "ledger.unknown_industry"),
+    ]
+
+
+async def test_new_starts_summary_with_the_unit_above_the_header(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    await import_ledger(session, read_ledger(EXAMPLE_XLSX), INDUSTRIES)
+    rows: Rows = [
+        ["2026年一季度新开工项目汇总表"],
+        ["填报单位：招商服务中心", None, None, None, None, "单位：亿元、亩"],
+        ["项目编号", "项目名称", "建设单位", "产业", "责任单位", "总投资", "用地面积", "状态",
+         "计划开工时间"],
+        ["XK01", "工业机器人生产基地", "沐川智能装备有限公司", "高端装备制造", "东城街道",
+         "2.35", 80, "新开工", "2026.2"],
+        ["XK02", "创新药研发中心", "鸿拓生物医药有限公司", "生物医药行业", "东城街道",
+         "0.8", None, "续建", "2026/3"],
+        ["合计", None, None, None, None, 3.15],
+    ]  # fmt: skip
+    path = write_csv(tmp_path / "新开工.csv", rows, "gb18030")
+    result = await import_ledger(session, read_ledger(path), INDUSTRIES)
+    assert result == ImportResult(projects_created=2)
+    xk01, xk02 = await get_project(session, "XK01"), await get_project(session, "XK02")
+    assert (xk01.investment, xk02.investment) == (Decimal("23500"), Decimal("8000"))
+    assert xk01.land_mu == Decimal(80)
+    assert (xk01.stage, xk02.stage) == (Stage.STARTED, Stage.STARTED)
+    assert (xk01.target_started, xk02.target_started) == (date(2026, 2, 28), date(2026, 3, 31))
+    assert xk02.industry == "生物医药"
+    assert "“总投资”→计划投资 / investment（亿元→万元）" in str(result.as_params()["columns"])
+
+
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [
+        ("总投资（万美元）", "总投资（万美元）"),
+        ("计划投资[港币]", "计划投资[港币]"),
+        ("计划投资（含设备）", "计划投资（含设备）"),
+    ],
+)
+async def test_an_unknown_unit_in_a_header_is_refused(
+    session: AsyncSession, tmp_path: Path, header: str, column: str
+) -> None:
+    rows = [
+        [header if h == "计划投资(万元)" else h for h in PROJECTS_ZH[0]],
+        *PROJECTS_ZH[1:3],
+    ]
+    path = write_xlsx(tmp_path / "u.xlsx", {"单位": UNITS_ZH, "项目": rows})
+    with pytest.raises(LedgerError) as caught:
+        await import_ledger(session, read_ledger(path), INDUSTRIES)
+    # Once, at the header, and never read as 万元; nothing is written.
+    assert keys(caught.value.errors) == [("项目", 1, "ledger.unknown_measure")]
+    assert caught.value.errors[0].params["column"] == column
+    assert await counts(session) == (0, 0, 0)
+
+
+def test_unknown_units_of_land_and_above_the_header(tmp_path: Path) -> None:
+    land = [
+        [h.replace("(亩)", "(平方英尺)") for h in PROJECTS_ZH[0]],
+        PROJECTS_ZH[1],
+    ]
+    path = write_xlsx(tmp_path / "l.xlsx", {"项目": land})
+    assert keys(read_ledger(path).errors) == [("项目", 1, "ledger.unknown_measure")]
+    above = [["单位：万美元"], ["项目编号", "项目名称", "产业", "总投资", "责任单位"]]
+    path = write_xlsx(tmp_path / "a.xlsx", {"项目": [*above, ["A1", "甲", "新能源", 5, "青山镇"]]})
+    assert keys(read_ledger(path).errors) == [("项目", 1, "ledger.unknown_measure")]
+
+
+@pytest.mark.parametrize(
+    ("column", "cell", "key"),
+    [
+        ("计划投资(万元)", "5万美元", "ledger.bad_number"),
+        ("计划投资(万元)", "600亩", "ledger.bad_number"),  # land in the money column
+        ("用地面积(亩)", "3亿元", "ledger.bad_number"),
+        ("签约目标", 2026.1, "ledger.ambiguous_month"),  # 2026.1 or 2026.10?
+        ("签约目标", "2026.13", "ledger.bad_date"),
+    ],
+)
+def test_cells_in_units_that_cannot_be_told(
+    tmp_path: Path, column: str, cell: object, key: str
+) -> None:
+    path = write_xlsx(tmp_path / "c.xlsx", {"项目": [PROJECTS_ZH[0], project(**{column: cell})]})
+    assert keys(read_ledger(path).errors) == [("项目", 2, key)]
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("2026.3", date(2026, 3, 31)),
+        ("2026年6月", date(2026, 6, 30)),
+        ("2028-02", date(2028, 2, 29)),
+        (2026.12, date(2026, 12, 31)),
+        ("2026.10", date(2026, 10, 31)),
+    ],
+)
+def test_month_only_dates_mean_the_end_of_the_month(
+    tmp_path: Path, cell: object, value: date
+) -> None:
+    path = write_xlsx(tmp_path / "m.xlsx", {"项目": [PROJECTS_ZH[0], project(投产目标=cell)]})
+    assert read_ledger(path).projects[0].target_operating == value
+
+
+def test_bad_rows_under_a_two_row_header_keep_their_excel_numbers(tmp_path: Path) -> None:
+    rows = [list(r) for r in PROGRESS_SHEET]
+    rows[4][5] = "八亿"  # row 5
+    rows[8][7] = "3公里"  # row 9
+    path = write_sheet(tmp_path / "bad.xlsx", rows, PROGRESS_MERGED, "重点项目")
+    ledger = read_ledger(path)
+    assert keys(ledger.errors) == [
+        ("重点项目", 5, "ledger.bad_number"),
+        ("重点项目", 9, "ledger.bad_number"),
+    ]
+    assert ledger.errors[0].params["column"] == "计划投资（亿元） / 总投资"
+
+
+def test_industry_aliases_in_the_config() -> None:
+    from bot.config import ConfigError, parse_config
+
+    config = parse_config({"city": {"industry_aliases": {"光伏": "新能源"}}}, env={})
+    assert config.city.industry_aliases == {"光伏": "新能源"}
+    with pytest.raises(ConfigError, match="industry_aliases 地产"):
+        parse_config({"city": {"industry_aliases": {"地产": "房地产"}}}, env={})
+
+
+def test_an_unknown_unit_over_two_header_rows_names_its_own_row(tmp_path: Path) -> None:
+    rows = [list(r) for r in PROGRESS_SHEET]
+    rows[1][5] = "计划投资（万美元）"  # row 2, over 总投资 | 本年计划 in row 3
+    rows[2][7] = "用地（平方英尺）"  # row 3, under the merged 项目用地 header
+    path = write_sheet(tmp_path / "u.xlsx", rows, [m for m in PROGRESS_MERGED if m != "H2:H3"])
+    errors = read_ledger(path).errors
+    assert [(e.row, e.key) for e in errors] == [
+        (2, "ledger.unknown_measure"),
+        (3, "ledger.unknown_measure"),
+    ]
+    assert [e.params["unit"] for e in errors] == ["万美元", "平方英尺"]

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import chinese_calendar
 import pytest
 
-from storage.workdays import DEFAULT_CALENDAR, WorkCalendar
+from storage.workdays import DEFAULT_CALENDAR, WorkCalendar, statutory_holidays
 
 FALLBACK_LOGGER = "storage.workdays"
 
@@ -127,19 +127,19 @@ def test_next_workday_is_the_day_itself_or_the_next_worked_one(day: date, expect
     assert WorkCalendar().next_workday(day) == expected
 
 
-def test_a_year_without_official_data_falls_back_to_weekdays_and_warns_once(
+def test_a_year_without_official_data_falls_back_to_computed_holidays_and_warns_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     cal = WorkCalendar(extra_holidays=[date(2099, 1, 2)], extra_workdays=[date(2099, 1, 10)])
     with caplog.at_level(logging.WARNING, logger=FALLBACK_LOGGER):
-        assert cal.is_workday(date(2099, 1, 1))  # a Thursday: no New Year without data
+        assert not cal.is_workday(date(2099, 1, 1))  # New Year's Day, computed
         assert not cal.is_workday(date(2099, 1, 2))  # configured holiday still applies
         assert not cal.is_workday(date(2099, 1, 3))  # Saturday
         assert cal.is_workday(date(2099, 1, 10))  # configured make-up Saturday
         assert cal.add_workdays(date(2099, 1, 1), 2) == date(2099, 1, 6)
         assert (
-            cal.workdays_between(date(2099, 1, 1), date(2099, 1, 31)) == 21
-        )  # 20 weekdays - 2nd + 10th
+            cal.workdays_between(date(2099, 1, 1), date(2099, 1, 31)) == 17
+        )  # 21 weekdays after the 1st - 2nd + 10th - Spring Festival 20–23 (Tue–Fri)
     warnings = [r for r in caplog.records if r.name == FALLBACK_LOGGER]
     assert len(warnings) == 1
     assert warnings[0].levelno == logging.WARNING
@@ -168,3 +168,68 @@ def test_default_calendar_is_the_official_one() -> None:
     assert isinstance(DEFAULT_CALENDAR, WorkCalendar)
     assert DEFAULT_CALENDAR.is_workday(date(2026, 2, 14))
     assert not DEFAULT_CALENDAR.is_workday(date(2026, 2, 16))
+
+
+def test_statutory_holidays_of_a_year_are_computed_from_the_law() -> None:
+    # Lunar New Year 2027 is Saturday 6 February; 端午 9 June; 中秋 15 September;
+    # 清明 falls on 5 April.
+    new_year, spring, qingming = "New Year's Day", "Spring Festival", "Tomb-sweeping Day"
+    labour, dragon, autumn, national = (
+        "Labour Day",
+        "Dragon Boat Festival",
+        "Mid-autumn Festival",
+        "National Day",
+    )
+    assert statutory_holidays(2027) == {
+        date(2027, 1, 1): new_year,
+        date(2027, 2, 5): spring,  # New Year's Eve
+        date(2027, 2, 6): spring,
+        date(2027, 2, 7): spring,
+        date(2027, 2, 8): spring,
+        date(2027, 4, 5): qingming,
+        date(2027, 5, 1): labour,
+        date(2027, 5, 2): labour,
+        date(2027, 6, 9): dragon,
+        date(2027, 9, 15): autumn,
+        date(2027, 10, 1): national,
+        date(2027, 10, 2): national,
+        date(2027, 10, 3): national,
+    }
+
+
+def test_a_year_without_data_uses_the_computed_holidays_and_overrides(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cal = WorkCalendar(extra_holidays=[date(2099, 1, 2)], extra_workdays=[date(2099, 10, 1)])
+    with caplog.at_level(logging.WARNING, logger=FALLBACK_LOGGER):
+        assert not cal.is_workday(date(2099, 1, 1))  # Thursday, New Year's Day
+        assert cal.holiday_name(date(2099, 1, 1)) == "New Year's Day"
+        assert not cal.is_workday(date(2099, 1, 2))  # configured, no name
+        assert cal.holiday_name(date(2099, 1, 2)) is None
+        assert cal.is_workday(date(2099, 10, 1))  # configured workday beats National Day
+        assert cal.holiday_name(date(2099, 10, 1)) is None
+        assert not cal.is_workday(date(2099, 10, 2))  # Friday, National Day
+        assert cal.is_workday(date(2099, 10, 5))  # Monday: no bridging days are guessed
+    messages = [r.getMessage() for r in caplog.records if r.name == FALLBACK_LOGGER]
+    assert len(messages) == 1
+    assert "make-up workdays are unknown" in messages[0]
+
+
+def test_new_years_day_2027_is_not_a_working_day() -> None:
+    # Whether or not the installed chinesecalendar knows 2027, 1 January is off.
+    cal = WorkCalendar()
+    assert not cal.is_workday(date(2027, 1, 1))
+    assert cal.add_workdays(date(2026, 12, 31), 1) == date(2027, 1, 4)
+
+
+@pytest.mark.parametrize(
+    ("day", "name"),
+    [
+        (date(2026, 2, 16), "Spring Festival"),
+        (date(2026, 2, 14), None),  # the make-up Saturday is worked
+        (date(2026, 3, 7), None),  # an ordinary Saturday
+        (date(2026, 10, 4), "National Day"),
+    ],
+)
+def test_holiday_name_names_statutory_days_off_only(day: date, name: str | None) -> None:
+    assert WorkCalendar().holiday_name(day) == name

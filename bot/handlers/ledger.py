@@ -81,7 +81,10 @@ async def _import(call: Call, file_id: str, name: str, suffix: str, size: int | 
         try:
             # openpyxl is blocking and CPU-bound: keep it off the event loop.
             ledger = await asyncio.to_thread(read_ledger, path)
-            result = await import_ledger(call.session, ledger, call.svc.config.city.industries)
+            city = call.svc.config.city
+            result = await import_ledger(
+                call.session, ledger, city.industries, aliases=city.industry_aliases
+            )
         except LedgerError as exc:
             errors = [_named(e, path.name, name) for e in exc.errors]
             lines = [call.t("ledger.invalid_file", name=name, count=len(errors))]

@@ -13,16 +13,18 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flow import Ask, Choices, Command, Fields
 from bot.format import day, item_label, kind_title, milestone_title
+from bot.handlers import undo
 from bot.handlers.base import Call, guarded
-from bot.handlers.projects import date_check
+from bot.handlers.projects import date_check, echo
 from bot.input import number
 from bot.keyboards import decision_row, milestone_buttons, problem_buttons, signoff_row
 from bot.texts import t
 from storage import extensions, problems, projects
+from storage import undo as undo_store
 from storage.errors import Refused
 from storage.escalation import Turn, problem_turn
 from storage.extensions import Item
-from storage.models import AuditLog, Member, ProblemStatus, Role
+from storage.models import AuditLog, ExtensionStatus, Member, ProblemStatus, Role
 from storage.outbox import Buttons
 from storage.people import actors_for, members_with_role, unit_members
 from storage.rules import Action, require
@@ -97,6 +99,7 @@ async def _acknowledge(call: Call, problem_id: int) -> None:
 
 async def decide(call: Call, approve: bool) -> None:
     prefix = "xa:" if approve else "xr:"
+    since = await undo_store.mark(call.session)
     ext, item, requester = await extensions.decide(
         call.session, call.member, _payload_id(call, prefix), approve, call.today()
     )
@@ -104,7 +107,19 @@ async def decide(call: Call, approve: bool) -> None:
     outcome = ext.status.value
     label = item_label(call.lang, item)
     decided = day(call.lang, ext.new_date)
-    call.say(call.t(f"ok.{outcome}", item=label, date=decided))
+    markup = None
+    if ext.status is ExtensionStatus.APPROVED:
+        # Undo puts the old date back and the request back before its approvers.
+        table = "milestones" if item.kind == "milestone" else "problems"
+        key = "planned_date" if item.kind == "milestone" else "reply_deadline"
+        moved = await undo_store.changes_since(
+            call.session, since, call.member.id, [(table, item.id)], {key}
+        )
+        moved += await undo_store.changes_since(
+            call.session, since, call.member.id, [("extensions", ext.id)], {"status"}
+        )
+        markup = await undo.offer(call, moved, "extension")
+    call.say(call.t(f"ok.{outcome}", item=label, date=decided), markup)
     text = t(
         requester.lang,
         f"note.{outcome}",
@@ -157,7 +172,8 @@ async def run_extend(call: Call, f: Fields) -> None:
     ext, item = await extensions.request(
         call.session, call.member, kind, item_id, new, call.today()
     )
-    call.say(call.t("ok.extension", item=item_label(call.lang, item), date=day(call.lang, new)))
+    said = call.t("ok.extension", item=item_label(call.lang, item), date=day(call.lang, new))
+    call.say(echo(said, f))
     approvers = await _approvers(call.session, call.member, item)
     for m in approvers:
         text = t(

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.dates import parse_deadline
+from bot.dates import parse_deadline_detail
 from bot.flow import Ask, Choices, Command, Fields
 from bot.format import day
+from bot.handlers import undo
 from bot.handlers.base import Call
 from bot.handlers.projects import project_check, project_choices, text_check
+from bot.handlers.undo import taken_note
 from bot.input import number
 from bot.keyboards import problem_buttons, signoff_row
 from bot.texts import t
 from storage import problems as store
+from storage import undo as undo_store
 from storage.errors import Refused
 from storage.models import Member, Problem, ProblemCategory, ProblemStatus, Unit
 from storage.outbox import Buttons
@@ -148,7 +151,8 @@ async def run_problem(call: Call, f: Fields) -> None:
     category = guessed if routed.get(unit.id) in (None, guessed) else routed[unit.id]
     # A deadline written in the problem ("请下周五前答复") wins over the default term.
     today = call.today()
-    asked = parse_deadline(f["text"], today, call.svc.calendar)
+    reading = parse_deadline_detail(f["text"], today, call.svc.calendar)
+    asked = reading.day if reading is not None else None
     default = call.svc.calendar.add_workdays(today, call.svc.config.work.reply_days)
     # A date already past cannot be the deadline: the default holds, and the raiser is told.
     deadline = asked if asked is not None and asked >= today else default
@@ -162,15 +166,27 @@ async def run_problem(call: Call, f: Fields) -> None:
         deadline,
         call.svc.clock(),
     )
-    call.say(
-        call.t(
-            "ok.problem",
-            id=problem.id,
-            code=problem.project.code,
-            unit=unit.name,
-            date=day(call.lang, deadline),
-        )
+    text = call.t(
+        "ok.problem",
+        id=problem.id,
+        code=problem.project.code,
+        unit=unit.name,
+        date=day(call.lang, deadline),
     )
+    markup = None
+    if deadline != default:
+        # The deadline was read from the text: Undo puts the default term in its place.
+        taken = taken_note(call.lang, reading)
+        if taken:
+            text += "\n" + taken
+        target = undo_store.Target(
+            "problems",
+            problem.id,
+            restore={"reply_deadline": default.isoformat()},
+            expect={"reply_deadline": deadline.isoformat()},
+        )
+        markup = await undo.offer(call, [target], "problem")
+    call.say(text, markup)
     # The first notice already carries Acknowledge and More time, so that the unit can
     # stop the first climb without answering the same day.
     actors = await notify_unit(

@@ -10,7 +10,7 @@ from datetime import date
 
 from telegram.ext import Application, CommandHandler
 
-from bot.dates import parse_deadline
+from bot.dates import parse_deadline_detail
 from bot.flow import FILE_ID, FILE_KIND, Ask, Choices, Command, Fields
 from bot.format import (
     day,
@@ -22,13 +22,16 @@ from bot.format import (
     stage,
     today_text,
 )
+from bot.handlers import undo
 from bot.handlers.base import Call, guarded
+from bot.handlers.undo import taken_note
 from bot.input import fold, number
 from bot.keyboards import decision_row, inline_markup, no_change_buttons
 from bot.texts import CATALOG
 from storage import agenda as agenda_store
 from storage import extensions
 from storage import projects as store
+from storage import undo as undo_store
 from storage.errors import Refused
 from storage.ledger import stage_word
 from storage.models import Stage
@@ -47,13 +50,6 @@ def parse_stage(text: str) -> Stage:
     found = stage_word(text)
     if found is None:
         raise Refused("err.bad_stage", stage=text.strip()[:20])
-    return found
-
-
-def parse_day(call: Call, text: str) -> date:
-    found = parse_deadline(text, call.today(), call.svc.calendar)
-    if found is None:
-        raise Refused("err.bad_date", text=text.strip()[:40])
     return found
 
 
@@ -129,12 +125,27 @@ async def stage_check(_call: Call, _fields: Fields, raw: str) -> str:
     return parse_stage(raw).value
 
 
-async def date_check(call: Call, _fields: Fields, raw: str) -> str:
-    """A deadline in words; one already past is asked for again, not run and refused."""
-    found = parse_day(call, raw)
+async def date_check(call: Call, fields: Fields, raw: str) -> str:
+    """A deadline in words; one already past is asked for again, not run and refused.
+    When the words held more than one date, the echo will say which one was taken."""
+    reading = parse_deadline_detail(raw, call.today(), call.svc.calendar)
+    if reading is None:
+        raise Refused("err.bad_date", text=raw.strip()[:40])
+    found = reading.day
     if found < call.today():
         raise Refused("err.date_past", date=day(call.lang, found))
+    fields[TAKEN] = taken_note(call.lang, reading)
     return found.isoformat()
+
+
+# The line saying which of several dates in the text was taken (see bot.handlers.undo).
+TAKEN = "_date_taken"
+
+
+def echo(text: str, f: Fields) -> str:
+    """TEXT with the line on which date was taken, when there is one."""
+    taken = str(f.get(TAKEN) or "")
+    return f"{text}\n{taken}" if taken else text
 
 
 async def text_check(_call: Call, _fields: Fields, raw: str) -> str:
@@ -186,19 +197,22 @@ async def run_done(call: Call, f: Fields) -> None:
 
 async def run_due(call: Call, f: Fields) -> None:
     new = date.fromisoformat(f["date"])
+    since = await undo_store.mark(call.session)
     ms, before = await store.set_due(
         call.session, call.member, f["project"], f["milestone"], new, call.today()
     )
-    call.say(
-        call.t(
-            "ok.due",
-            code=f["project"],
-            n=ms.seq,
-            title=milestone_title(call.lang, ms),
-            before=day(call.lang, before),
-            date=day(call.lang, new),
-        )
+    moved = await undo_store.changes_since(
+        call.session, since, call.member.id, [("milestones", ms.id)], {"planned_date"}
     )
+    text = call.t(
+        "ok.due",
+        code=f["project"],
+        n=ms.seq,
+        title=milestone_title(call.lang, ms),
+        before=day(call.lang, before),
+        date=day(call.lang, new),
+    )
+    call.say(echo(text, f), await undo.offer(call, moved, "due"))
 
 
 async def run_stage(call: Call, f: Fields) -> None:
@@ -217,6 +231,7 @@ async def run_stage(call: Call, f: Fields) -> None:
 async def run_plan(call: Call, f: Fields) -> None:
     target = date.fromisoformat(f["date"])
     svc = call.svc
+    since = await undo_store.mark(call.session)
     planned = await store.plan(
         call.session,
         call.member,
@@ -226,7 +241,7 @@ async def run_plan(call: Call, f: Fields) -> None:
         call.today(),
         svc.calendar.is_workday,
     )
-    lines = [call.t("ok.plan", code=f["project"], date=day(call.lang, target))]
+    lines = [echo(call.t("ok.plan", code=f["project"], date=day(call.lang, target)), f)]
     lines += [
         milestone_line(call.lang, m, call.today(), svc.config.work.soon_days) for m in planned
     ]
@@ -235,7 +250,16 @@ async def run_plan(call: Call, f: Fields) -> None:
     squeezed = [m for m in planned if m.done_date is None and m.planned_date == call.today()]
     if squeezed and (target - call.today()).days < longest:
         lines.append(call.t("warn.plan_squeezed", n=len(squeezed), days=longest))
-    call.say("\n".join(lines))
+    # Undo puts the moved milestones' dates back; a plan that added milestones has none,
+    # for nothing is deleted (README: "Undo").
+    markup = None
+    if not await undo_store.created_since(call.session, since, call.member.id, "milestones"):
+        refs = [("milestones", m.id) for m in planned]
+        moved = await undo_store.changes_since(
+            call.session, since, call.member.id, refs, {"planned_date"}
+        )
+        markup = await undo.offer(call, moved, "plan")
+    call.say("\n".join(lines), markup)
 
 
 COMMANDS = [

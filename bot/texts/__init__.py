@@ -14,14 +14,14 @@ import html
 import string
 from typing import Any, Final
 
-from bot.texts import core, delivery, ledger, scheduler, today
+from bot.texts import core, delivery, ledger, scheduler, today, undo
 
 LANGS: Final = ("zh", "en")
 DEFAULT_LANG: Final = "zh"
 
 CATALOG: Final[dict[str, dict[str, str]]] = {
-    "zh": {**core.ZH, **ledger.ZH, **scheduler.ZH, **delivery.ZH, **today.ZH},
-    "en": {**core.EN, **ledger.EN, **scheduler.EN, **delivery.EN, **today.EN},
+    "zh": {**core.ZH, **ledger.ZH, **scheduler.ZH, **delivery.ZH, **today.ZH, **undo.ZH},
+    "en": {**core.EN, **ledger.EN, **scheduler.EN, **delivery.EN, **today.EN, **undo.EN},
 }
 
 

@@ -29,7 +29,9 @@ ZH: dict[str, str] = {
         "台账导入完成。\n"
         "单位：新增 {units_created} 个，更新 {units_updated} 个，无变化 {units_unchanged} 个；\n"
         "项目：新增 {projects_created} 个，更新 {projects_updated} 个，"
-        "无变化 {projects_unchanged} 个。"
+        "无变化 {projects_unchanged} 个。\n"
+        "读取的列：{columns}\n"
+        "未使用的列：{ignored}"
     ),
     "ledger.unreadable": "文件无法读取，请确认是未损坏的 Excel 工作簿（.xlsx）或 CSV 文件。",
     "ledger.old_xls": "暂不支持旧版 .xls 格式，请在 Excel 中另存为 .xlsx 后重新上传。",
@@ -45,6 +47,12 @@ ZH: dict[str, str] = {
     "ledger.negative": "“{column}”不能为负数，现为“{value}”。",
     "ledger.too_large": "“{column}”数值过大（“{value}”），请核对计量单位（万元、亩）。",
     "ledger.bad_date": "“{column}”应填写日期（如 2026-12-05），现为“{value}”。",
+    "ledger.ambiguous_month": (
+        "“{column}”中的“{value}”无法确定是 1 月还是 10 月，请写成文本“2026.10”或填写具体日期。"
+    ),
+    "ledger.unknown_measure": (
+        "无法识别“{column}”的计量单位“{unit}”，金额请用元、万元或亿元，面积请用亩、平方米或公顷。"
+    ),
     "ledger.bad_stage": "无法识别阶段“{value}”，应为洽谈、签约、开工、投产、暂停或终止。",
     "ledger.bad_kind": "无法识别单位类型“{value}”，应为乡镇、街道、部门、中心或领导。",
     "ledger.bad_code": "项目编号“{value}”中不能含有空格。",
@@ -76,7 +84,9 @@ EN: dict[str, str] = {
         "Ledger imported.\n"
         "Units: {units_created} new, {units_updated} updated, {units_unchanged} unchanged;\n"
         "projects: {projects_created} new, {projects_updated} updated, "
-        "{projects_unchanged} unchanged."
+        "{projects_unchanged} unchanged.\n"
+        "Columns read: {columns}\n"
+        "Columns not used: {ignored}"
     ),
     "ledger.unreadable": (
         "The file cannot be read. Please send an undamaged Excel workbook (.xlsx) or CSV file."
@@ -96,6 +106,14 @@ EN: dict[str, str] = {
     "ledger.negative": "“{column}” may not be negative: “{value}”.",
     "ledger.too_large": ("“{column}” is too large (“{value}”); check the unit (10k CNY, mu)."),
     "ledger.bad_date": "“{column}” must be a date (e.g. 2026-12-05), not “{value}”.",
+    "ledger.ambiguous_month": (
+        "“{value}” in “{column}” could be January or October; write it as the text "
+        "“2026.10” or give the day."
+    ),
+    "ledger.unknown_measure": (
+        "The unit “{unit}” of “{column}” is not known; give money in 元, 万元 or 亿元 "
+        "and land in 亩, 平方米 (m²) or 公顷 (ha)."
+    ),
     "ledger.bad_stage": (
         "Unknown stage “{value}”; use negotiating, signed, started, operating, paused or dropped."
     ),
