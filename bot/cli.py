@@ -442,6 +442,7 @@ async def _send_queued(config: Config, sessions: SessionMaker) -> None:
     SEND_HORIZON are left to `run`, and said so.
     """
     from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError
     from telegram.ext import AIORateLimiter, ExtBot
 
     from bot.delivery import drain
@@ -452,7 +453,16 @@ async def _send_queued(config: Config, sessions: SessionMaker) -> None:
         base_url=tg.base_url or "https://api.telegram.org/bot",
         rate_limiter=AIORateLimiter(max_retries=tg.max_retries),
     )
-    async with bot:
+    where = tg.base_url or "https://api.telegram.org/bot"
+    kept = "the queued messages stay in the outbox for `wallchart run`"
+    try:
+        # getMe first, as `run` does: one line, not a traceback, when Telegram says no.
+        await bot.initialize()
+    except InvalidToken:
+        raise ConfigError(f"Telegram refused the token; {kept}") from None
+    except NetworkError as exc:
+        raise ConfigError(f"cannot reach the Bot API at {where}: {exc.message}; {kept}") from None
+    try:
         while True:
             result = await drain(bot, sessions, config.scheduler)
             if result.sent or result.failed:
@@ -464,6 +474,8 @@ async def _send_queued(config: Config, sessions: SessionMaker) -> None:
                 break
             if not result.handled:
                 await asyncio.sleep(config.scheduler.private_interval or 1.0)
+    finally:
+        await bot.shutdown()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

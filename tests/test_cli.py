@@ -522,6 +522,26 @@ def test_a_tick_at_a_moment_to_come_sends_at_once_and_ends(
     assert left == 0
 
 
+def test_a_tick_that_cannot_reach_telegram_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The messages are queued and kept; the failure to send them is one line, exit 2."""
+    at = demo_city(tmp_path, capsys)
+    db = tmp_path / "demo.sqlite3"
+    path = tmp_path / "nowhere.toml"
+    # Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+    path.write_text('[telegram]\ntoken = "123:RIGHT"\nbase_url = "http://127.0.0.1:9/bot"\n')
+    assert main(["--config", str(path), "tick", "--db", str(db), "--at", at]) == 2
+    captured = capsys.readouterr()
+    line = one_line(captured.err)
+    assert "cannot reach the Bot API at http://127.0.0.1:9/bot" in line
+    assert "stay in the outbox" in line
+    assert "queued" in captured.out
+    with sqlite3.connect(db) as conn:
+        left = conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+    assert left > 0
+
+
 # --- the log ------------------------------------------------------------------------------
 
 
