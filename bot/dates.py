@@ -1,8 +1,10 @@
 """Deadlines in words, Chinese and English: ``parse_deadline(text, today)``.
 
-Every command that takes a date (``/due``, ``/plan``, problem reply deadlines, extensions)
-and every guided flow goes through :func:`parse_deadline`. It returns the last day by
-which something must be done, or ``None`` when the text holds no deadline.
+Every command that takes a date (``/due``, ``/plan``, extensions) and every guided flow's
+date question goes through :func:`parse_deadline`. It returns the last day by which
+something must be done, or ``None`` when the text holds no deadline. Free text (a
+problem's description) goes through :func:`deadline_in_text`, which takes a date only when
+a deadline cue binds it (see its docstring).
 :func:`parse_deadline_detail` returns the same day as a :class:`Deadline` with the words
 it was read from, as written, and the other dates the text held (a range's start, a
 second date), for an echo that shows which date was taken. Officers write
@@ -34,6 +36,10 @@ Decisions (``today`` is the day the text is read):
   ``X``) is the **last working day before the days off around X begin** (``春节前`` in
   2026 is Saturday 14 February, the make-up day before the break of 15–23 February);
   ``X后`` is the **first working day after they end**, ``X后3个工作日内`` the third.
+  ``X后一周内`` (``3天内``, ``半个月内``) counts calendar days from that first working day,
+  not from today (``春节后一周内`` in 2027: Tuesday 9 February + 7 days).
+  ``年前`` is ``春节前``; ``before Chinese New Year`` / ``Spring Festival`` / ``CNY``,
+  ``after the holiday``, ``before National Day`` are read the same way.
   ``节后`` is the same after the holiday that is running or comes next, ``节前`` before the
   next one whose eve has not passed (a holiday is a day off that
   chinese_calendar names; weekends and configured local days off are not holidays).
@@ -42,6 +48,9 @@ Decisions (``today`` is the day the text is read):
   ``lunardate`` and chinese_calendar's solar terms (清明).
 * Lunar dates (``腊月十五``, ``正月十五``, ``农历八月十五``, ``二月初二``) are dates: that day,
   in this lunar year or the next if passed; a lunar month named alone is its last day.
+  ``正月初八后`` is the first working day after that date (``正月初八前`` the date itself).
+  ``农历年底`` / ``农历年末`` is the lunar New Year's Eve (除夕).
+* ``元月`` is January (``元月底`` 31 January); ``次月`` is next month (``次月5日`` the 5th).
 * A range (``12月8日至12日``, ``周三至周五``, ``12/8-12/12``, ``Mon to Wed``) is its end.
 * A time of day never changes the day: ``周五三点前`` is Friday, ``by EOD tomorrow``
   tomorrow. A time alone (``下午5点前``, ``17:30``, ``今晚8点``, ``EOD``, ``5pm``) is
@@ -99,7 +108,7 @@ from lunardate import LunarDate  # type: ignore[import-untyped]  # ships no type
 
 from storage.workdays import DEFAULT_CALENDAR, WorkCalendar
 
-__all__ = ["Deadline", "parse_deadline", "parse_deadline_detail"]
+__all__ = ["Deadline", "deadline_in_text", "parse_deadline", "parse_deadline_detail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +166,31 @@ def parse_deadline_detail(
     if not s:
         return None
     cal = DEFAULT_CALENDAR if calendar is None else calendar
+    dates, weak_dates = _read(s, today, cal)
+    chosen = [x for x in dates if x.start < x.end] or weak_dates
+    if not chosen:
+        return None
+    first = chosen[0]
+    # A time of day is not another date: "周五三点" holds one day.
+    others = sorted(dates, key=lambda x: x.start) if dates else weak_dates
+    other = tuple(x.day for x in others if (x.start, x.end) != (first.start, first.end))
+    matched = text[spans[first.start][0] : spans[first.end - 1][1]].strip()
+    return Deadline(first.day, matched, other)
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One date read from the normalized text: its span, day, rule and whether rolled."""
+
+    start: int
+    end: int
+    day: date
+    handler: _Handler | None  # None for a range's start
+    match: re.Match[str] | None
+
+
+def _read(s: str, today: date, cal: WorkCalendar) -> tuple[list[_Read], list[_Read]]:
+    """Return the dates (and the weak ones, times of day) read from normalized text."""
     found: list[_Candidate] = []
     scripts = {"": True} | {k: bool(p.search(s)) for k, p in _HAS_SCRIPT.items()}
     for index, (pattern, handler, weak, script) in enumerate(_RULES):
@@ -168,8 +202,8 @@ def parse_deadline_detail(
     # Leftmost first, then the longest reading at that spot ("下周五" over "下周").
     found.sort(key=lambda c: c[:3])
     used: list[tuple[int, int]] = []
-    dates: list[tuple[int, int, date]] = []  # (start, end, day) of every date read
-    weak_dates: list[tuple[int, int, date]] = []
+    dates: list[_Read] = []
+    weak_dates: list[_Read] = []
     for start, _, _, m, handler, weak in found:
         end = m.end()
         # A span already read or rejected (a past mention, an impossible date) must not
@@ -184,17 +218,115 @@ def parse_deadline_detail(
             end, result, start_day = _range_end(s, end, result, found, today, cal)
             used[-1] = (start, end)
             if start_day is not None:
-                dates.append((start, start, start_day))
-        (weak_dates if weak else dates).append((start, end, result))
-    chosen = [x for x in dates if x[0] < x[1]] or weak_dates
-    if not chosen:
+                dates.append(_Read(start, start, start_day, None, None))
+        (weak_dates if weak else dates).append(_Read(start, end, result, handler, m))
+    return dates, weak_dates
+
+
+# --- free text: a date counts only when a deadline cue binds it --------------------------
+
+_CLAUSE_END = re.compile(r"[，。；;！!？?\n]|[,.](?!\d)")
+# Right after the date: 前, 内, 截止, 到期, or the answer asked for (答复, 办结).
+_CUE_AFTER = re.compile(
+    r" ?的?(?:下班|中午|上午|下午|晚上|\d{1,2}(?:点|时|:\d{2}))?"
+    r"(?:之前|以前|前|以内|之内|内|截止|为止|止|到期)?"
+    r"(?P<verb> ?(?:给予|予以|作出|做出|进行)?(?:书面)?"
+    r"(?:答复|回复|反馈|办结|落实|完成(?!投资|产值|任务量|额|率)|解决|处理|提交|上报|报送|报来))?"
+)
+_CUE_AFTER_WORD = re.compile(r"(?:之前|以前|前|以内|之内|内|截止|为止|止|到期)$")
+# Before the date, in its clause: 请, 务必, 限; by, before, within, due.
+_CUE_BEFORE = re.compile(
+    r"(?:请|务必|限|必须|须|需要?在|需于|要求|截止(?:日期|时间)?(?:为|是|到)?|最迟|最晚|不晚于|不迟于)"
+    r"[^，。；;,]{0,12}$"
+    r"|(?<![a-z])please [^,.;]{0,30}$"
+    r"|(?<![a-z])(?:by|before|until|till|no later than|not later than|within|due(?: on| by)?"
+    r"|deadline(?: is)?:?)(?: the)? ?$"
+)
+_CUE_IN_MATCH = re.compile(r"(?:by|before|until|till|within|prior to|ahead of) ")
+# What makes a date a statement of fact or a figure, not a deadline.
+_PAST_AFTER = re.compile(
+    r" ?(?:已|已经|曾|至今|以来|期间|累计|同比|环比|完成投资|完成产值|投资|产值|用电|营收|税收"
+    r"|增长|下降|实现|共计|合计|总计|例会|例行|定期|不得|不准|不能|禁止|召开)"
+)
+_PAST_BEFORE = re.compile(r"(?:已经?|曾经?|累计|同比|自|从)(?:于|在)? ?$|[〕\]】]$")
+# Rules whose bare dates roll forward to next year (next month); in free text a date just
+# passed is the past ("11月30日已提交" on 3 December), not next year's.
+_ROLLS_BY_YEAR = {
+    "_zh_month_day", "_numeric_month_day", "_en_month_day", "_en_day_month", "_zh_month",
+    "_en_month", "_zh_quarter", "_en_day_of_month",
+}  # fmt: skip
+_ROLLS_BY_MONTH = {"_zh_day", "_zh_bare_month_part", "_en_day_of_month"}
+_FREQUENCY_RULES = {"_zh_every", "_frequency"}
+
+
+def deadline_in_text(
+    text: str, today: date, calendar: WorkCalendar | None = None
+) -> Deadline | None:
+    """Return the deadline a free text (a problem, an instruction) asks for, or None.
+
+    Unlike :func:`parse_deadline_detail`, which reads a date field, a date counts only
+    when a deadline cue binds it: 前, 之前, 以内, 内, 截止, 到期, 答复, 回复, 完成, 办结,
+    落实 after it, 请…, 务必…, 限… before it (``by``, ``before``, ``until``, ``no later
+    than``, ``within``, ``due`` in English). A date stated as a fact or a figure
+    (已, 至今, 累计, 同比, 完成投资, 产值, 用电量, a document number after 〔2026〕, 例会,
+    每周…) is not, and a month-day nearer in the past than in the future is the past
+    (``11月30日已提交`` on 3 December), not next year's.
+    """
+    s, spans = _normalize(text)
+    if not s:
         return None
-    start, end, day = chosen[0]
-    # A time of day is not another date: "周五三点" holds one day.
-    others = sorted(dates) if dates else weak_dates
-    other = tuple(x[2] for x in others if (x[0], x[1]) != (start, end))
-    matched = text[spans[start][0] : spans[end - 1][1]].strip()
-    return Deadline(day, matched, other)
+    cal = DEFAULT_CALENDAR if calendar is None else calendar
+    dates, weak_dates = _read(s, today, cal)
+    kept = [x for x in dates if x.start < x.end and _bound(s, x, today)]
+    kept = kept or [x for x in weak_dates if _bound(s, x, today)]
+    if not kept:
+        return None
+    first = kept[0]
+    other = tuple(x.day for x in kept[1:])
+    matched = text[spans[first.start][0] : spans[first.end - 1][1]].strip()
+    return Deadline(first.day, matched, other)
+
+
+def _bound(s: str, x: _Read, today: date) -> bool:
+    """Return whether a deadline cue binds the date read at x, and it is no fact."""
+    if x.handler is None or x.match is None:
+        return False
+    name = x.handler.__name__
+    if name in _FREQUENCY_RULES or _just_passed(name, x, today):
+        return False
+    clause_start = max((m.end() for m in _CLAUSE_END.finditer(s, 0, x.start)), default=0)
+    before = s[clause_start : x.start]
+    if _PAST_BEFORE.search(before):
+        return False
+    cue = _CUE_AFTER.match(s, x.end)
+    assert cue is not None  # every part is optional
+    tail = s[cue.end() :]
+    if _PAST_AFTER.match(tail):
+        return False
+    words = s[x.start : cue.end()]
+    after = bool(cue["verb"]) or bool(_CUE_AFTER_WORD.search(s, x.start, cue.end()))
+    after = after or words.rstrip().endswith(("前", "内", "止"))
+    return after or bool(_CUE_BEFORE.search(before) or _CUE_IN_MATCH.match(s, x.start))
+
+
+def _just_passed(name: str, x: _Read, today: date) -> bool:
+    """Return whether a rolled-forward date is nearer in the past than in the future."""
+    assert x.match is not None
+    groups = x.match.groupdict()
+    if any(groups.get(k) for k in ("y", "y4", "y2", "yw", "rel")):
+        return False  # a year or a month named: as written
+    if name in _ROLLS_BY_YEAR and (name != "_en_day_of_month" or groups.get("mon")):
+        months = 12
+    elif name in _ROLLS_BY_MONTH:
+        months = 1
+    else:
+        return False
+    earlier = _add_months(x.day, -months)
+    if months == 12:
+        rolled = earlier.year == today.year
+    else:
+        rolled = (earlier.year, earlier.month) == (today.year, today.month)
+    return rolled and earlier < today and (today - earlier) < (x.day - today)
 
 
 def _range_end(
@@ -362,6 +494,8 @@ _TRADITIONAL = str.maketrans(
     "周礼号后内个两腊节点时这当过国庆劳动阳历农阴旧终与隔开长际两两",
 )
 _WEEK_ZH = "(?:周|星期|礼拜)"
+# What may stand before 年前 for it not to mean the Spring Festival.
+_YEAR_BEFORE_NOT = "多几今明去后前本当同上下往早近历每成少老新周整全过半数百千万"
 _ZH_WD_DIGIT = {
     "一": "1",
     "二": "2",
@@ -392,6 +526,8 @@ _FOLDS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile("上中旬"), lambda m: "中旬"),
     (re.compile("中下旬"), lambda m: "下旬"),
     (re.compile("(?<=[月年])尾"), lambda m: "底"),
+    # 元月 is January (not 元旦, the day).
+    (re.compile("(?<![单纪公])元月"), lambda m: "1月"),
     (_ZH_NUMBER, _zh_number_sub),
     (_EN_NUMBER, lambda m: str(_EN_NUMBER_WORDS[m.group(1)])),
     (_CJK_SPACE, lambda m: ""),
@@ -400,6 +536,9 @@ _FOLDS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile("(?<=[这下本上当])1(?=个?(?:周|星期|礼拜|月|季度))"), lambda m: ""),
     # "本周周四", "下周的周五": the week named twice.
     (re.compile(f"{_WEEK_ZH}的?(?={_WEEK_ZH}[1-7日天])"), lambda m: ""),
+    # 年前 alone is before the Spring Festival break, like 春节前 ("3年前", "今年前三季度",
+    # "多年前" are not).
+    (re.compile(f"(?<![\\d{_YEAR_BEFORE_NOT}])年(?=(?:之|以)?前)"), lambda m: "春节"),
 ]
 
 
@@ -495,7 +634,9 @@ _MONTH_PART: dict[str | None, int | None] = {
 }  # fmt: skip
 
 # How many months, weeks or quarters ahead a Chinese relative word points.
-_ZH_AHEAD = {"本": 0, "这": 0, "这个": 0, "当": 0, "下": 1, "下个": 1, "下下": 2, "下下个": 2}
+_ZH_AHEAD = {
+    "本": 0, "这": 0, "这个": 0, "当": 0, "下": 1, "下个": 1, "次": 1, "下下": 2, "下下个": 2,
+}  # fmt: skip
 _ZH_YEAR_AHEAD = {"今年": 0, "本年": 0, "本年度": 0, "明年": 1, "后年": 2}
 _ZH_WEEKDAY = {"1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6, "日": 6, "天": 6}
 
@@ -522,7 +663,7 @@ def _plausible_year(year: int) -> bool:
 # --- building blocks for patterns ---------------------------------------------------
 
 _NB = r"(?<![\d.])"  # a number starts here, not inside another number
-_RELW = r"(?P<rel>下下个|下下|下个|下|本|这个|这|当)"
+_RELW = r"(?P<rel>下下个|下下|下个|下|本|这个|这|当|(?<![\d多几每首再历屡数各])次)"
 _ZH_YEAR = (
     r"(?:(?P<yw>今年|本年度|本年|明年|后年)|(?<!\d)(?P<y4>\d{4})年"
     r"|(?<!\d)(?P<y2>\d{2})年(?=\d{1,2}月|第?[1-4]季度|年?[底末初]|年?中(?![秋旬])|[上下]半年))"
@@ -1077,7 +1218,28 @@ def _days_off_around(day: date, cal: WorkCalendar) -> tuple[date, date]:
     return first, last
 
 
-_AFTER = r"(?P<after>之后|以后|后|过后)(?:第?(?P<n>\d{1,2})个?工作日(?:内|之内|以内)?)?"
+_AFTER = (
+    r"(?P<after>之后|以后|后|过后)(?:第?(?P<n>\d{1,2})个?工作日(?:内|之内|以内)?"
+    r"|(?P<cn>\d{1,2})个?(?P<cu>天|日|周|星期|礼拜|月)(?:内|之内|以内)?|(?P<half>半个?月)(?:内|之内|以内)?)?"
+)
+
+
+def _after_break(last: date, m: re.Match[str], cal: WorkCalendar) -> date:
+    """Return the deadline after a break whose last day off is `last`.
+
+    节后 is the first working day after it, 节后3个工作日内 the third; 节后一周内 (3天内,
+    半个月内) counts calendar days from that first working day, not from today.
+    """
+    groups = m.groupdict()
+    if groups.get("cn") or groups.get("half"):
+        first = cal.add_workdays(last, 1)
+        if groups.get("half"):
+            return first + timedelta(days=15)
+        n, unit = int(groups["cn"]), groups["cu"]
+        if unit == "月":
+            return _add_months(first, n)
+        return first + timedelta(days=n * (1 if unit in ("天", "日") else 7))
+    return cal.add_workdays(last, int(groups.get("n") or 1))
 
 
 @_rule(
@@ -1093,23 +1255,64 @@ def _zh_festival(m: re.Match[str], today: date, cal: WorkCalendar) -> date | Non
     """
     name = _FESTIVALS[m["name"]]
     years = [today.year + (m["yw"] == "明年")] if m["yw"] else [today.year, today.year + 1]
+    return _festival_deadline(name, years, m, today, cal)
+
+
+def _festival_deadline(
+    name: str, years: list[int], m: re.Match[str], today: date, cal: WorkCalendar
+) -> date | None:
+    """Return the deadline before (or, with an `after` group, after) a festival's break."""
     for year in years:
         day = _festival_day(name, year)
         if day is None:
             return None
         first, last = _days_off_around(day, cal)
-        if m["after"]:
-            result = cal.add_workdays(last, int(m["n"] or 1))
-        else:
-            result = cal.add_workdays(first, -1)
+        result = _after_break(last, m, cal) if m["after"] else cal.add_workdays(first, -1)
         if result >= today:
             return result
     return None  # 今年中秋前 in December: already past, no deadline
 
 
+_EN_FESTIVALS = {
+    "chinese new year": "spring_festival", "lunar new year": "spring_festival",
+    "spring festival": "spring_festival", "cny": "spring_festival",
+    "new year's day": "new_years_day", "new year": "new_years_day",
+    "national day": "national_day", "golden week": "national_day",
+    "may day": "labour_day", "labour day": "labour_day", "labor day": "labour_day",
+    "dragon boat festival": "dragon_boat_festival", "mid-autumn festival": "mid_autumn_festival",
+    "mid autumn festival": "mid_autumn_festival", "qingming": "tomb_sweeping_day",
+}  # fmt: skip
+_EN_FESTIVAL = "|".join(sorted(_EN_FESTIVALS, key=len, reverse=True))
+
+
+@_rule(
+    rf"{_B}(?P<cue>(?:by|before|until|till|ahead of|prior to|(?P<after>after)) (?:the )?)?"
+    rf"(?P<name>{_EN_FESTIVAL})(?: (?:holidays?|break))?{_E}"
+    rf"|{_B}(?:(?:by|before|until|till|ahead of|prior to|(?P<after2>after)) )?"
+    rf"the (?P<hol>holidays?|break){_E}"
+)
+def _en_festival(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read before Chinese New Year, after the Spring Festival, after the holiday.
+
+    As 春节前 / 春节后 / 节后: the last working day before the break, the first after it.
+    """
+    if m["hol"]:
+        if not m["after2"]:
+            return _next_break_before(today, cal)
+        return _next_break_after(today, cal, m)
+    if m["name"] in ("new year", "may day") and not m["cue"]:
+        return None  # "happy new year", "may day" alone are greetings, not deadlines
+    return _festival_deadline(_EN_FESTIVALS[m["name"]], [today.year, today.year + 1], m, today, cal)
+
+
 @_rule(r"(?:节假日|节|放假|假期|长假|假)(?:之|以)?前")
 def _zh_before_holiday(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
     """Read 节前, 放假前: the last working day before the next holiday's days off."""
+    return _next_break_before(today, cal)
+
+
+def _next_break_before(today: date, cal: WorkCalendar) -> date | None:
+    """Return the last working day before the next holiday's days off (not passed)."""
     day = today
     for _ in range(400):
         if cal.holiday_name(day) is not None:
@@ -1125,11 +1328,16 @@ def _zh_before_holiday(m: re.Match[str], today: date, cal: WorkCalendar) -> date
 @_rule(rf"(?:节假日|节|假期|长假|收假|假){_AFTER}")
 def _zh_after_holiday(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
     """Read 节后, 节后第一个工作日, 节后3个工作日内: after the running or next holiday."""
+    return _next_break_after(today, cal, m)
+
+
+def _next_break_after(today: date, cal: WorkCalendar, m: re.Match[str]) -> date | None:
+    """Return the deadline after the holiday running now or coming next."""
     day = today
     for _ in range(400):
         if cal.holiday_name(day) is not None:
             _, last = _days_off_around(day, cal)
-            return cal.add_workdays(last, int(m["n"] or 1))
+            return _after_break(last, m, cal)
         day += timedelta(days=1)
     return None
 
@@ -1137,13 +1345,27 @@ def _zh_after_holiday(m: re.Match[str], today: date, cal: WorkCalendar) -> date 
 _LUNAR_MONTH = {"正": 1, "冬": 11, "腊": 12}
 
 
+@_rule(r"(?:农历|阴历|旧历)(?:年底|年末|年终|年尾)")
+def _zh_lunar_year_end(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
+    """Read 农历年底: the lunar New Year's Eve (除夕) coming, today included."""
+    for year in (today.year, today.year + 1):
+        eve = _festival_day("eve", year)
+        if eve is not None and eve >= today:
+            return eve
+    return None
+
+
 @_rule(
-    r"(?:农历|阴历|旧历)(?P<a>正|冬|腊|\d{1,2})月(?P<ad>初?\d{1,2})?"
+    r"(?:(?:农历|阴历|旧历)(?P<a>正|冬|腊|\d{1,2})月(?P<ad>初?\d{1,2})?"
     r"|(?P<b>正|冬|腊)月(?P<bd>初?\d{1,2})?(?P<part>底|末)?"
     r"|(?<![\d.])(?P<c>\d{1,2})月(?P<cd>初\d{1,2})"
+    r")(?P<after>之后|以后|后|过后)?"
 )
 def _zh_lunar(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
-    """Read 腊月十五, 正月十五, 农历八月十五, 二月初二: this lunar year's, or the next's."""
+    """Read 腊月十五, 正月十五, 农历八月十五, 二月初二: this lunar year's, or the next's.
+
+    A date with 后 (正月初八后) is the first working day after it.
+    """
     month_word = m["a"] or m["b"] or m["c"]
     month = _LUNAR_MONTH.get(month_word) or int(month_word)
     day_word = m["ad"] or m["bd"] or m["cd"]
@@ -1153,6 +1375,8 @@ def _zh_lunar(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
     lunar_year: int = LunarDate.from_solar_date(today.year, today.month, today.day).year
     for year in (lunar_year, lunar_year + 1):
         result = _lunar_day(year, month, day)
+        if result is not None and m["after"]:
+            result = cal.add_workdays(result, 1)
         if result is not None and result >= today:
             return result
     return None

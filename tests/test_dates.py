@@ -16,7 +16,7 @@ from datetime import date
 
 import pytest
 
-from bot.dates import Deadline, parse_deadline, parse_deadline_detail
+from bot.dates import Deadline, deadline_in_text, parse_deadline, parse_deadline_detail
 from storage.workdays import WorkCalendar
 
 # The fixed "today"s, and the week (Monday to Sunday) each falls in.
@@ -29,8 +29,12 @@ SUN = date(2026, 3, 1)  # Sunday, the last day of the week 23 Feb–1 Mar; next 
 JAN31 = date(2026, 1, 31)  # Saturday, a month's last day; week 26 Jan–1 Feb, next 2–8 Feb
 NYE = date(2025, 12, 31)  # Wednesday before New Year; next week 5–11 Jan 2026
 APR = date(2026, 4, 1)  # Wednesday before Qingming (4–6 April, Saturday to Monday)
+THU = date(2026, 12, 3)  # Thursday; the day the tester raised problems with dates in them
+OCT = date(2026, 10, 8)  # Thursday after National Day
 
-WEEKDAYS = {WED: 2, SF: 3, SF_SAT: 5, ND: 1, ND_SAT: 5, SUN: 6, JAN31: 5, NYE: 2, APR: 2}
+WEEKDAYS = {
+    WED: 2, SF: 3, SF_SAT: 5, ND: 1, ND_SAT: 5, SUN: 6, JAN31: 5, NYE: 2, APR: 2, THU: 3, OCT: 3,
+}  # fmt: skip
 
 
 def d(year: int, month: int, day: int) -> date:
@@ -502,6 +506,41 @@ CASES: list[tuple[date, str, date | None]] = [
     (WED, "节后", d(2027, 1, 4)),
     (WED, "节后第一个工作日", d(2027, 1, 4)),
     (WED, "节后3个工作日内", d(2027, 1, 6)),
+    # 2027 is computed from the law: New Year 1–3 January (Friday to Sunday), Spring
+    # Festival 5–8 February (New Year's Eve, Friday, to Monday); 正月初八 is Saturday 13th.
+    # 元月 is January; 次月 next month.
+    (WED, "元月底前", d(2027, 1, 31)),
+    (WED, "元月15日前", d(2027, 1, 15)),
+    (WED, "元月中旬", d(2027, 1, 20)),
+    (WED, "次月5日前", d(2027, 1, 5)),
+    (WED, "次月10号", d(2027, 1, 10)),
+    (WED, "次月底", d(2027, 1, 31)),
+    # The lunar year's end is New Year's Eve.
+    (WED, "农历年底前", d(2027, 2, 5)),
+    (WED, "农历年末", d(2027, 2, 5)),
+    (WED, "阴历年底", d(2027, 2, 5)),
+    # 年前 is 春节前: the last working day before the break.
+    (WED, "年前", d(2027, 2, 4)),
+    (WED, "年前完成", d(2027, 2, 4)),
+    (WED, "年之前办结", d(2027, 2, 4)),
+    # Counted from the first working day after the break (Tuesday 9 February), not today.
+    (WED, "春节后一周内", d(2027, 2, 16)),
+    (WED, "春节后3天内", d(2027, 2, 12)),
+    (WED, "过年后两周", d(2027, 2, 23)),
+    (WED, "节后一周内", d(2027, 1, 11)),
+    (WED, "元旦后半个月内", d(2027, 1, 19)),
+    # A lunar date with 后 is the first working day after it; with 前 the day itself.
+    (WED, "正月初八后", d(2027, 2, 15)),
+    (WED, "正月初八以后", d(2027, 2, 15)),
+    (WED, "正月初八前", d(2027, 2, 13)),
+    (WED, "before Chinese New Year", d(2027, 2, 4)),
+    (WED, "before Spring Festival", d(2027, 2, 4)),
+    (WED, "by the Lunar New Year", d(2027, 2, 4)),
+    (WED, "after Chinese New Year", d(2027, 2, 9)),
+    (WED, "after the holiday", d(2027, 1, 4)),
+    (WED, "after the holidays", d(2027, 1, 4)),
+    (WED, "before the holiday", d(2026, 12, 31)),
+    (WED, "before National Day", d(2027, 9, 30)),
 ]
 
 # Text with no date in it; checked against WED.
@@ -554,6 +593,74 @@ NON_DATES: list[str] = [
     "every two weeks",
     "weekly report",
     "以下3点意见",
+    "happy new year",
+    "多年前的问题",
+    "三年前",
+]
+
+# Free text (a problem, an instruction): no deadline, though a date field would find one.
+# Checked against THU.
+NOT_DEADLINES_IN_TEXT: list[str] = [
+    "11月30日已提交用地申请，至今未批复",
+    "企业于11月28日反映问题",
+    "12月1日召开协调会后无进展",
+    "11月底已开工",
+    "截至11月底",
+    "1-11月累计",
+    "容积率1.2，需调整规划",
+    "产值同比增长1.8",
+    "一季度产值12.5亿，用电指标不够",
+    "第一季度产值增长5%",
+    "上半年完成投资8亿",
+    "2026年完成投资5亿",
+    "今年已投资3.5亿",
+    "12月份用电量",
+    "预计明年投产",
+    "5年内不得转让",
+    "市委办〔2026〕12号",
+    "每周一例会",
+    "周一已提交",
+    "昨天18:00",
+    # the same kinds, other words
+    "已于12月20日提交申请",
+    "12月10日已经报送",
+    "截至12月底累计完成80%",
+    "请于11月30日前答复",  # a month-day just passed is the past, not next year
+    "2号已提交",
+    "月初已开工",
+    "下半年产值增长",
+    "每月20日前报送月报",
+    "the land was handed over on Nov 30",
+    "output grew 1.8 this year",
+]
+
+# Free text with a deadline a cue binds: (today, text, deadline).
+DEADLINES_IN_TEXT: list[tuple[date, str, date]] = [
+    (THU, "请下下周五前答复", d(2026, 12, 18)),
+    (THU, "月底前", d(2026, 12, 31)),
+    (THU, "请于12月15日前答复", d(2026, 12, 15)),
+    (THU, "3个工作日内答复", d(2026, 12, 8)),
+    (THU, "今天答复", d(2026, 12, 3)),
+    (THU, "用地指标，今天下班前答复", d(2026, 12, 3)),
+    (THU, "下午5点前答复", d(2026, 12, 3)),
+    (THU, "11月30日已提交用地申请，请于12月15日前答复", d(2026, 12, 15)),
+    (THU, "务必1月5日前办结", d(2027, 1, 5)),
+    (THU, "限3日内答复", d(2026, 12, 6)),
+    (THU, "截至12月10日前完成", d(2026, 12, 10)),
+    (THU, "截止12月20日", d(2026, 12, 20)),
+    (THU, "请12月15日答复", d(2026, 12, 15)),
+    (THU, "请在下周五前予以答复", d(2026, 12, 11)),
+    (THU, "3号楼12月10日前交付", d(2026, 12, 10)),
+    (THU, "春节前完成", d(2027, 2, 4)),
+    (THU, "年前落实", d(2027, 2, 4)),
+    (THU, "次月5日前答复", d(2027, 1, 5)),
+    (THU, "上半年完成投资8亿，请月底前答复", d(2026, 12, 31)),
+    (THU, "due Friday", d(2026, 12, 4)),
+    (THU, "within 5 working days", d(2026, 12, 10)),
+    (THU, "no later than Dec 20", d(2026, 12, 20)),
+    (THU, "please reply after the holiday", d(2027, 1, 4)),
+    (OCT, "please reply by Oct 22", d(2026, 10, 22)),
+    (OCT, "用地问题原定2026年10月1日前答复", d(2026, 10, 1)),  # past: the caller says so
 ]
 
 
@@ -634,3 +741,30 @@ def test_holidays_follow_the_given_calendar() -> None:
     # A worked Monday 6 April ends the break a day early: 清明后 is the 6th.
     cal = WorkCalendar(extra_workdays=[d(2026, 4, 6)])
     assert parse_deadline("清明后", APR, cal) == d(2026, 4, 6)
+
+
+@pytest.mark.parametrize("text", NOT_DEADLINES_IN_TEXT)
+def test_a_fact_in_free_text_is_no_deadline(text: str) -> None:
+    assert deadline_in_text(text, THU) is None
+
+
+@pytest.mark.parametrize("case", DEADLINES_IN_TEXT, ids=[_case_id(c) for c in DEADLINES_IN_TEXT])
+def test_a_deadline_a_cue_binds_in_free_text(case: tuple[date, str, date]) -> None:
+    today, text, expected = case
+    found = deadline_in_text(text, today)
+    assert found is not None and found.day == expected
+    assert found.matched in text
+
+
+def test_free_text_leaves_the_date_field_reading_alone() -> None:
+    # A date field still reads a passed month-day as next year's, and a bare date.
+    assert parse_deadline("11月30日已提交", THU) == d(2027, 11, 30)
+    assert parse_deadline("12月15日", THU) == d(2026, 12, 15)
+    assert deadline_in_text("12月15日", THU) is None
+
+
+def test_free_text_gives_the_bound_date_and_only_bound_others() -> None:
+    found = deadline_in_text("11月30日已提交用地申请，请于12月15日前答复", THU)
+    assert found == Deadline(d(2026, 12, 15), "12月15日", ())
+    found = deadline_in_text("请于１２月８日至十二日前完成", THU)
+    assert found == Deadline(d(2026, 12, 12), "１２月８日至十二日", ())

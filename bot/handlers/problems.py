@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.dates import parse_deadline_detail
+from bot.dates import deadline_in_text
 from bot.flow import Ask, Choices, Command, Fields
 from bot.format import day
 from bot.handlers import undo
@@ -151,7 +151,8 @@ async def run_problem(call: Call, f: Fields) -> None:
     category = guessed if routed.get(unit.id) in (None, guessed) else routed[unit.id]
     # A deadline written in the problem ("请下周五前答复") wins over the default term.
     today = call.today()
-    reading = parse_deadline_detail(f["text"], today, call.svc.calendar)
+    # The text is a description: a date counts only when a deadline cue binds it.
+    reading = deadline_in_text(f["text"], today, call.svc.calendar)
     asked = reading.day if reading is not None else None
     default = call.svc.calendar.add_workdays(today, call.svc.config.work.reply_days)
     # A date already past cannot be the deadline: the default holds, and the raiser is told.
