@@ -248,7 +248,13 @@ _PAST_AFTER = re.compile(
     r" ?(?:已|已经|曾|至今|以来|期间|累计|同比|环比|完成投资|完成产值|投资|产值|用电|营收|税收"
     r"|增长|下降|实现|共计|合计|总计|例会|例行|定期|不得|不准|不能|禁止|召开)"
 )
-_PAST_BEFORE = re.compile(r"(?:已经?|曾经?|累计|同比|自|从)(?:于|在)? ?$|[〕\]】]$")
+_PAST_BEFORE = re.compile(
+    r"(?:已经?|曾经?|累计|同比|自|从)(?:于|在)? ?(?:昨天|昨日|昨晚|前天)? ?$|[〕\]】]$"
+    # A time right after a past day (昨天18:00) is that past day's.
+    r"|(?:昨天|昨日|昨晚|前天) ?$"
+    # A term counted from an event (出让后30日内): not from today, so no deadline.
+    r"|[^节]后 ?$"
+)
 # Rules whose bare dates roll forward to next year (next month); in free text a date just
 # passed is the past ("11月30日已提交" on 3 December), not next year's.
 _ROLLS_BY_YEAR = {
@@ -294,6 +300,8 @@ def _bound(s: str, x: _Read, today: date) -> bool:
     name = x.handler.__name__
     if name in _FREQUENCY_RULES or _just_passed(name, x, today):
         return False
+    if (x.day - today).days > _FREE_TEXT_HORIZON and not _names_year(x):
+        return False  # 5年内达产: a term of years is a contract's, not a reply's
     clause_start = max((m.end() for m in _CLAUSE_END.finditer(s, 0, x.start)), default=0)
     before = s[clause_start : x.start]
     if _PAST_BEFORE.search(before):
@@ -309,11 +317,21 @@ def _bound(s: str, x: _Read, today: date) -> bool:
     return after or bool(_CUE_BEFORE.search(before) or _CUE_IN_MATCH.match(s, x.start))
 
 
+# No reply in a problem's text is asked for more than a year ahead unless the year is written.
+_FREE_TEXT_HORIZON = 366
+
+
+def _names_year(x: _Read) -> bool:
+    assert x.match is not None
+    groups = x.match.groupdict()
+    return any(groups.get(k) for k in ("y", "y4", "y2", "yw", "rel"))
+
+
 def _just_passed(name: str, x: _Read, today: date) -> bool:
     """Return whether a rolled-forward date is nearer in the past than in the future."""
     assert x.match is not None
     groups = x.match.groupdict()
-    if any(groups.get(k) for k in ("y", "y4", "y2", "yw", "rel")):
+    if _names_year(x):
         return False  # a year or a month named: as written
     if name in _ROLLS_BY_YEAR and (name != "_en_day_of_month" or groups.get("mon")):
         months = 12
@@ -321,12 +339,13 @@ def _just_passed(name: str, x: _Read, today: date) -> bool:
         months = 1
     else:
         return False
+    # The same day one period earlier: when that is nearer, the text speaks of it. For a
+    # named month that holds across a year's end too (12月15日 read on 15 March); a day
+    # of the month only when it was rolled into next month (月底 is this month's).
     earlier = _add_months(x.day, -months)
-    if months == 12:
-        rolled = earlier.year == today.year
-    else:
-        rolled = (earlier.year, earlier.month) == (today.year, today.month)
-    return rolled and earlier < today and (today - earlier) < (x.day - today)
+    if months == 1 and (earlier.year, earlier.month) != (today.year, today.month):
+        return False
+    return earlier < today and (today - earlier) < (x.day - today)
 
 
 def _range_end(

@@ -768,3 +768,44 @@ def test_free_text_gives_the_bound_date_and_only_bound_others() -> None:
     assert found == Deadline(d(2026, 12, 15), "12月15日", ())
     found = deadline_in_text("请于１２月８日至十二日前完成", THU)
     assert found == Deadline(d(2026, 12, 12), "１２月８日至十二日", ())
+
+
+# Found by a trial with officers' texts: a date of late last year read early this year,
+# a time after a past day, terms counted from an event or running for years.
+MAR15 = d(2027, 3, 15)
+JAN04 = d(2027, 1, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "today"),
+    [
+        ("用地指标还没有落实，请于12月15日前答复", MAR15),
+        ("土地报批材料被退回，最迟12月20日答复", MAR15),
+        ("请自然资源局于12月10日之前给予答复", MAR15),
+        ("2号地块规划条件未出，请自规局12月底前出具", MAR15),
+        ("请于12月28日前答复", JAN04),
+        ("已于昨天18:00提交材料，请尽快答复", THU),
+        ("昨晚8点已报送", THU),
+        ("合同第12条约定，甲方应于土地出让后30日内办理交地", THU),
+        ("企业取得施工许可后15日内开工", THU),
+        ("5年内达产，亩均税收不低于30万元", THU),
+        ("3年内不得转让股权", THU),
+    ],
+)
+def test_a_date_the_text_does_not_ask_for_is_no_deadline(text: str, today: date) -> None:
+    assert deadline_in_text(text, today) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "expected"),
+    [
+        ("请于1月5日前答复", THU, d(2027, 1, 5)),
+        ("请于4月10日前答复", MAR15, d(2027, 4, 10)),
+        ("请于12月20日前答复", THU, d(2026, 12, 20)),
+        ("春节后3个工作日内答复", THU, d(2027, 2, 11)),
+        ("年底前解决", MAR15, d(2027, 12, 31)),
+    ],
+)
+def test_a_date_the_text_asks_for_near_a_years_end(text: str, today: date, expected: date) -> None:
+    found = deadline_in_text(text, today)
+    assert found is not None and found.day == expected
