@@ -128,8 +128,7 @@ def project_card(
         "",
         t(lang, "card.targets"),
     ]
-    dates = {Stage.SIGNED: p.target_signed, Stage.STARTED: p.target_started}
-    dates[Stage.OPERATING] = p.target_operating
+    dates = p.targets
     if any(dates.values()):
         for target_stage in TARGETS:
             light = target_light(p.stage, target_stage, dates[target_stage], today, soon_days)

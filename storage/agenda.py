@@ -11,7 +11,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.escalation import pending_target
+from storage.escalation import UNIT_TURN, pending_target
 from storage.models import Member, Milestone, Problem, ProblemStatus, Project, Role, Stage, Unit
 from storage.rules import sees_everything
 
@@ -38,7 +38,7 @@ def due_milestones(today: date, soon_days: int) -> tuple[ColumnElement[bool], ..
 def waiting_problems() -> tuple[ColumnElement[bool], ...]:
     """Problems the unit has not answered yet, unless their project was dropped."""
     return (
-        Problem.status.in_([ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED]),
+        Problem.status.in_(UNIT_TURN),
         Project.stage != Stage.DROPPED,
     )
 
@@ -118,14 +118,7 @@ OVERSEER_LEVEL = {Role.COORDINATOR: 2, Role.LEADER: 3}
 
 def passed_target(project: Project, today: date) -> tuple[Project, Stage, date] | None:
     """The project with the stage it heads for and that stage's target, if passed."""
-    pending = pending_target(
-        project.stage,
-        {
-            Stage.SIGNED: project.target_signed,
-            Stage.STARTED: project.target_started,
-            Stage.OPERATING: project.target_operating,
-        },
-    )
+    pending = pending_target(project.stage, project.targets)
     if pending is None or pending[1] >= today:
         return None
     return project, pending[0], pending[1]

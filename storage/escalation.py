@@ -24,10 +24,12 @@ configured reply term (then nothing climbs before that deadline).
 from __future__ import annotations
 
 import enum
+import itertools
 from dataclasses import dataclass
 from datetime import date
 
 from storage.models import ProblemStatus, Stage
+from storage.rules import STAGE_ORDER
 from storage.workdays import WorkCalendar
 
 TOP_LEVEL = 3
@@ -51,8 +53,12 @@ class Turn(enum.StrEnum):
     NOBODY = "nobody"  # resolved or closed
 
 
+# The statuses in which a problem waits for its answering unit.
+UNIT_TURN = (ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED)
+
+
 def problem_turn(status: ProblemStatus) -> Turn:
-    if status in (ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED):
+    if status in UNIT_TURN:
         return Turn.UNIT
     if status is ProblemStatus.ANSWERED:
         return Turn.RAISER
@@ -114,11 +120,7 @@ def problem_target(
 
 
 # The stage a project heads for from each stage, and so which target date it must meet.
-NEXT_STAGE = {
-    Stage.NEGOTIATING: Stage.SIGNED,
-    Stage.SIGNED: Stage.STARTED,
-    Stage.STARTED: Stage.OPERATING,
-}
+NEXT_STAGE = dict(itertools.pairwise(STAGE_ORDER))
 
 
 def pending_target(stage: Stage, targets: dict[Stage, date | None]) -> tuple[Stage, date] | None:

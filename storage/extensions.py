@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.errors import Refused
+from storage.escalation import UNIT_TURN
 from storage.models import (
     MAX_ID,
     Extension,
@@ -26,9 +27,6 @@ from storage.models import (
 from storage.problems import visible_problem
 from storage.projects import reachable_project
 from storage.rules import Action, require
-
-# A problem's answer can be given more time only while it is the unit's turn.
-UNIT_TURN = (ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED)
 
 
 @dataclass(frozen=True)
@@ -164,8 +162,6 @@ async def decide(
             problem = await session.get(Problem, ext.item_id)
             assert problem is not None
             problem.reply_deadline = ext.new_date
-            problem.escalation_level = 0
-            problem.escalated_at = None
     await session.flush()
     return ext, item, requester
 

@@ -231,6 +231,15 @@ class Project(Base):
     unit: Mapped[Unit] = relationship(lazy="joined")
 
     @property
+    def targets(self) -> dict[Stage, date | None]:
+        """The target date of each stage there is one for (签约/开工/投产)."""
+        return {
+            Stage.SIGNED: self.target_signed,
+            Stage.STARTED: self.target_started,
+            Stage.OPERATING: self.target_operating,
+        }
+
+    @property
     def intensity(self) -> Decimal | None:
         """Investment per mu (万元/亩), the figure land officers compare projects by."""
         if not self.land_mu:
@@ -319,6 +328,14 @@ class Problem(Base):
 
     project: Mapped[Project] = relationship(lazy="joined")
     unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+@event.listens_for(Problem.reply_deadline, "set")
+def _reply_starts_over(problem: Problem, value: object, old: object, _initiator: object) -> None:
+    """A new reply deadline (an approved extension, a reopen) starts the unit's climb over."""
+    if value != old:
+        problem.escalation_level = 0
+        problem.escalated_at = None
 
 
 class ProblemReply(Base):

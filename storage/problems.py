@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import agenda
 from storage.errors import Refused
+from storage.escalation import UNIT_TURN
 from storage.models import (
     Instruction,
     Member,
@@ -131,6 +132,18 @@ async def resolve(
     return problem
 
 
+async def reopenable(session: AsyncSession, member: Member, problem_id: int) -> Problem:
+    """The problem, if MEMBER may send its answer back: its raiser (or a coordinator), and
+    only while an answer waits for the sign-off. Raises Refused otherwise."""
+    problem = await visible_problem(session, member, problem_id)
+    require(member.role, Action.RESOLVE_PROBLEM, own=member.id == problem.raiser_id)
+    if problem.status in (ProblemStatus.RESOLVED, ProblemStatus.CLOSED):
+        raise Refused("err.problem_closed", id=problem_id, status=problem.status.value)
+    if problem.status is not ProblemStatus.ANSWERED:
+        raise Refused("err.not_answered", id=problem_id)
+    return problem
+
+
 async def reopen(
     session: AsyncSession,
     member: Member,
@@ -143,16 +156,13 @@ async def reopen(
     DEADLINE is the new reply deadline (local date). The unit has seen the problem, so
     it goes back as acknowledged, and its escalation starts over.
     """
-    problem = await visible_problem(session, member, problem_id)
-    require(member.role, Action.RESOLVE_PROBLEM, own=member.id == problem.raiser_id)
-    if problem.status in (ProblemStatus.RESOLVED, ProblemStatus.CLOSED):
-        raise Refused("err.problem_closed", id=problem_id, status=problem.status.value)
-    if problem.status is not ProblemStatus.ANSWERED:
-        raise Refused("err.not_answered", id=problem_id)
+    problem = await reopenable(session, member, problem_id)
     if note:
         session.add(ProblemReply(problem_id=problem.id, author_id=member.id, text=check_text(note)))
     problem.status = ProblemStatus.ACKNOWLEDGED
     problem.answered_at = None
+    # A new deadline: the escalation starts over (the event in storage.models). Set even
+    # when it equals the old one, whose climb the answer had already ended.
     problem.reply_deadline = deadline
     problem.escalation_level = 0
     problem.escalated_at = None
@@ -177,7 +187,7 @@ async def waiting_for_unit(session: AsyncSession, unit_id: int) -> Sequence[Prob
             select(Problem)
             .where(
                 Problem.unit_id == unit_id,
-                Problem.status.in_([ProblemStatus.OPEN, ProblemStatus.ACKNOWLEDGED]),
+                Problem.status.in_(UNIT_TURN),
             )
             .order_by(Problem.created_at, Problem.id)
         )

@@ -24,7 +24,7 @@ from storage.errors import Refused
 from storage.models import Member, Problem, ProblemCategory, ProblemStatus, Unit
 from storage.outbox import Buttons
 from storage.people import Actors, actors_for, unit_by_name, units
-from storage.rules import Action, answers_problems, guess_category, require, sees_everything
+from storage.rules import Action, answers_problems, guess_category, sees_everything
 
 
 def button(lang: str, key: str, payload: str) -> Buttons:
@@ -259,12 +259,7 @@ async def run_resolve(call: Call, f: Fields) -> None:
 async def answered_check(call: Call, _fields: Fields, raw: str) -> int:
     """A problem that has an answer to send back; asked for before the reason is."""
     pid = await problem_check(call, _fields, raw)
-    problem = await store.visible_problem(call.session, call.member, pid)
-    require(call.member.role, Action.RESOLVE_PROBLEM, own=call.member.id == problem.raiser_id)
-    if problem.status in (ProblemStatus.RESOLVED, ProblemStatus.CLOSED):
-        raise Refused("err.problem_closed", id=pid, status=problem.status.value)
-    if problem.status is not ProblemStatus.ANSWERED:
-        raise Refused("err.not_answered", id=pid)
+    await store.reopenable(call.session, call.member, pid)
     return pid
 
 
