@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import agenda
@@ -228,7 +228,14 @@ def pick_actors(
 
 
 async def actors_for(session: AsyncSession, unit_id: int, *, heads_first: bool) -> Actors:
-    """`pick_actors` over the store: active, reachable members of the city."""
+    """`pick_actors` over the store: the active, reachable members of UNIT_ID's parent
+    chain and the coordinators, not the whole city (this runs for every new problem)."""
+    parents = {u.id: u.parent_id for u in await units(session)}
+    chain: list[int] = []
+    current: int | None = unit_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = parents.get(current)
     people = (
         await session.scalars(
             select(Member)
@@ -236,6 +243,7 @@ async def actors_for(session: AsyncSession, unit_id: int, *, heads_first: bool) 
                 Member.active.is_(True),
                 Member.reachable.is_(True),
                 Member.role.in_(ACTING_ROLES),
+                or_(Member.unit_id.in_(chain), Member.role == Role.COORDINATOR),
             )
             .order_by(Member.id)
         )
@@ -243,7 +251,6 @@ async def actors_for(session: AsyncSession, unit_id: int, *, heads_first: bool) 
     by_unit: dict[int, list[Member]] = {}
     for m in people:
         by_unit.setdefault(m.unit_id, []).append(m)
-    parents = {u.id: u.parent_id for u in await units(session)}
     return pick_actors(unit_id, by_unit, parents, heads_first=heads_first)
 
 
