@@ -70,6 +70,8 @@ class WorkConfig:
     invite_days: int = 7
     # Working days a unit has to answer a problem.
     reply_days: int = 3
+    # Working days a unit has to carry out a leader's instruction that names no deadline.
+    instruction_days: int = 5
     prompt_time: time = time(9, 0)
     extra_holidays: tuple[date, ...] = ()
     extra_workdays: tuple[date, ...] = ()
@@ -89,6 +91,39 @@ class SchedulerConfig:
     max_attempts: int = 8
     # Telegram allows about one message a second to one private chat.
     private_interval: float = 1.0
+
+
+@dataclass(frozen=True)
+class RankConfig:
+    """Weights of each figure in a unit's combined score (`/rank`); 0 leaves one out."""
+
+    signed: float = 1.0
+    started: float = 1.0
+    operating: float = 1.0
+    investment: float = 1.0
+    milestones: float = 2.0
+    problems: float = 2.0
+    instructions: float = 2.0
+    reports: float = 1.0
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class MeetingConfig:
+    """The weekly promotion meeting: its briefing is sent by itself before it."""
+
+    enabled: bool = True
+    # "monday" … "sunday"; on a day off, the working day before it.
+    weekday: str = "monday"
+    # Local time at which the briefing and the wall chart go out.
+    time: time = time(8, 30)
+
+    @property
+    def weekday_number(self) -> int:
+        """0 for Monday … 6 for Sunday, as date.weekday() counts."""
+        return WEEKDAYS.index(self.weekday)
 
 
 DEFAULT_ROUTING: dict[str, str] = {
@@ -118,6 +153,8 @@ class Config:
     # [escalation] is read straight into the rules' own thresholds.
     escalation: Thresholds = field(default_factory=Thresholds)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    rank: RankConfig = field(default_factory=RankConfig)
+    meeting: MeetingConfig = field(default_factory=MeetingConfig)
     # Problem category → the unit that answers it by default.
     routing: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUTING))
     plan: tuple[PlanStep, ...] = DEFAULT_PLAN
@@ -132,6 +169,8 @@ SECTIONS: dict[str, type[Any]] = {
     "work": WorkConfig,
     "escalation": Thresholds,
     "scheduler": SchedulerConfig,
+    "rank": RankConfig,
+    "meeting": MeetingConfig,
 }
 PLAN_STEP_KEYS = ("kind", "title", "days_before")
 _BACKENDS = ("sqlite", "postgresql", "postgres")
@@ -288,6 +327,10 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Conf
         config.city.tz  # noqa: B018  (fail at start-up, not at the first prompt)
     except Exception as exc:
         raise ConfigError(f"[city] unknown timezone {config.city.timezone!r}") from exc
+    if config.meeting.weekday not in WEEKDAYS:
+        raise ConfigError(
+            f"[meeting] weekday: {config.meeting.weekday!r} is not one of {', '.join(WEEKDAYS)}"
+        )
     for alias, industry in config.city.industry_aliases.items():
         if industry not in config.city.industries:
             raise ConfigError(

@@ -43,6 +43,10 @@ class Thresholds:
     problem_ack_days: int = 1
     problem_resolve_days: int = 5
     late_days: tuple[int, ...] = (1, 3, 5)
+    # A leader's instruction: its receipt climbs after instruction_ack_days; not reported
+    # done, it reaches level 1, 2 and 3 this many working days past its deadline.
+    instruction_ack_days: int = 1
+    instruction_done_days: tuple[int, ...] = (1, 2, 3)
 
 
 class Turn(enum.StrEnum):

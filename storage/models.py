@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -364,6 +365,13 @@ class Instruction(Base):
     deadline: Mapped[date | None] = mapped_column(Date)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The unit's receipt, its report of completion (a line of text, by whom) and the
+    # escalation, as for problems and milestones.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_text: Mapped[str | None] = mapped_column(Text)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Extension(Base):
@@ -382,6 +390,20 @@ class Extension(Base):
     )
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Attachment(Base):
+    """A file the bot sends on its own (the meeting's workbook and wall chart), kept in the
+    store so that the outbox can send it after a restart."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "photo" or "document"
+    kind: Mapped[str] = mapped_column(String(12))
+    filename: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -413,6 +435,8 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    # A photo or document sent with `text` as its caption.
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
 
 
 class SchedulerRun(Base):
