@@ -25,6 +25,9 @@ BOT_USER = {
 }
 
 
+MEDIA_METHODS = ("sendPhoto", "sendDocument", "sendMediaGroup")
+
+
 class FakeBotAPI:
     """Records calls; sendMessage and friends return what Telegram would."""
 
@@ -37,6 +40,8 @@ class FakeBotAPI:
         self.blocked: set[int] = set()
         # file_id -> content, for getFile and the download that follows it
         self.files: dict[str, bytes] = {}
+        # photos and documents the bot sent: chat_id, kind ("photo"/"document"), data, caption
+        self.media: list[dict[str, Any]] = []
 
     def handle(self, method: str, params: dict[str, Any]) -> tuple[bool, Any]:
         self.calls.append((method, params))
@@ -63,6 +68,8 @@ class FakeBotAPI:
                 if "inline_keyboard" in markup:
                     msg["reply_markup"] = markup
             return True, msg
+        if method in MEDIA_METHODS:
+            return self._media(method, params)
         if method == "getFile":
             file_id = str(params["file_id"])
             return True, {
@@ -75,6 +82,51 @@ class FakeBotAPI:
             batch, self.updates = self.updates, []
             return True, batch
         return True, True
+
+    def _media(self, method: str, params: dict[str, Any]) -> tuple[bool, Any]:
+        """A photo, a document or an album: the file's bytes are kept in `self.media`."""
+        chat_id = int(params["chat_id"])
+        if chat_id in self.blocked:
+            return False, {
+                "error_code": 403,
+                "description": "Forbidden: bot was blocked by the user",
+            }
+        if method == "sendMediaGroup":
+            items = params["media"]
+            items = json.loads(items) if isinstance(items, str) else items
+        else:
+            field = "photo" if method == "sendPhoto" else "document"
+            items = [{"type": field, "media": params[field], "caption": params.get("caption")}]
+        sent = []
+        for item in items:
+            kind = str(getattr(item["type"], "value", item["type"]))
+            ref = item["media"]
+            # An upload travels as a multipart part: under the parameter's own name, or (in
+            # an album) under the name its "attach://<part>" reference gives.
+            data = ref if isinstance(ref, bytes) else None
+            if isinstance(ref, str) and ref.startswith("attach://"):
+                data = params.get(ref[len("attach://") :])
+                if not isinstance(data, bytes):
+                    raise AssertionError(f"{method}: no file part for {ref}")
+            self.media.append(
+                {"chat_id": chat_id, "kind": kind, "data": data, "caption": item.get("caption")}
+            )
+            msg_id = next(self._ids)
+            file = {"file_id": f"sent{msg_id}", "file_unique_id": f"usent{msg_id}"}
+            msg: dict[str, Any] = {
+                "message_id": msg_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+                "from": BOT_USER,
+            }
+            if item.get("caption"):
+                msg["caption"] = item["caption"]
+            if kind == "photo":
+                msg["photo"] = [{**file, "width": 100, "height": 100}]
+            else:
+                msg["document"] = file
+            sent.append(msg)
+        return True, sent if method == "sendMediaGroup" else sent[0]
 
     def push(self, update: dict[str, Any]) -> None:
         update = dict(update)
@@ -114,6 +166,7 @@ class FakeBotAPI:
 
     def clear(self) -> None:
         self.calls.clear()
+        self.media.clear()
 
 
 class FakeRequest(BaseRequest):
@@ -146,6 +199,11 @@ class FakeRequest(BaseRequest):
             return 200, self.api.files[url.rsplit("/", 1)[-1]]
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
+        if request_data is not None and request_data.contains_files:
+            # As on the wire: each file is a part named by the "attach://" reference.
+            for part, upload in request_data.multipart_data.items():
+                content = upload[1]
+                params[part] = content if isinstance(content, bytes) else content.read()
         ok, result = self.api.handle(name, params)
         if ok:
             return 200, json.dumps({"ok": True, "result": result}).encode()
