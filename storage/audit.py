@@ -14,11 +14,19 @@ from typing import Any
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
-from storage.models import AuditLog, ChatState, Outbox, SchedulerRun, utcnow
+from storage.models import (
+    AuditLog,
+    ChatState,
+    Outbox,
+    Project,
+    SchedulerRun,
+    StageMove,
+    utcnow,
+)
 
 # Flow scratch state is not a record of the city's work; the log, the outbox and the
 # scheduler's runs are logs themselves (and the outbox would double every prompt).
-_UNAUDITED = (AuditLog, ChatState, Outbox, SchedulerRun)
+_UNAUDITED = (AuditLog, ChatState, Outbox, SchedulerRun, StageMove)
 
 
 class HardDeleteError(RuntimeError):
@@ -69,18 +77,38 @@ def _write_audit(session: Session, _ctx: UOWTransaction) -> None:
     actor = session.info.get("actor_id")
     now = utcnow()
     rows: list[dict[str, Any]] = []
+    moves: list[dict[str, Any]] = []
     for obj in session.new:
         if isinstance(obj, _UNAUDITED):
             continue
-        rows.append(_row(obj, "create", actor, now, None, _snapshot(obj)))
+        snapshot = _snapshot(obj)
+        rows.append(_row(obj, "create", actor, now, None, snapshot))
+        if isinstance(obj, Project):
+            moves.append(_move(obj, None, snapshot["stage"], actor, now))
     for obj in session.dirty:
         if isinstance(obj, _UNAUDITED) or not session.is_modified(obj):
             continue
         before, after = _changes(obj)
         if after:
             rows.append(_row(obj, "update", actor, now, before, after))
+        if isinstance(obj, Project) and after.get("stage") not in (None, before.get("stage")):
+            moves.append(_move(obj, before.get("stage"), after["stage"], actor, now))
     if rows:
         session.connection().execute(insert(AuditLog), rows)
+    if moves:
+        session.connection().execute(insert(StageMove), moves)
+
+
+def _move(
+    project: Project, old: str | None, new: str, actor: int | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "project_id": project.id,
+        "from_stage": old,
+        "to_stage": new,
+        "at": now,
+        "actor_id": actor,
+    }
 
 
 def _row(

@@ -263,6 +263,22 @@ def _target_starts_over(project: Project, value: object, old: object, _initiator
         project.target_escalated_at = None
 
 
+class StageMove(Base):
+    """A project reaching a stage, when, and by whose hand: the funnel's and the ranking's
+    history. Written by the flush hook in storage.audit for every writer (a command, the
+    ledger import); `from_stage` is None when the project entered the store at `to_stage`."""
+
+    __tablename__ = "stage_moves"
+    __table_args__ = (Index("ix_stage_moves_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    from_stage: Mapped[Stage | None] = mapped_column(_enum(Stage))
+    to_stage: Mapped[Stage] = mapped_column(_enum(Stage))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+
 class Milestone(Base):
     __tablename__ = "milestones"
     __table_args__ = (UniqueConstraint("project_id", "seq"),)

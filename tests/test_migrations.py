@@ -48,6 +48,14 @@ async def test_upgrade_keeps_the_data_of_an_older_store(tmp_path: Path) -> None:
                 "INSERT INTO milestones (id, project_id, seq, title, kind) VALUES (1, 1, 1, '选址', 'site')"
             )
         )
+        await conn.execute(
+            text(
+                "INSERT INTO audit_log (at, action, entity, entity_id, before, after) VALUES "
+                "('2026-01-01 00:00:00', 'create', 'projects', '1', NULL, '{\"stage\": \"negotiating\"}'),"
+                "('2026-02-01 00:00:00', 'update', 'projects', '1', '{\"last_progress_at\": null}', '{\"last_progress_at\": \"2026-02-01\"}'),"
+                "('2026-03-01 00:00:00', 'update', 'projects', '1', '{\"stage\": \"negotiating\"}', '{\"stage\": \"signed\"}')"
+            )
+        )
     await engine.dispose()
     await asyncio.to_thread(upgrade, url)
     engine = make_engine(url)
@@ -57,5 +65,10 @@ async def test_upgrade_keeps_the_data_of_an_older_store(tmp_path: Path) -> None:
             await conn.execute(text("SELECT escalation_level FROM milestones"))
         ).scalar_one() == 0
         assert (await conn.execute(text("SELECT count(*) FROM projects"))).scalar_one() == 1
+        # The stage history is read back from the audit log the older store kept.
+        moves = (
+            await conn.execute(text("SELECT from_stage, to_stage, at FROM stage_moves ORDER BY id"))
+        ).all()
+        assert [tuple(m[:2]) for m in moves] == [(None, "negotiating"), ("negotiating", "signed")]
         assert (await conn.execute(text("PRAGMA foreign_key_check"))).all() == []
     await engine.dispose()

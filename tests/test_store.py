@@ -22,6 +22,7 @@ from storage.models import (
     Project,
     Role,
     Stage,
+    StageMove,
     Unit,
     UnitKind,
 )
@@ -86,6 +87,33 @@ async def test_every_change_is_audited_with_its_actor(session: AsyncSession) -> 
     assert ("projects", "update") in entities  # last_progress_at moved
     created = next(r for r in rows if r.entity == "progress_reports")
     assert created.after is not None and created.after["text"] == "进展"
+
+
+async def test_every_stage_a_project_reaches_is_a_stage_move(session: AsyncSession) -> None:
+    """Creation, /stage and a plain attribute write alike leave one move each, with the
+    actor; a write of the same stage or of another column leaves none."""
+    c = await city(session)
+    coord = c["coord"]
+    project = c["project"]
+    set_actor(session, coord.id)  # type: ignore[attr-defined]
+    await projects.set_stage(session, coord, "AB1", Stage.SIGNED)  # type: ignore[arg-type]
+    project.stage = Stage.SIGNED  # type: ignore[attr-defined]
+    project.name = "改名"  # type: ignore[attr-defined]
+    await session.flush()
+    project.stage = Stage.STARTED  # type: ignore[attr-defined]
+    await session.flush()
+    moves = (
+        await session.execute(
+            select(StageMove.from_stage, StageMove.to_stage, StageMove.actor_id)
+            .where(StageMove.project_id == project.id)  # type: ignore[attr-defined]
+            .order_by(StageMove.id)
+        )
+    ).all()
+    assert [tuple(m) for m in moves] == [
+        (None, Stage.NEGOTIATING, None),
+        (Stage.NEGOTIATING, Stage.SIGNED, coord.id),  # type: ignore[attr-defined]
+        (Stage.SIGNED, Stage.STARTED, coord.id),  # type: ignore[attr-defined]
+    ]
 
 
 async def test_nothing_is_hard_deleted(session: AsyncSession) -> None:
