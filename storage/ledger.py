@@ -1,4 +1,5 @@
-"""The Excel ledger (台账): read a workbook or CSV of units and projects, check it, import it.
+"""The Excel ledger (台账): read a workbook or CSV of units and projects, check it, import it;
+and export the store in the same form, so that what is exported imports back unchanged.
 
 Reading checks what the file can tell on its own (columns, numbers, dates, stages, duplicate
 codes); importing checks it against the store and the configured industries. Every bad row
@@ -12,6 +13,7 @@ import calendar
 import csv
 import io
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -21,7 +23,9 @@ from pathlib import Path
 from typing import Any, Final, Literal
 from zipfile import BadZipFile
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
@@ -409,13 +413,18 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
+# Control characters a workbook cannot hold (openpyxl refuses them): a CSV may bring them,
+# and a name kept with one could never be exported and read back as it is.
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
         # A code typed as 2026001 comes back from Excel as 2026001.0.
         value = int(value)
-    text = str(value).strip()
+    text = _CONTROL.sub("", str(value)).strip()
     return text or None
 
 
@@ -626,8 +635,29 @@ def _section(cells: Sequence[object]) -> str | None:
     return None
 
 
+def _total_word(value: object) -> bool:
+    return isinstance(value, str) and _TOTAL.fullmatch(re.sub(r"\s+", "", value)) is not None
+
+
 def _total(cells: Sequence[object]) -> bool:
-    return any(isinstance(c, str) and _TOTAL.fullmatch(re.sub(r"\s+", "", c)) for c in cells)
+    return any(_total_word(c) for c in cells)
+
+
+# Whether a row that looks like a total or a section line is a record all the same: a row
+# with its own project code is a project (one named 合计, an enterprise called Total), and
+# a row whose kind cell names a kind is a unit (中心 of the kind 中心). A total or section
+# line leaves the code empty or repeats its own words there (a merged cell, no 序号 column).
+_RowIsRecord = Callable[[Mapping[str, object], str | None], bool]
+
+
+def _project_record(values: Mapping[str, object], section: str | None) -> bool:
+    code = _text(values.get("code"))
+    return code is not None and code != section and not _total_word(code)
+
+
+def _unit_record(values: Mapping[str, object], _section: str | None) -> bool:
+    kind = _text(values.get("kind"))
+    return kind is not None and _norm_word(kind) in _KIND_WORDS
 
 
 def _unit_factor(sheet: _Sheet, row: int, name: str, unit: str, column: str) -> Decimal | None:
@@ -640,8 +670,12 @@ def _unit_factor(sheet: _Sheet, row: int, name: str, unit: str, column: str) -> 
     return factor
 
 
-def _read_sheet(title: str, rows: _Rows, columns: Sequence[_Column]) -> _Sheet | None:
-    """Find the header, map it to fields and collect the data rows; None for an empty sheet."""
+def _read_sheet(
+    title: str, rows: _Rows, columns: Sequence[_Column], is_record: _RowIsRecord
+) -> _Sheet | None:
+    """Find the header, map it to fields and collect the data rows; None for an empty sheet.
+
+    IS_RECORD tells a record from a total or section line that it resembles."""
     by_alias = {_norm_header(a): col for col in columns for a in col.aliases}
     lines = [(number, cells) for number, cells in rows if not _blank(cells)]
     if not lines:
@@ -728,14 +762,15 @@ def _read_sheet(title: str, rows: _Rows, columns: Sequence[_Column]) -> _Sheet |
             )
     stage: Stage | None = None
     for number, cells in lines[data_at:]:
-        if _total(cells):
-            continue
-        section = _section(cells)
-        if section is not None:
-            # The rows under `一、新开工项目` are started unless their own cell says otherwise.
-            stage = _section_stage(section)
-            continue
         values = {f: _at(cells, i) for f, i in index.items()}
+        section = _section(cells)
+        if not is_record(values, section):
+            if _total(cells):
+                continue
+            if section is not None:
+                # The rows under `一、新开工项目` are started unless their own cell says so.
+                stage = _section_stage(section)
+                continue
         sheet.rows.append((number, values))
         if stage is not None:
             sheet.section_stages[number] = stage
@@ -950,8 +985,12 @@ def _read_workbook(path: Path) -> tuple[_Sheet | None, _Sheet | None]:
         elif units is None:
             raise _file_error(path, "ledger.no_projects_sheet")
     return (
-        _read_sheet(units[0], units[1], UNIT_COLUMNS) if units else None,
-        _read_sheet(projects[0], projects[1], PROJECT_COLUMNS) if projects else None,
+        _read_sheet(units[0], units[1], UNIT_COLUMNS, _unit_record) if units else None,
+        (
+            _read_sheet(projects[0], projects[1], PROJECT_COLUMNS, _project_record)
+            if projects
+            else None
+        ),
     )
 
 
@@ -978,7 +1017,7 @@ def _read_csv(path: Path) -> _Sheet | None:
     delimiter = max((",", ";", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, Sequence[object]]] = list(enumerate(reader, start=1))
-    return _read_sheet(path.name, rows, PROJECT_COLUMNS)
+    return _read_sheet(path.name, rows, PROJECT_COLUMNS, _project_record)
 
 
 def read_ledger(path: Path) -> Ledger:
@@ -1202,3 +1241,229 @@ async def import_ledger(
             result["projects_unchanged"] += 1
     await session.flush()
     return ImportResult(**result, columns=ledger.columns)
+
+
+# --- export -----------------------------------------------------------------------------
+
+# A ledger cell as exported: text, a number in the stored unit (万元, 亩), a date, or empty.
+LedgerCell = str | Decimal | date | None
+
+# The words written for kinds and stages: the first the importer reads for each, in Chinese
+# as offices write them (a test checks each reads back as itself).
+KIND_WORD: Final[Mapping[UnitKind, str]] = {
+    UnitKind.LEADERSHIP: "领导",
+    UnitKind.CENTER: "中心",
+    UnitKind.DEPARTMENT: "部门",
+    UnitKind.TOWNSHIP: "乡镇",
+    UnitKind.SUBDISTRICT: "街道",
+}
+STAGE_WORD: Final[Mapping[Stage, str]] = {
+    Stage.NEGOTIATING: "洽谈",
+    Stage.SIGNED: "签约",
+    Stage.STARTED: "开工",
+    Stage.OPERATING: "投产",
+    Stage.PAUSED: "暂停",
+    Stage.DROPPED: "终止",
+}
+# Siblings in the units sheet: the escalation chain's top first, then the units that carry
+# projects, then the departments that serve them.
+_KIND_ORDER: Final = (
+    UnitKind.LEADERSHIP,
+    UnitKind.CENTER,
+    UnitKind.TOWNSHIP,
+    UnitKind.SUBDISTRICT,
+    UnitKind.DEPARTMENT,
+)
+UNIT_SHEET: Final = "单位"
+PROJECT_SHEET: Final = "项目"
+EXPORT_SUFFIXES: Final = (".xlsx", ".csv")
+
+
+def _canonical(col: _Column) -> str:
+    """The Chinese header the README names for a column, with the stored unit of a number:
+    `计划投资（万元）`, `用地面积（亩）`, `签约目标`."""
+    header = col.label.split(" / ")[0]
+    if col.field in _UNITS:
+        header += f"（{_UNITS[col.field][1]}）"
+    return header
+
+
+@dataclass(frozen=True)
+class LedgerSheet:
+    """One sheet of an exported ledger: its title, its headers and its rows of cells."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[LedgerCell, ...], ...]
+
+
+@dataclass(frozen=True)
+class LedgerExport:
+    """The whole ledger as the store holds it: every unit and every project."""
+
+    units: LedgerSheet
+    projects: LedgerSheet
+
+
+def _unit_order(units: Sequence[Unit]) -> list[Unit]:
+    """The units as a tree, each under its parent, siblings by kind and then by name.
+
+    Sorted here, not in SQL: SQLite and PostgreSQL order Chinese names differently, and the
+    same ledger must come out of both.
+    """
+    children: dict[int | None, list[Unit]] = {}
+    ids = {u.id for u in units}
+    for unit in units:
+        parent = unit.parent_id if unit.parent_id in ids else None
+        children.setdefault(parent, []).append(unit)
+    for group in children.values():
+        group.sort(key=lambda u: (_KIND_ORDER.index(u.kind), u.name))
+    ordered: list[Unit] = []
+    seen: set[int] = set()
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        unit = stack.pop()
+        if unit.id in seen:
+            continue
+        seen.add(unit.id)
+        ordered.append(unit)
+        stack.extend(reversed(children.get(unit.id, [])))
+    # A chain that goes round (the import refuses one; another writer might not) has no
+    # root to reach it from: its units still belong in the ledger.
+    rest = sorted((u for u in units if u.id not in seen), key=lambda u: u.name)
+    return ordered + rest
+
+
+def _natural(code: str) -> tuple[tuple[str, int], ...]:
+    """QS2 before QS10: runs of digits compare as numbers."""
+    parts = re.split(r"(\d+)", code)
+    numbers = [int(d) for d in parts[1::2]] + [0]
+    return tuple(zip(parts[::2], numbers, strict=True))
+
+
+async def export_ledger(session: AsyncSession) -> LedgerExport:
+    """Every unit and every project, as cells of the sheets `read_ledger` reads.
+
+    Units in tree order (a parent before its children); projects grouped by their unit in
+    that order, then by code (QS2 before QS10). Kinds and stages are the Chinese words the
+    importer reads, investment a Decimal in 万元 and land in 亩, target dates as dates, and
+    an empty value (no land area, no enterprise, no date) None. The order depends on the
+    values only, never on ids, so two stores that hold the same ledger export the same rows.
+    Milestones, leads, reports and problems are not part of the ledger and are not exported.
+    """
+    units = _unit_order((await session.scalars(select(Unit))).all())
+    names = {u.id: u.name for u in units}
+    rank = {u.id: i for i, u in enumerate(units)}
+    unit_rows = tuple(
+        (
+            u.name,
+            KIND_WORD[u.kind],
+            names.get(u.parent_id) if u.parent_id is not None else None,
+        )
+        for u in units
+    )
+    projects = sorted(
+        (await session.scalars(select(Project))).all(),
+        key=lambda p: (rank[p.unit_id], _natural(p.code), p.code),
+    )
+    project_rows = tuple(
+        (
+            p.code,
+            p.name,
+            p.enterprise or None,
+            p.industry,
+            p.investment,
+            p.land_mu,
+            STAGE_WORD[p.stage],
+            names[p.unit_id],
+            p.target_signed,
+            p.target_started,
+            p.target_operating,
+        )
+        for p in projects
+    )
+    return LedgerExport(
+        units=LedgerSheet(UNIT_SHEET, tuple(_canonical(c) for c in UNIT_COLUMNS), unit_rows),
+        projects=LedgerSheet(
+            PROJECT_SHEET, tuple(_canonical(c) for c in PROJECT_COLUMNS), project_rows
+        ),
+    )
+
+
+def _xlsx_value(value: LedgerCell) -> str | int | float | date | None:
+    if isinstance(value, Decimal):
+        # 350000, not 350000.00; two decimals at most, which a float keeps exactly enough
+        # for the importer's repr to give them back.
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, str):
+        # Characters a workbook cannot hold; the import drops them too.
+        return _CONTROL.sub("", value)
+    return value
+
+
+def _csv_value(value: LedgerCell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _write_xlsx(export: LedgerExport, path: Path) -> None:
+    wb = Workbook()
+    for n, sheet in enumerate((export.units, export.projects)):
+        ws = wb.worksheets[0] if n == 0 else wb.create_sheet()
+        ws.title = sheet.title
+        widths = [_shown_width(h) for h in sheet.headers]
+        for c, header in enumerate(sheet.headers, start=1):
+            ws.cell(row=1, column=c, value=header).font = Font(bold=True)
+        for r, cells in enumerate(sheet.rows, start=2):
+            for c, raw in enumerate(cells, start=1):
+                cell = ws.cell(row=r, column=c, value=_xlsx_value(raw))
+                if isinstance(raw, str):
+                    # A name that starts with `=` is text, not a formula to run.
+                    cell.data_type = "s"
+                elif isinstance(raw, date):
+                    cell.number_format = "yyyy-mm-dd"
+                widths[c - 1] = max(widths[c - 1], _shown_width(raw))
+        for c, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(c)].width = min(max(width + 2, 8), 50)
+        ws.freeze_panes = "A2"
+    wb.save(path)
+
+
+def _shown_width(value: LedgerCell) -> int:
+    text = "" if value is None else _csv_value(value)
+    return len(text) + sum(ord(ch) > 0x2E80 for ch in text)  # a Chinese character is two wide
+
+
+def _write_csv(export: LedgerExport, path: Path) -> None:
+    # UTF-8 with the BOM, so that Excel on a Chinese Windows opens it without garbling.
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(export.projects.headers)
+        writer.writerows([_csv_value(v) for v in row] for row in export.projects.rows)
+
+
+def write_ledger(export: LedgerExport, path: Path) -> None:
+    """Write EXPORT to PATH: a .xlsx with the sheets 单位 and 项目, or a .csv of the projects
+    (a CSV ledger holds no units), in the form `read_ledger` reads back to the same rows.
+
+    The file appears whole or not at all (written beside it, then renamed over it). Raises
+    ValueError for another suffix and OSError when the file cannot be written. Blocking
+    (openpyxl): run it in a thread from async code.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in EXPORT_SUFFIXES:
+        raise ValueError(f"a ledger is written as .xlsx or .csv, not {suffix or path.name!r}")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        if suffix == ".csv":
+            _write_csv(export, partial)
+        else:
+            _write_xlsx(export, partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -1031,3 +1031,40 @@ def test_an_unknown_unit_over_two_header_rows_names_its_own_row(tmp_path: Path) 
         (3, "ledger.unknown_measure"),
     ]
     assert [e.params["unit"] for e in errors] == ["万美元", "平方英尺"]
+
+
+def test_records_named_like_totals_or_sections_are_kept(tmp_path: Path) -> None:
+    """A row with its own project code is a project, a row whose kind names a kind is a
+    unit, whatever their names; a total or section line has no code of its own (the code
+    column empty, or holding the line's own words) and no kind. Before, a project named
+    合计 or an enterprise called Total vanished without a word."""
+    units = [
+        UNITS_ZH[0],
+        ["一、乡镇"] * 3,  # a section line merged over the sheet
+        ["中心", "中心", None],  # a unit named after its kind, at the top of the chain
+        ["合计", "乡镇", "中心"],
+        ["合计（2个）", None, None],
+    ]
+    projects = [
+        PROJECTS_ZH[0][1:],
+        ["一、新开工项目（3个）"] * 12,  # merged: its words in the code column too
+        project(项目编号="T1", 项目名称="合计", 责任单位="合计")[1:],
+        project(项目编号="T2", 项目名称="Total（一期）", 企业名称="小计")[1:],
+        ["合计", None, None, None, 350000],  # no 序号 column: the total word in the code's
+        [None, "小计（2个）", None, None, 200000],
+    ]
+    path = write_xlsx(tmp_path / "t.xlsx", {"单位": units, "项目": projects})
+    ledger = read_ledger(path)
+    assert ledger.errors == ()
+    assert [(u.row, u.name, u.kind) for u in ledger.units] == [
+        (3, "中心", UnitKind.CENTER),
+        (4, "合计", UnitKind.TOWNSHIP),
+    ]
+    assert [(p.row, p.code, p.name, p.enterprise, p.unit) for p in ledger.projects] == [
+        (3, "T1", "合计", "澜岳新能源科技有限公司", "合计"),
+        (4, "T2", "Total（一期）", "小计", "青山镇"),
+    ]
+    # The section still gives its stage to rows without one of their own.
+    stageless = [[*r[:6], None, *r[7:]] for r in projects]
+    ledger = read_ledger(write_xlsx(tmp_path / "s.xlsx", {"项目": stageless}))
+    assert {p.stage for p in ledger.projects} == {Stage.STARTED}
