@@ -13,8 +13,19 @@ from telegram.request import BaseRequest
 from bot.config import Config
 from bot.delivery import drain_job
 from bot.flow import build_conversation, stale_button_handler
-from bot.handlers import ledger, notices, problems, projects, start, undo
+from bot.handlers import (
+    charts,
+    ledger,
+    notices,
+    problems,
+    projects,
+    rank,
+    report,
+    start,
+    undo,
+)
 from bot.handlers.base import SERVICES_KEY, Services, on_error, utc_clock
+from bot.meeting import meeting_job
 from bot.persistence import StorePersistence
 from bot.routing import routing_gaps, tell_admins
 from bot.scheduler import daily_job
@@ -26,6 +37,9 @@ MENU = (
     "today",
     "projects",
     "project",
+    "chart",
+    "board",
+    "rank",
     "progress",
     "problem",
     "reply",
@@ -37,6 +51,8 @@ MENU = (
     "plan",
     "stage",
     "instruct",
+    "instructions",
+    "report",
     "extend",
     "urge",
     "invite",
@@ -100,8 +116,12 @@ def build_application(
     # whose question it may answer) and the catch-all that refuses strangers.
     start.register(app)
     projects.register(app)
+    charts.register(app)
+    report.register(app)
+    rank.register(app)
     ledger.register(app)
     notices.register(app)
+    problems.register(app)
     undo.register(app)
     app.add_handler(build_conversation([*projects.COMMANDS, *problems.COMMANDS, *notices.COMMANDS]))
     app.add_handler(stale_button_handler())
@@ -127,6 +147,11 @@ def schedule_jobs(app: Application, config: Config) -> None:  # type: ignore[typ
     queue.run_daily(daily_job, at, name="daily-tick", job_kwargs=late_ok)
     # If the bot was down at prompt time, today's tick is made as soon as it is back.
     queue.run_once(daily_job, 1, name="catch-up", job_kwargs=late_ok)
+    if config.meeting.enabled:
+        # The meeting's briefing, and its catch-up the same day (bot.meeting.due decides).
+        meeting_at = config.meeting.time.replace(tzinfo=config.city.tz)
+        queue.run_daily(meeting_job, meeting_at, name="meeting", job_kwargs=late_ok)
+        queue.run_once(meeting_job, 1, name="meeting-catch-up", job_kwargs=late_ok)
     queue.run_repeating(
         drain_job, config.scheduler.drain_interval, first=2, name="outbox", job_kwargs=late_ok
     )

@@ -1,4 +1,5 @@
-"""The `wallchart` command: run the bot, migrate the store, import a ledger, invite, demo.
+"""The `wallchart` command: run the bot, migrate the store, import or export the ledger,
+invite, demo.
 
 A mistake in the configuration or a store that cannot be opened ends any sub-command with
 one line on stderr naming the file and the key, line or store, and exit code 2.
@@ -14,7 +15,7 @@ import re
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,59 @@ def _print_ledger_errors(lang: str, exc: Exception) -> None:
     for error in getattr(exc, "errors", []):
         print(plain(describe(lang, error)), file=sys.stderr)
     print(t(lang, "ledger.nothing_imported"), file=sys.stderr)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write every unit and project to an .xlsx ledger (the projects alone to a .csv) that
+    `import` reads back unchanged."""
+    from storage.ledger import EXPORT_SUFFIXES, export_ledger, write_ledger
+
+    config = _config(args)
+    out = Path(args.file)
+    # Said before the store is opened: a file that cannot be written needs no query.
+    folder = out.absolute().parent
+    if out.suffix.lower() not in EXPORT_SUFFIXES:
+        return _cannot_write(out, "name it .xlsx (units and projects) or .csv (projects only)")
+    if out.is_dir():
+        return _cannot_write(out, "it is a folder")
+    if not folder.is_dir():
+        return _cannot_write(out, f"the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        # The file is written beside and renamed over: a read-only one would be replaced.
+        return _cannot_write(out, "no permission to write it")
+    url, source = config.store.url, _store_source(args, config)
+    shown = store_name(url)
+    file = _sqlite_file(url)
+    if file is not None and not file.exists():
+        # As for tick: a new empty store would only hide a missing --config.
+        print(f"There is no store at {shown} ({source}): nothing to export.", file=sys.stderr)
+        return 1
+    open_store(url, source)
+
+    async def go() -> int:
+        async with _store(url) as sessions, sessions() as session:
+            export = await export_ledger(session)
+        try:
+            await asyncio.to_thread(write_ledger, export, out)
+        except OSError as exc:
+            return _cannot_write(out, exc.strerror or str(exc))
+        units, projects = len(export.units.rows), len(export.projects.rows)
+        if out.suffix.lower() == ".csv":
+            what = f"{_count(projects, 'project')} (a CSV holds no units: export .xlsx for them)"
+        else:
+            what = f"{_count(units, 'unit')}, {_count(projects, 'project')}"
+        print(f"wrote {out} from the store {shown} ({source}): {what}")
+        if not units and not projects:
+            print("the store is empty: the file is a blank ledger with the headers import reads")
+        return 0
+
+    return asyncio.run(go())
+
+
+def _cannot_write(out: Path, why: str) -> int:
+    """One line on stderr and exit code 2, as for a configuration the command cannot use."""
+    print(f"wallchart: cannot write {out}: {why}", file=sys.stderr)
+    return 2
 
 
 def role_names() -> str:
@@ -478,6 +532,54 @@ async def _send_queued(config: Config, sessions: SessionMaker) -> None:
         await bot.shutdown()
 
 
+def _day(text: str) -> date:
+    """--date: a local calendar day, 2026-11-30."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a day; write it like 2026-11-30"
+        ) from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the meeting's briefing workbook (the week's, or --month) and print its path."""
+    from bot.briefing import render
+    from storage.demo import contents
+
+    config = _config(args)
+    url = f"sqlite:///{args.db}" if args.db else config.store.url
+    source = "--db" if args.db else _store_source(args, config)
+    shown = store_name(url)
+    file = _sqlite_file(url)
+    if file is not None and not file.exists():
+        # As for tick: a new empty store would only hide a missing --config or --db.
+        print(f"There is no store at {shown} ({source}): nothing to report.", file=sys.stderr)
+        return 1
+    open_store(url, source)
+    period = "month" if args.month else "week"
+    today = args.date or datetime.now(UTC).astimezone(config.city.tz).date()
+
+    async def go() -> int:
+        async with _store(url) as sessions, sessions() as session:
+            if not (await contents(session)).projects:
+                empty = t(args.lang, "cli.report_empty", store=f"{shown} ({source})")
+                print(plain(empty), file=sys.stderr)
+                return 1
+            done = await render(session, config, args.lang, period, today)
+        out = Path(args.out) if args.out else Path.cwd() / done.name
+        try:
+            await asyncio.to_thread(out.write_bytes, done.data)
+        except OSError as exc:
+            print(f"wallchart: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        print(plain(done.caption))
+        print(plain(t(args.lang, "cli.report_written", path=str(out.absolute()))))
+        return 0
+
+    return asyncio.run(go())
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Fill an SQLite file with a sample city and show what to try next."""
     from bot.demo import show_demo
@@ -512,6 +614,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("import", cmd_import)
     p.add_argument("file", help="ledger .xlsx (sheets units, projects) or projects .csv")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the report")
+    p = add("export", cmd_export)
+    p.add_argument("file", help="ledger to write: .xlsx (units and projects) or .csv (projects)")
     p = add("invite", cmd_invite)
     p.add_argument("unit", help="unit name, as in the ledger (青山镇)")
     p.add_argument("role", help=f"one of: {role_names()}")
@@ -524,6 +628,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dry-run", action="store_true", help="print the messages, save nothing")
     p.add_argument("--db", help="an SQLite file instead of the configured store (the demo's)")
+    p = add("report", cmd_report)
+    span = p.add_mutually_exclusive_group()
+    span.add_argument("--week", action="store_true", help="the seven days to today (default)")
+    span.add_argument("--month", action="store_true", help="the month to today")
+    p.add_argument("--out", help="the .xlsx to write (default: its name in this folder)")
+    p.add_argument("--date", type=_day, help="the last day it covers (default: today, local)")
+    p.add_argument("--db", help="an SQLite file instead of the configured store (the demo's)")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the workbook")
     p = add("demo", cmd_demo)
     p.add_argument("--db", default=DEMO_DB, help=f"SQLite file to fill (default {DEMO_DB})")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the city")

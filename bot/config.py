@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 
 from storage.escalation import Thresholds
 from storage.models import ProblemCategory
+from storage.ranking import Weights
 from storage.rules import PlanStep
 from storage.workdays import WorkCalendar
 
@@ -93,20 +94,6 @@ class SchedulerConfig:
     private_interval: float = 1.0
 
 
-@dataclass(frozen=True)
-class RankConfig:
-    """Weights of each figure in a unit's combined score (`/rank`); 0 leaves one out."""
-
-    signed: float = 1.0
-    started: float = 1.0
-    operating: float = 1.0
-    investment: float = 1.0
-    milestones: float = 2.0
-    problems: float = 2.0
-    instructions: float = 2.0
-    reports: float = 1.0
-
-
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -153,7 +140,8 @@ class Config:
     # [escalation] is read straight into the rules' own thresholds.
     escalation: Thresholds = field(default_factory=Thresholds)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
-    rank: RankConfig = field(default_factory=RankConfig)
+    # [rank] is read straight into the ranking's own weights.
+    rank: Weights = field(default_factory=Weights)
     meeting: MeetingConfig = field(default_factory=MeetingConfig)
     # Problem category → the unit that answers it by default.
     routing: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUTING))
@@ -169,7 +157,7 @@ SECTIONS: dict[str, type[Any]] = {
     "work": WorkConfig,
     "escalation": Thresholds,
     "scheduler": SchedulerConfig,
-    "rank": RankConfig,
+    "rank": Weights,
     "meeting": MeetingConfig,
 }
 PLAN_STEP_KEYS = ("kind", "title", "days_before")

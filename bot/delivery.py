@@ -6,7 +6,8 @@ finish together share a commit), so a crash re-sends at most the messages that w
 flight and never loses one. The overall 30/s and the
 20/min per group are the bot's rate limiter's job (AIORateLimiter); one message a second
 per private chat is kept here, by deferring a chat's further rows rather than sleeping on
-them.
+them. A row with a file (an Attachment: the meeting's workbook, the wall chart) is sent as
+a photo or a document with the row's text as its caption, under the same rules.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot
-from telegram.constants import ParseMode
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.constants import MessageLimit, ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -111,6 +112,25 @@ def _private(chat_id: int) -> bool:
     return chat_id > 0
 
 
+def _parts(row: Due) -> list[tuple[str, str]]:
+    """What a row is sent as, in order: ("text", piece) for each piece of a long text;
+    for a row with a file, ("file", caption) first, its text as the caption when it fits
+    one, else the file bare and then the text as messages."""
+    if row.attachment is None:
+        return [("text", piece) for piece in split_message(row.text)]
+    if len(row.text) <= MessageLimit.CAPTION_LENGTH:
+        return [("file", row.text)]
+    return [("file", ""), *(("text", piece) for piece in split_message(row.text))]
+
+
+def _remainder(parts: list[tuple[str, str]], done: int) -> dict[str, Any] | None:
+    """The values that make a row send only what is left once DONE parts got through;
+    None when nothing got through. Parts after the first are always text."""
+    if not done:
+        return None
+    return {"text": "\n".join(text for _kind, text in parts[done:]), "attachment_id": None}
+
+
 def unreachable_notices(member: Member, heads: Sequence[Member], at: datetime) -> list[Message]:
     """One notice per head; the key makes it once per member and head, however often."""
     return [
@@ -156,6 +176,8 @@ class _Drain:
         self.start = now()
         self.claim_until = self.start + CLAIM
         self.claimed: list[int] = []
+        # attachment id -> its bytes, read once per drain
+        self.files: dict[int, asyncio.Future[bytes]] = {}
         # rows written since they were claimed; the rest are given back at the end
         self.touched: set[int] = set()
 
@@ -261,7 +283,7 @@ class _Drain:
         return at
 
     async def _retry(
-        self, row: Due, until: datetime, exc: BaseException, remainder: str | None
+        self, row: Due, until: datetime, exc: BaseException, remainder: dict[str, Any] | None
     ) -> datetime:
         values: dict[str, Any] = {
             "attempts": outbox.ONE_MORE_ATTEMPT,
@@ -270,7 +292,7 @@ class _Drain:
         }
         if remainder is not None:
             # The first pieces of a long message got through: only the rest is sent again.
-            values["text"] = remainder
+            values.update(remainder)
         await self._write(row.id, **values)
         self.counts["retried"] += 1
         return until
@@ -285,7 +307,9 @@ class _Drain:
         self.counts["failed"] += 1
         return self.now()
 
-    async def _back_off(self, row: Due, exc: BaseException, remainder: str | None) -> datetime:
+    async def _back_off(
+        self, row: Due, exc: BaseException, remainder: dict[str, Any] | None
+    ) -> datetime:
         """Retry later, exponentially later, or give up after max_attempts."""
         attempts = row.attempts + 1
         if attempts >= self.config.max_attempts:
@@ -355,24 +379,28 @@ class _Drain:
             markup = inline_markup(row.buttons)
         except (TypeError, ValueError) as exc:
             return await self._fail(row, exc)
-        pieces = split_message(row.text)
+        parts = _parts(row)
         done = 0
         try:
-            for i, piece in enumerate(pieces):
-                await self.bot.send_message(
-                    row.chat_id,
-                    piece,
-                    parse_mode=ParseMode.HTML,
-                    disable_web_page_preview=True,
-                    reply_markup=markup if i == len(pieces) - 1 else None,
-                )
+            for i, (kind, text) in enumerate(parts):
+                buttons = markup if i == len(parts) - 1 else None
+                if kind == "text":
+                    await self.bot.send_message(
+                        row.chat_id,
+                        text,
+                        parse_mode=ParseMode.HTML,
+                        disable_web_page_preview=True,
+                        reply_markup=buttons,
+                    )
+                else:
+                    await self._send_file(row, text, buttons)
                 done += 1
         except RetryAfter as exc:
             until = self.now() + timedelta(seconds=_retry_after(exc))
             if self.halt_until is None or until > self.halt_until:
                 self.halt_until = until
                 _halted[id(self.bot)] = (weakref.ref(self.bot), until)
-            return await self._retry(row, until, exc, self._remainder(pieces, done))
+            return await self._retry(row, until, exc, _remainder(parts, done))
         except ChatMigrated as exc:
             # The chat's other rows in this batch still name the old chat; the next drain
             # sends them to the new one.
@@ -381,23 +409,58 @@ class _Drain:
         except Forbidden as exc:
             return await self._forbidden(row, exc)
         except BadRequest as exc:
-            # Chat not found, bad HTML…: sending the same again would fail the same way.
+            # Chat not found, bad HTML, a picture Telegram will not take…: sending the
+            # same again would fail the same way.
             log.warning("outbox %s refused by Telegram: %s", row.id, exc)
             return await self._fail(row, exc)
         except (NetworkError, TelegramError) as exc:
             # NetworkError covers TimedOut; any other TelegramError (a bad token) is as
             # likely to hit the next row, so both stop the batch.
             self.stopped = True
-            return await self._back_off(row, exc, self._remainder(pieces, done))
+            return await self._back_off(row, exc, _remainder(parts, done))
         except Exception as exc:
             # A bug around this one row must not hold up the others.
             log.exception("outbox %s could not be sent", row.id)
-            return await self._back_off(row, exc, self._remainder(pieces, done))
+            return await self._back_off(row, exc, _remainder(parts, done))
         return await self._sent(row)
 
-    @staticmethod
-    def _remainder(pieces: list[str], done: int) -> str | None:
-        return "\n".join(pieces[done:]) if done else None
+    async def _file(self, attachment_id: int) -> bytes:
+        """An attachment's bytes, read from the store once per drain however many rows
+        send it (the meeting's workbook goes to every coordinator and leader)."""
+        if attachment_id not in self.files:
+            self.files[attachment_id] = asyncio.ensure_future(self._read_file(attachment_id))
+        return await asyncio.shield(self.files[attachment_id])
+
+    async def _read_file(self, attachment_id: int) -> bytes:
+        async with self.sessions() as session:
+            data = await outbox.attachment_data(session, attachment_id)
+        if data is None:
+            raise ValueError(f"attachment {attachment_id} is not in the store")
+        return data
+
+    async def _send_file(self, row: Due, caption: str, markup: InlineKeyboardMarkup | None) -> None:
+        """The row's photo or document, with CAPTION (HTML) and the row's buttons."""
+        attachment = row.attachment
+        assert attachment is not None
+        data = await self._file(attachment.id)
+        if attachment.kind == "photo":
+            await self.bot.send_photo(
+                row.chat_id,
+                data,
+                caption=caption or None,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                filename=attachment.filename,
+            )
+        else:
+            await self.bot.send_document(
+                row.chat_id,
+                data,
+                caption=caption or None,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                filename=attachment.filename,
+            )
 
     async def chat(self, chat_id: int, rows: list[Due]) -> None:
         """Deliver one chat's rows, keeping the interval if it is a private chat."""

@@ -1,18 +1,23 @@
 """`wallchart demo`: a sample city in an SQLite file, and what a member would see in it.
 
 The city is built in the language asked for, its names and texts included, so that
-`--lang en` shows English throughout.
+`--lang en` shows English throughout. The city's wall chart (PNG) and this week's meeting
+briefing (.xlsx) are written into the folder the command runs in, so that a new user sees
+them at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.briefing import render
+from bot.charts import render_city_chart
 from bot.cli import StoreError, open_store, zoned
 from bot.config import CityConfig, Config
 from bot.format import plain, project_card, today_text
@@ -22,6 +27,9 @@ from storage import agenda, projects
 from storage.db import make_engine, make_sessionmaker, set_actor
 from storage.demo import DEFAULT_INDUSTRIES_EN, DemoCity, build_demo
 from storage.people import member_by_tg
+
+# The city's name in the English demo's titles, for the built-in Chinese default.
+DEMO_CITY_EN = "Demo City"
 
 
 def _fresh_store(db: Path) -> None:
@@ -99,6 +107,11 @@ async def show_demo(
             unit_name = officer.unit.name  # read before the dry run's rollback expires it
             await _tomorrow(session, config, officer.id, now, lang, db)
             print()
+            written = await write_files(session, config, lang, today, Path.cwd())
+            print(plain(t(lang, "demo.files", folder=str(Path.cwd()))))
+            for path in written:
+                print(f"  {path.name}")
+            print()
             print(
                 plain(
                     t(
@@ -144,6 +157,37 @@ async def _tomorrow(
         print(plain(m.text))
     at_iso = at.isoformat(timespec="minutes")
     print(plain(t(lang, "demo.tick", db=str(db), at=at_iso)))
+
+
+def demo_city_name(config: Config, lang: str) -> str:
+    """The city's name in the demo's titles: the configured one, except that the built-in
+    Chinese default is named in English in the English city."""
+    if lang == "en" and config.city.name == CityConfig().name:
+        return DEMO_CITY_EN
+    return config.city.name
+
+
+async def write_files(
+    session: AsyncSession, config: Config, lang: str, today: date, folder: Path
+) -> list[Path]:
+    """The demo city's wall chart (one PNG per picture) and this week's briefing workbook,
+    written into FOLDER under the names a member would get them by; returns the paths."""
+    city_config = replace(config, city=replace(config.city, name=demo_city_name(config, lang)))
+    pictures = await render_city_chart(session, city_config, lang, today)
+    files: list[tuple[Path, bytes]] = []
+    for i, png in enumerate(pictures, 1):
+        part = f"_{i}" if len(pictures) > 1 else ""
+        name = t(lang, "demo.chart_file", date=today.isoformat(), part=part)
+        files.append((folder / name, png))
+    done = await render(session, city_config, lang, "week", today)
+    files.append((folder / done.name, done.data))
+
+    def write() -> None:
+        for path, data in files:
+            path.write_bytes(data)
+
+    await asyncio.to_thread(write)
+    return [path for path, _data in files]
 
 
 def _counts(city: object) -> dict[str, int]:

@@ -10,11 +10,12 @@ from decimal import Decimal
 
 from bot.config import WorkConfig
 from bot.texts import Raw, t
-from storage.agenda import Agenda
+from storage.agenda import Agenda, InstructionRow
 from storage.extensions import Item
 from storage.models import Milestone, Problem, ProblemStatus, Project, Stage
 from storage.projects import Card
 from storage.rules import Light, milestone_light, target_light
+from storage.workdays import WorkCalendar
 
 LIGHTS = {
     Light.DONE: "✅",
@@ -87,9 +88,12 @@ def problem_line(lang: str, p: Problem) -> str:
 
 
 def item_label(lang: str, item: Item) -> str:
-    """A milestone or problem that can be given more time, as its requests name it."""
+    """A milestone, problem or instruction that can be given more time, as its requests
+    name it."""
     if item.kind == "problem":
         return t(lang, "item.problem", id=item.id, code=item.code)
+    if item.kind == "instruction":
+        return t(lang, "item.instruction", id=item.id, code=item.code)
     title = f"{item.seq}. {kind_title(lang, item.ms_kind, item.title)}"
     return t(lang, "item.milestone", code=item.code, title=title)
 
@@ -99,14 +103,70 @@ def short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def instruction_state(lang: str, row: InstructionRow, today: date, calendar: WorkCalendar) -> str:
+    """Where an open instruction stands: new or acknowledged, or overdue by so many working
+    days, and whether more time was asked for."""
+    i = row.instruction
+    if i.deadline is not None and i.deadline < today:
+        late = calendar.workdays_between(i.deadline, today)
+        parts = [t(lang, "instr.state.overdue", late=late) if late else t(lang, "instr.state.past")]
+    else:
+        parts = [t(lang, "instr.state.acknowledged" if i.acknowledged_at else "instr.state.new")]
+    if row.pending:
+        parts.append(t(lang, "instr.state.pending"))
+    return " · ".join(parts)
+
+
+def instruction_list(
+    lang: str,
+    rows: Sequence[InstructionRow],
+    today: date,
+    calendar: WorkCalendar,
+    *,
+    hint: bool = False,
+) -> str:
+    """`/instructions`: the open ones, numbered, each with its unit, deadline and state.
+    HINT: the reader may carry them out, so say how."""
+    if not rows:
+        return t(lang, "instr.none")
+    lines = [t(lang, "instr.title", n=len(rows))]
+    for n, row in enumerate(rows, start=1):
+        i = row.instruction
+        lines.append(
+            t(
+                lang,
+                "instr.row",
+                n=n,
+                id=i.id,
+                code=row.code,
+                unit=row.unit,
+                leader=row.leader,
+                date=day(lang, i.deadline),
+                state=instruction_state(lang, row, today, calendar),
+                text=short(i.text, 120),
+            )
+        )
+    if hint:
+        lines.append(t(lang, "instr.hint"))
+    return "\n".join(lines)
+
+
 TARGETS = (Stage.SIGNED, Stage.STARTED, Stage.OPERATING)
 
 
 def project_card(
-    lang: str, card: Card, today: date, soon_days: int, *, may_plan: bool = True
+    lang: str,
+    card: Card,
+    today: date,
+    soon_days: int,
+    *,
+    may_plan: bool = True,
+    instructions: Sequence[InstructionRow] = (),
+    calendar: WorkCalendar | None = None,
 ) -> str:
     """The project card. MAY_PLAN: the reader may run /plan, so an empty time list
-    suggests it; anyone else is told who plans."""
+    suggests it; anyone else is told who plans. INSTRUCTIONS: the project's open leader's
+    instructions, shown with their state on CALENDAR's working days."""
     p = card.project
     lines = [
         t(lang, "card.title", code=p.code, name=p.name),
@@ -154,6 +214,21 @@ def project_card(
         lines += [problem_line(lang, q) for q in card.problems]
     else:
         lines.append(t(lang, "card.none"))
+    if instructions:
+        cal = calendar or WorkCalendar()
+        lines += ["", t(lang, "card.instructions")]
+        lines += [
+            t(
+                lang,
+                "card.instruction",
+                id=row.instruction.id,
+                state=instruction_state(lang, row, today, cal),
+                unit=row.unit,
+                text=short(row.instruction.text),
+                date=day(lang, row.instruction.deadline),
+            )
+            for row in instructions
+        ]
     lines.append("")
     if card.last is not None:
         line = t(
@@ -270,6 +345,18 @@ def today_text(
                     text=short(q.text, 60),
                 )
             )
+    if todo.instructions:
+        lines.append(t(lang, "today.instructions", n=len(todo.instructions)))
+        lines += [
+            _instruction_row(lang, "today.instruction_row", r, today, calendar)
+            for r in todo.instructions
+        ]
+    if todo.given_overdue:
+        lines.append(t(lang, "today.given", n=len(todo.given_overdue)))
+        lines += [
+            _instruction_row(lang, "today.given_row", r, today, calendar)
+            for r in todo.given_overdue
+        ]
     if todo.signoff:
         lines.append(t(lang, "today.signoff", n=len(todo.signoff)))
         lines += [
@@ -303,7 +390,7 @@ def today_text(
             )
             for q in todo.unreached
         ]
-    lines += _climbed(lang, todo)
+    lines += _climbed(lang, todo, today, calendar)
     if todo.overview is not None:
         if todo.mine_empty and not approvals:
             lines.append(t(lang, "today.nothing_mine"))
@@ -318,14 +405,34 @@ def today_text(
                 targets=o.targets,
                 stale=o.stale,
                 days=work.stale_days,
+                instructions=o.instructions,
             )
         )
     return "\n".join(lines)
 
 
-def _climbed(lang: str, todo: Agenda) -> list[str]:
+def _instruction_row(
+    lang: str, key: str, row: InstructionRow, today: date, calendar: WorkCalendar
+) -> str:
+    i = row.instruction
+    return t(
+        lang,
+        key,
+        mark=MARKS[i.escalation_level],
+        id=i.id,
+        code=row.code,
+        unit=row.unit,
+        leader=row.leader,
+        date=day(lang, i.deadline),
+        state=instruction_state(lang, row, today, calendar),
+        text=short(i.text, 60),
+    )
+
+
+def _climbed(lang: str, todo: Agenda, today: date, calendar: WorkCalendar) -> list[str]:
     """What climbed to an overseer, naming the party whose turn it is."""
     n = len(todo.climbed_milestones) + len(todo.climbed_problems) + len(todo.climbed_targets)
+    n += len(todo.climbed_instructions)
     if not n:
         return []
     lines = [t(lang, "today.climbed", n=n)]
@@ -370,5 +477,9 @@ def _climbed(lang: str, todo: Agenda) -> list[str]:
             unit=p.unit.name,
         )
         for p, heading, target in todo.climbed_targets
+    ]
+    lines += [
+        _instruction_row(lang, "today.climbed_instruction", r, today, calendar)
+        for r in todo.climbed_instructions
     ]
     return lines

@@ -67,6 +67,25 @@ def milestone_buttons(lang: str, milestone_id: int) -> Buttons:
     ]
 
 
+def instruction_buttons(lang: str, instruction_id: int, acknowledged: bool = False) -> Buttons:
+    """Acknowledge, report done (which asks for a line of text) and ask for more time: on
+    the first notice of a leader's instruction (no Acknowledge once it has been)."""
+    first = [[t(lang, "btn.fulfil"), f"go:fulfil:{instruction_id}"]]
+    if not acknowledged:
+        first.insert(0, [t(lang, "btn.ack"), f"in:ack:{instruction_id}"])
+    return [first, [[t(lang, "btn.extend"), f"go:extend:i:{instruction_id}"]]]
+
+
+def instruction_row(lang: str, instruction_id: int, acknowledged: bool) -> list[list[str]]:
+    """One instruction's buttons in a list of several (prompt, /today, /instructions)."""
+    row = [[t(lang, "btn.fulfil_item", id=instruction_id), f"go:fulfil:{instruction_id}"]]
+    if not acknowledged:
+        row.insert(
+            0, [t(lang, "btn.ack_instruction", id=instruction_id), f"in:ack:{instruction_id}"]
+        )
+    return row
+
+
 def decision_row(lang: str, extension_id: int) -> list[list[str]]:
     """Approve or refuse a request for more time."""
     return [

@@ -20,13 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Config
 from bot.format import MARKS, day, kind_title, short
 from bot.handlers.base import Context, kick_outbox, services
-from bot.keyboards import no_change_buttons, signoff_row
+from bot.keyboards import instruction_row, no_change_buttons, signoff_row
 from bot.texts import t
 from storage import schedule
 from storage.models import Member, ProblemStatus, Role, Stage, Unit
 from storage.outbox import Buttons, Message, enqueue
 from storage.people import ACTING_ROLES, pick_actors, units
-from storage.schedule import Climb, ProblemItem, UnitList
+from storage.schedule import Climb, InstructionItem, ProblemItem, UnitList
 from storage.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,12 @@ def unit_lines(
 ) -> list[str]:
     """The unit's part of its members' prompt: rendered once per unit and language."""
     lines = [t(lang, "prompt.title", date=day(lang, today), unit=unit.name)]
+    if todo.instructions:
+        # A leader's instruction comes first, every day until it is reported done.
+        lines.append(t(lang, "prompt.instructions", n=len(todo.instructions)))
+        lines += _rows(
+            todo.instructions, lambda i: instruction_row_text(lang, i, today, calendar), lang
+        )
     if todo.overdue:
         lines.append(t(lang, "prompt.overdue", n=len(todo.overdue)))
         lines += _rows(
@@ -153,8 +159,10 @@ def prompt(
     codes = todo.project_codes(unit.id)
     if codes:
         lines.append(t(lang, "prompt.no_change_hint"))
-    buttons: Buttons = []
-    for p in todo.waiting[:BUTTON_ROWS]:
+    buttons: Buttons = [
+        instruction_row(lang, i.id, i.acknowledged) for i in todo.instructions[:BUTTON_ROWS]
+    ]
+    for p in todo.waiting[: max(0, BUTTON_ROWS - len(buttons))]:
         row = [[t(lang, "btn.reply_item", id=p.id), f"go:reply:{p.id}"]]
         if p.status is ProblemStatus.OPEN:
             row.insert(0, [t(lang, "btn.ack_item", id=p.id), f"ack:{p.id}"])
@@ -181,6 +189,51 @@ def waiting_row(lang: str, p: ProblemItem, today: date, calendar: WorkCalendar) 
     )
 
 
+def instruction_row_text(lang: str, i: InstructionItem, today: date, calendar: WorkCalendar) -> str:
+    """An instruction the unit must carry out: by when, and how late it is."""
+    late = calendar.workdays_between(i.deadline, today) if i.deadline else 0
+    state = "instr.state.acknowledged" if i.acknowledged else "instr.state.new"
+    return t(
+        lang,
+        "prompt.instruction_late" if late else "prompt.instruction_row",
+        mark=MARKS[i.level],
+        id=i.id,
+        code=i.code,
+        leader=i.leader,
+        date=day(lang, i.deadline),
+        late=late,
+        state=t(lang, state),
+        text=short(i.text, 60),
+    )
+
+
+def given_lines(
+    lang: str,
+    items: Sequence[InstructionItem],
+    today: date,
+    calendar: WorkCalendar,
+    unit_names: dict[int, str],
+) -> list[str]:
+    """A leader's own instructions past their deadline and not reported done (digest)."""
+    lines = [t(lang, "digest.given", n=len(items))]
+    lines += _rows(
+        items,
+        lambda i: t(
+            lang,
+            "digest.given_row",
+            mark=MARKS[i.level],
+            id=i.id,
+            code=i.code,
+            unit=unit_names.get(i.unit_id, "?"),
+            date=day(lang, i.deadline),
+            late=calendar.workdays_between(i.deadline, today) if i.deadline else 0,
+            text=short(i.text, 40),
+        ),
+        lang,
+    )
+    return lines
+
+
 def notice(lang: str, climb: Climb, signs_off: bool = True) -> str:
     """The blue, yellow or red notice of an item that climbed.
 
@@ -204,6 +257,20 @@ def notice(lang: str, climb: Climb, signs_off: bool = True) -> str:
         return t(
             lang,
             "esc.signoff" if signs_off else "esc.signoff_remind",
+            level=level,
+            id=climb.item_id,
+            code=climb.code,
+            who=climb.party,
+            late=climb.late,
+            date=day(lang, climb.deadline),
+            title=title,
+        )
+    if climb.kind == "instruction":
+        return t(
+            lang,
+            "esc.instruction_ack"
+            if climb.unacknowledged and not climb.late
+            else "esc.instruction_late",
             level=level,
             id=climb.item_id,
             code=climb.code,
@@ -248,6 +315,10 @@ def climb_row(lang: str, c: Climb, signs_off: bool) -> list[list[str]] | None:
         return signoff_row(lang, c.item_id) if signs_off else None
     if c.kind == "target":
         return [[t(lang, "btn.report", code=c.code), f"go:progress:{c.code}"]]
+    if c.kind == "instruction":
+        row = instruction_row(lang, c.item_id, not c.unacknowledged)
+        ref = t(lang, "instr.ref", id=c.item_id)
+        return [*row, [t(lang, "btn.extend_item", ref=ref), f"go:extend:i:{c.item_id}"]]
     ref = f"{c.code}-{c.seq}"
     return [
         [t(lang, "btn.done_item", ref=ref), f"md:{c.item_id}"],
@@ -343,9 +414,12 @@ def digest(
 
 def climbed_row(lang: str, c: Climb, unit_names: dict[int, str]) -> str:
     """One line of the digest; the unit named is always the one whose turn it is."""
+    key = f"digest.climbed_{c.kind}"
+    if c.kind == "instruction" and c.unacknowledged and not c.late:
+        key += "_ack"
     return t(
         lang,
-        f"digest.climbed_{c.kind}",
+        key,
         mark=MARKS[c.level],
         id=c.item_id,
         n=c.seq,
@@ -394,7 +468,14 @@ async def tick(
     if run is None:
         return TickResult(today, ran=False, reason="done")
     climbs = await schedule.escalate(
-        session, today, now, tz, calendar, config.escalation, config.work.reply_days
+        session,
+        today,
+        now,
+        tz,
+        calendar,
+        config.escalation,
+        config.work.reply_days,
+        instruction_days=config.work.instruction_days,
     )
     lists = await schedule.unit_lists(
         session,
@@ -411,8 +492,19 @@ async def tick(
     notes, told = _notices(people, all_units, climbs, today)
     messages += notes
     unreached = _unreached(people, all_units, lists)
+    given = schedule.overdue_by_leader(lists, today)
     messages += await _digests(
-        session, people, climbs, told, all_units, unreached, signoffs, today, config, calendar
+        session,
+        people,
+        climbs,
+        told,
+        all_units,
+        unreached,
+        signoffs,
+        given,
+        today,
+        config,
+        calendar,
     )
     result = TickResult(today, ran=True, climbs=climbs, messages=messages)
     result.queued = await enqueue(session, messages, now)
@@ -505,6 +597,7 @@ def _unreached(
     found = []
     for unit_id, todo in lists.items():
         items = len(todo.overdue) + len(todo.waiting) + len(todo.targets)
+        items += len(todo.instructions)
         if items and unit_id not in staffed and unit_id in all_units:
             found.append((all_units[unit_id].name, items))
     return sorted(found, key=lambda u: (-u[1], u[0]))
@@ -518,10 +611,12 @@ async def _digests(
     all_units: dict[int, Unit],
     unreached: Sequence[tuple[str, int]],
     signoffs: dict[int, list[ProblemItem]],
+    given: dict[int, list[InstructionItem]],
     today: date,
     config: Config,
     calendar: WorkCalendar,
 ) -> list[Message]:
+    """GIVEN: each leader's own instructions past their deadline, by the leader's id."""
     readers = [m for m in people if m.role in (Role.COORDINATOR, Role.LEADER)]
     if not readers:
         return []
@@ -542,15 +637,24 @@ async def _digests(
         # Coordinators invite people: they are the ones to hear of units nobody joined.
         lost = unreached if m.role is Role.COORDINATOR else ()
         noticed = set(told.get(m.id, ()))
-        if noticed:
-            # What the reader already had as a notice this morning is not said twice.
-            theirs = [c for c in climbed[level] if c not in noticed]
+        # A leader sees his own overdue instructions apart, climbed today or not.
+        given_by = given.get(m.id, []) if m.role is Role.LEADER else []
+        # What the reader already had as a notice this morning is not said twice, nor a
+        # climb of one of his own instructions, which his own part lists.
+        given_ids = {i.id for i in given_by}
+        said = noticed | {
+            c for c in climbed[level] if c.kind == "instruction" and c.item_id in given_ids
+        }
+        if said:
+            theirs = [c for c in climbed[level] if c not in said]
             text = digest(m.lang, today, counts, red, theirs, names, lost)
         else:
             key = (level, m.lang)
             if key not in rendered:
                 rendered[key] = digest(m.lang, today, counts, red, climbed[level], names, lost)
             text = rendered[key]
+        if given_by:
+            text += "\n" + "\n".join(given_lines(m.lang, given_by, today, calendar, names))
         buttons: Buttons | None = None
         mine = signoffs.get(m.id, [])
         if mine:

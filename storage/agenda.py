@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.escalation import UNIT_TURN, pending_target
-from storage.models import Member, Milestone, Problem, ProblemStatus, Project, Role, Stage, Unit
+from storage.models import (
+    Extension,
+    ExtensionStatus,
+    Instruction,
+    Member,
+    Milestone,
+    Problem,
+    ProblemStatus,
+    Project,
+    Role,
+    Stage,
+    Unit,
+)
 from storage.rules import sees_everything
 
 # What is still open on a problem: the unit's answer or the raiser's sign-off.
@@ -55,6 +68,56 @@ def quiet_projects(now: datetime, stale_days: int) -> tuple[ColumnElement[bool],
     )
 
 
+def open_instructions() -> tuple[ColumnElement[bool], ...]:
+    """Leaders' instructions not yet reported done, unless their project was dropped
+    (joined with Project)."""
+    return (Instruction.done_at.is_(None), Project.stage != Stage.DROPPED)
+
+
+@dataclass(frozen=True)
+class InstructionRow:
+    """An open instruction with the names its lists show."""
+
+    instruction: Instruction
+    code: str  # the project's
+    unit: str  # the unit that must carry it out
+    leader: str  # who gave it
+    pending: bool = False  # a request for more time waits for a decision
+
+
+async def instruction_rows(
+    session: AsyncSession, *where: ColumnElement[bool], limit: int = 50
+) -> list[InstructionRow]:
+    """Open instructions matching WHERE, the nearest deadline first."""
+    leader = aliased(Member)
+    rows = (
+        await session.execute(
+            select(Instruction, Project.code, Unit.name, leader.name)
+            .join(Project, Project.id == Instruction.project_id)
+            .join(Unit, Unit.id == Instruction.unit_id)
+            .join(leader, leader.id == Instruction.leader_id)
+            .where(*open_instructions(), *where)
+            .order_by(Instruction.deadline.is_(None), Instruction.deadline, Instruction.id)
+            .limit(limit)
+        )
+    ).all()
+    ids = [i.id for i, _, _, _ in rows]
+    pending = set()
+    if ids:
+        pending = set(
+            (
+                await session.scalars(
+                    select(Extension.item_id).where(
+                        Extension.item_kind == "instruction",
+                        Extension.status == ExtensionStatus.PENDING,
+                        Extension.item_id.in_(ids),
+                    )
+                )
+            ).all()
+        )
+    return [InstructionRow(i, code, unit, who, i.id in pending) for i, code, unit, who in rows]
+
+
 @dataclass(frozen=True)
 class Overview:
     """The whole city's open work, for coordinators, leaders and admins: for reading, not
@@ -65,16 +128,18 @@ class Overview:
     signoff: int = 0
     targets: int = 0
     stale: int = 0
+    instructions: int = 0  # leaders' instructions past their deadline
 
 
 @dataclass(frozen=True)
 class Agenda:
     """What is the member's to do today, and for overseers an overview apart.
 
-    Officers and heads: their unit's milestones, passed targets, problems to answer and
-    quiet projects. Everyone: answers waiting for their own sign-off. Coordinators: the
-    problems routed to their unit, and what climbed to the service center (level 2 and
-    up); leaders: what climbed to them (level 3).
+    Officers and heads: their unit's milestones, passed targets, problems to answer,
+    leaders' instructions to carry out and quiet projects. Everyone: answers waiting for
+    their own sign-off. Coordinators: the problems routed to their unit, and what climbed
+    to the service center (level 2 and up); leaders: what climbed to them (level 3), and
+    the instructions they gave that are past their deadline.
     """
 
     overdue: Sequence[tuple[Milestone, Project]] = ()
@@ -87,6 +152,9 @@ class Agenda:
     climbed_problems: Sequence[Problem] = ()
     climbed_targets: Sequence[tuple[Project, Stage, date]] = ()
     unreached: Sequence[Problem] = ()  # a coordinator's: problems of units nobody joined
+    instructions: Sequence[InstructionRow] = ()  # the unit's to carry out
+    given_overdue: Sequence[InstructionRow] = ()  # a leader's own, past their deadline
+    climbed_instructions: Sequence[InstructionRow] = ()
     overview: Overview | None = None
 
     @property
@@ -102,6 +170,9 @@ class Agenda:
             or self.climbed_problems
             or self.climbed_targets
             or self.unreached
+            or self.instructions
+            or self.given_overdue
+            or self.climbed_instructions
         )
 
     @property
@@ -156,8 +227,12 @@ async def agenda(
         .limit(limit)
     )
     waiting = (await session.scalars(pr_stmt)).all()
+    instructions = await instruction_rows(
+        session, Instruction.unit_id == member.unit_id, limit=limit
+    )
     if sees_everything(member.role):
-        return await _overseer(session, member, today, now, waiting, signoff, stale_days, limit)
+        overseen = await _overseer(session, member, today, now, waiting, signoff, stale_days, limit)
+        return replace(overseen, instructions=instructions)
 
     unit = member.unit_id
     ms_stmt = (
@@ -188,7 +263,15 @@ async def agenda(
         .limit(limit)
     )
     stale = (await session.scalars(st_stmt)).all()
-    return Agenda(overdue[:limit], soon[:limit], waiting, stale, targets[:limit], signoff=signoff)
+    return Agenda(
+        overdue[:limit],
+        soon[:limit],
+        waiting,
+        stale,
+        targets[:limit],
+        signoff=signoff,
+        instructions=instructions,
+    )
 
 
 async def _overseer(
@@ -206,6 +289,7 @@ async def _overseer(
     climbed_ms: list[tuple[Milestone, Project, str]] = []
     climbed_pr: Sequence[Problem] = ()
     climbed_tg: list[tuple[Project, Stage, date]] = []
+    climbed_in: list[InstructionRow] = []
     if level is not None:
         # Named by the unit whose turn it is: the milestone's owner, else the project's.
         rows = await session.execute(
@@ -243,6 +327,18 @@ async def _overseer(
             )
         ).all()
         climbed_tg = [found for p in projects if (found := passed_target(p, today)) is not None]
+        # A leader's own instructions are listed apart, climbed or not.
+        climbed_in = await instruction_rows(
+            session,
+            Instruction.escalation_level >= level,
+            Instruction.leader_id != member.id,
+            limit=limit,
+        )
+    given_overdue: list[InstructionRow] = []
+    if member.role is Role.LEADER:
+        given_overdue = await instruction_rows(
+            session, Instruction.leader_id == member.id, Instruction.deadline < today, limit=limit
+        )
     unreached: Sequence[Problem] = ()
     if member.role is Role.COORDINATOR:
         # Nobody of these units can answer yet: the center stands in for them.
@@ -265,6 +361,8 @@ async def _overseer(
         climbed_problems=climbed_pr,
         climbed_targets=climbed_tg,
         unreached=unreached,
+        given_overdue=given_overdue,
+        climbed_instructions=climbed_in,
         overview=await overview(session, today, now, stale_days),
     )
 
@@ -302,4 +400,10 @@ async def overview(session: AsyncSession, today: date, now: datetime, stale_days
     stale = await count(
         select(func.count()).select_from(Project).where(*quiet_projects(now, stale_days))
     )
-    return Overview(overdue, waiting, signoff, targets, stale)
+    instructions = await count(
+        select(func.count())
+        .select_from(Instruction)
+        .join(Project, Project.id == Instruction.project_id)
+        .where(*open_instructions(), Instruction.deadline < today)
+    )
+    return Overview(overdue, waiting, signoff, targets, stale, instructions)

@@ -15,6 +15,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from storage.models import (
+    Attachment,
     AuditLog,
     ChatState,
     Outbox,
@@ -26,7 +27,8 @@ from storage.models import (
 
 # Flow scratch state is not a record of the city's work; the log, the outbox and the
 # scheduler's runs are logs themselves (and the outbox would double every prompt).
-_UNAUDITED = (AuditLog, ChatState, Outbox, SchedulerRun, StageMove)
+# Attachments are files (bytes the log's JSON cannot hold), sent through the outbox.
+_UNAUDITED = (Attachment, AuditLog, ChatState, Outbox, SchedulerRun, StageMove)
 
 
 class HardDeleteError(RuntimeError):

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import Refused
+from storage.escalation import InstructionClock, Thresholds, instruction_target
 from storage.models import (
     Instruction,
     Member,
@@ -37,6 +38,7 @@ from storage.models import (
     UnitKind,
 )
 from storage.rules import Light, milestone_light
+from storage.workdays import WorkCalendar
 
 DEFAULT_INDUSTRIES: Final = ("新能源", "新材料", "生物医药", "高端装备制造", "现代服务业")
 # The same key industries, as the English demo city names them.
@@ -410,7 +412,9 @@ _PROBLEMS: Final = (
     ),
 )  # fmt: skip
 
-# The leader's two instructions: on the first problem, and on the first started project.
+# `[work] instruction_days` by default: the term the demo's first instruction is measured by.
+_INSTRUCTION_DAYS: Final = 5
+# The leader's two instructions: on the first problem, and on a started project.
 _INSTRUCTIONS: Final = (
     ("请行政审批局会同属地镇街，三个工作日内办结施工许可，确保项目按期开工。",
      "Approval bureau, with the town: issue the construction permit within three working "
@@ -744,9 +748,20 @@ class _Builder:
         await self.session.flush()
 
     async def build_instructions(self) -> None:
+        """The leader's two instructions, one at each step: the first (on the first
+        problem, to its answering unit) acknowledged and two working days past its deadline,
+        climbed as the rules would have it; the second (on a started project of the demo
+        officer's unit, so that the officer's list shows it) given yesterday and still new."""
         leader = self.staff(LEADERSHIP, Role.LEADER)[0]
         problem = self.problems[0]
-        started = next(p for p in self.projects if p.stage is Stage.STARTED)
+        calendar = WorkCalendar()
+        given = calendar.add_workdays(self.today, -6)
+        deadline = calendar.add_workdays(self.today, -2)
+        clock = InstructionClock(given, deadline, acknowledged=True)
+        level = instruction_target(clock, self.today, calendar, Thresholds(), _INSTRUCTION_DAYS)
+        officer_unit = next(m.unit_id for m in self.members if m.id == problem.raiser_id)
+        started = [p for p in self.projects if p.stage is Stage.STARTED]
+        own = next((p for p in started if p.unit_id == officer_unit), started[0])
         self.session.add_all(
             [
                 Instruction(
@@ -755,16 +770,19 @@ class _Builder:
                     problem_id=problem.id,
                     text=self.words(*_INSTRUCTIONS[0]),
                     unit_id=problem.unit_id,
-                    deadline=self.today + timedelta(days=7),
-                    created_at=_at(self.today - timedelta(days=1), 18),
+                    deadline=deadline,
+                    created_at=_at(given, 18),
+                    acknowledged_at=_at(calendar.add_workdays(given, 1), 9, 40),
+                    escalation_level=level,
+                    escalated_at=_at(self.today - timedelta(days=1), 9) if level else None,
                 ),
                 Instruction(
                     leader_id=leader.id,
-                    project_id=started.id,
+                    project_id=own.id,
                     text=self.words(*_INSTRUCTIONS[1]),
-                    unit_id=started.unit_id,
-                    deadline=self.today + timedelta(days=30),
-                    created_at=_at(self.today - timedelta(days=3), 18),
+                    unit_id=own.unit_id,
+                    deadline=_weekday(self.today + timedelta(days=30)),
+                    created_at=_at(self.today - timedelta(days=1), 18),
                 ),
             ]
         )

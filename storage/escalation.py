@@ -14,11 +14,16 @@ it is"), and climbs only once that deadline has passed:
   it, until `problem_resolve_days` working days after the answer; the answering unit is
   never pressed again;
 - a milestone, and the target date of the stage a project is heading for, wait for
-  their responsible unit until that date.
+  their responsible unit until that date;
+- a leader's instruction (批示) waits for the unit it is addressed to, until its deadline
+  (written in it, granted by an extension, or `[work] instruction_days`), and climbs on
+  its own timers: `instruction_done_days` past the deadline without a report of
+  completion.
 Late by `late_days` = 1, 3, 5 working days, the item deserves levels 1, 2, 3. The only
 climb before a deadline is the receipt: a problem nobody acknowledged after
-`problem_ack_days` goes to the head, unless it was given a deadline later than the
-configured reply term (then nothing climbs before that deadline).
+`problem_ack_days` (an instruction: `instruction_ack_days`) goes to the head, unless it
+was given a deadline later than the configured term (then nothing climbs before that
+deadline).
 """
 
 from __future__ import annotations
@@ -71,7 +76,23 @@ def problem_turn(status: ProblemStatus) -> Turn:
 
 def late_target(late: int, th: Thresholds) -> int:
     """The level an item deserves when LATE working days past its deadline."""
-    return sum(1 for days in th.late_days[:TOP_LEVEL] if late >= days)
+    return _steps(late, th.late_days)
+
+
+def _steps(late: int, days: tuple[int, ...]) -> int:
+    return sum(1 for step in days[:TOP_LEVEL] if late >= step)
+
+
+def _receipt_owed(
+    given: date, deadline: date, today: date, calendar: WorkCalendar, ack_days: int, term: int
+) -> bool:
+    """Whether an item given on GIVEN and not acknowledged owes its receipt by TODAY: after
+    ACK_DAYS working days, unless its deadline lies beyond the configured TERM (working
+    days), which gave the unit that long."""
+    # Given on a day off, the unit's first working day is its first to see it.
+    seen_from = calendar.next_workday(given)
+    unacknowledged = calendar.workdays_between(seen_from, today) >= ack_days
+    return unacknowledged and deadline <= calendar.add_workdays(given, term)
 
 
 def signoff_deadline(answered: date, calendar: WorkCalendar, th: Thresholds) -> date:
@@ -113,13 +134,50 @@ def problem_target(
     if deadline is None:
         return 0
     level = late_target(calendar.workdays_between(deadline, today), th)
-    if p.status is ProblemStatus.OPEN:
-        term = calendar.add_workdays(p.raised, reply_days)
-        # Raised on a day off, the unit's first working day is its first to see it.
-        seen_from = calendar.next_workday(p.raised)
-        unacknowledged = calendar.workdays_between(seen_from, today) >= th.problem_ack_days
-        if unacknowledged and deadline <= term:
-            level = max(level, 1)
+    if p.status is ProblemStatus.OPEN and _receipt_owed(
+        p.raised, deadline, today, calendar, th.problem_ack_days, reply_days
+    ):
+        level = max(level, 1)
+    return level
+
+
+@dataclass(frozen=True)
+class InstructionClock:
+    """An open instruction as the rules need it; dates are local calendar days."""
+
+    given: date
+    deadline: date | None  # None: given before instructions had deadlines
+    acknowledged: bool
+
+
+def instruction_deadline(
+    c: InstructionClock, calendar: WorkCalendar, instruction_days: int
+) -> date:
+    """The day by which the unit must report the instruction done: its own deadline, else
+    INSTRUCTION_DAYS (`[work] instruction_days`) working days after it was given."""
+    return c.deadline or calendar.add_workdays(c.given, instruction_days)
+
+
+def instruction_target(
+    c: InstructionClock,
+    today: date,
+    calendar: WorkCalendar,
+    th: Thresholds,
+    instruction_days: int,
+) -> int:
+    """The level an instruction not yet reported done deserves TODAY.
+
+    Past its deadline by `instruction_done_days` working days it deserves levels 1, 2, 3;
+    before that, only the receipt climbs, as for a problem: not acknowledged after
+    `instruction_ack_days` working days it goes to the head, unless the leader gave a
+    deadline later than INSTRUCTION_DAYS working days.
+    """
+    deadline = instruction_deadline(c, calendar, instruction_days)
+    level = _steps(calendar.workdays_between(deadline, today), th.instruction_done_days)
+    if not c.acknowledged and _receipt_owed(
+        c.given, deadline, today, calendar, th.instruction_ack_days, instruction_days
+    ):
+        level = max(level, 1)
     return level
 
 

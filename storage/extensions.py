@@ -1,4 +1,5 @@
-"""Requests for more time, and the head's or the center's decision on them."""
+"""Requests for more time on a milestone, a problem's answer or a leader's instruction,
+and the head's or the center's decision on them."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from sqlalchemy.orm import aliased
 
 from storage.errors import Refused
 from storage.escalation import UNIT_TURN
+from storage.instructions import askable as askable_instructions
+from storage.instructions import open_instruction, visible_instruction
 from storage.models import (
     MAX_ID,
     Extension,
     ExtensionStatus,
+    Instruction,
     Member,
     Milestone,
     Problem,
@@ -31,28 +35,51 @@ from storage.rules import Action, require
 
 @dataclass(frozen=True)
 class Item:
-    """A milestone or a problem that can be late, with the unit that must act on it."""
+    """A milestone, a problem or an instruction that can be late, with the unit that must
+    act on it."""
 
-    kind: str  # "milestone" or "problem"
+    kind: str  # "milestone", "problem" or "instruction"
     id: int
     code: str
-    title: str  # the milestone's stored title, or the problem's text
+    title: str  # the milestone's stored title, or the problem's or instruction's text
     unit_id: int
     due: date | None
     seq: int = 0  # a milestone's number in its project
     ms_kind: str = ""  # a milestone's kind (site, land…), which names it in English
 
 
+# The letter of each kind in a reference (`m:12`, `p:7`, `i:3`), as the buttons carry it.
+REF_KINDS = {"m": "milestone", "p": "problem", "i": "instruction"}
+REF_LETTERS = {kind: letter for letter, kind in REF_KINDS.items()}
+
+
 def parse_ref(ref: str) -> tuple[str, int]:
-    """`m:12` or `p:7` (as on the buttons) into a kind and an id."""
-    kind, _, raw = ref.strip().partition(":")
-    if kind not in ("m", "p") or not raw.isdigit() or int(raw) > MAX_ID:
+    """`m:12`, `p:7` or `i:3` (as on the buttons) into a kind and an id."""
+    letter, _, raw = ref.strip().partition(":")
+    if letter not in REF_KINDS or not raw.isdigit() or int(raw) > MAX_ID:
         raise Refused("err.bad_button")
-    return ("milestone" if kind == "m" else "problem"), int(raw)
+    return REF_KINDS[letter], int(raw)
+
+
+def ref(item: Item) -> str:
+    """The reference of ITEM as `parse_ref` reads it."""
+    return f"{REF_LETTERS[item.kind]}:{item.id}"
 
 
 async def find_item(session: AsyncSession, member: Member, kind: str, item_id: int) -> Item:
     """The item, if the member may see it (else it does not exist for them)."""
+    if kind == "instruction":
+        instruction = await visible_instruction(session, member, item_id)
+        project = await session.get(Project, instruction.project_id)
+        assert project is not None
+        return Item(
+            "instruction",
+            instruction.id,
+            project.code,
+            instruction.text,
+            instruction.unit_id,
+            instruction.deadline,
+        )
     if kind == "problem":
         problem = await visible_problem(session, member, item_id)
         return Item(
@@ -80,6 +107,8 @@ async def askable_item(session: AsyncSession, member: Member, kind: str, item_id
         problem = await visible_problem(session, member, item_id)
         if problem.status not in UNIT_TURN:
             raise Refused("err.problem_closed", id=problem.id, status=problem.status.value)
+    if kind == "instruction":
+        await open_instruction(session, member, item_id)  # done is done
     return item
 
 
@@ -108,6 +137,11 @@ async def request(
         problem = await visible_problem(session, member, item_id)
         if problem.status is ProblemStatus.OPEN:
             problem.status = ProblemStatus.ACKNOWLEDGED
+    if kind == "instruction":
+        instruction = await session.get(Instruction, item_id)
+        assert instruction is not None
+        if instruction.acknowledged_at is None:
+            instruction.acknowledged_at = utcnow()
     ext = Extension(
         item_kind=kind,
         item_id=item_id,
@@ -158,6 +192,10 @@ async def decide(
             ms = await session.get(Milestone, ext.item_id)
             assert ms is not None
             ms.planned_date = ext.new_date
+        elif ext.item_kind == "instruction":
+            instruction = await session.get(Instruction, ext.item_id)
+            assert instruction is not None
+            instruction.deadline = ext.new_date
         else:
             problem = await session.get(Problem, ext.item_id)
             assert problem is not None
@@ -173,6 +211,13 @@ async def _overtaken(session: AsyncSession, ext: Extension, today: date) -> bool
     if ext.item_kind == "milestone":
         ms = await session.get(Milestone, ext.item_id)
         return ms is None or ms.done_date is not None or ms.planned_date != ext.old_date
+    if ext.item_kind == "instruction":
+        instruction = await session.get(Instruction, ext.item_id)
+        return (
+            instruction is None
+            or instruction.done_at is not None
+            or instruction.deadline != ext.old_date
+        )
     problem = await session.get(Problem, ext.item_id)
     return (
         problem is None or problem.status not in UNIT_TURN or problem.reply_deadline != ext.old_date
@@ -180,8 +225,8 @@ async def _overtaken(session: AsyncSession, ext: Extension, today: date) -> bool
 
 
 async def late_items(session: AsyncSession, member: Member) -> Sequence[Item]:
-    """What the member's unit could ask more time for: its open, dated milestones and the
-    problems it must answer."""
+    """What the member's unit could ask more time for: its open, dated milestones, the
+    problems it must answer and the instructions it must carry out."""
     rows = await session.execute(
         select(Milestone, Project)
         .join(Project, Project.id == Milestone.project_id)
@@ -207,6 +252,8 @@ async def late_items(session: AsyncSession, member: Member) -> Sequence[Item]:
     items += [
         Item("problem", p.id, p.project.code, p.text, p.unit_id, p.reply_deadline) for p in problems
     ]
+    for instruction in await askable_instructions(session, member, limit=10):
+        items.append(await find_item(session, member, "instruction", instruction.id))
     return items
 
 

@@ -390,13 +390,24 @@ class Instruction(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+@event.listens_for(Instruction.deadline, "set")
+def _instruction_starts_over(
+    instruction: Instruction, value: object, old: object, _initiator: object
+) -> None:
+    """A new deadline (an approved extension) starts the unit's climb over, as for problems."""
+    if value != old:
+        instruction.escalation_level = 0
+        instruction.escalated_at = None
+
+
 class Extension(Base):
-    """A request for more time on a milestone or a problem's answer, and its decision."""
+    """A request for more time on a milestone, a problem's answer or an instruction, and
+    its decision."""
 
     __tablename__ = "extensions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    item_kind: Mapped[str] = mapped_column(String(12))  # "milestone" or "problem"
+    item_kind: Mapped[str] = mapped_column(String(12))  # "milestone", "problem", "instruction"
     item_id: Mapped[int] = mapped_column(Integer)
     requester_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     old_date: Mapped[date | None] = mapped_column(Date)

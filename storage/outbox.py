@@ -1,4 +1,9 @@
-"""The notification outbox: write a message once, however often the tick that makes it runs."""
+"""The notification outbox: write a message once, however often the tick that makes it runs.
+
+A message may carry a file (a photo or a document, kept once as an Attachment row and
+shared by every message that sends it): the sender sends the file with the message's text
+as its caption.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, Outbox, OutboxStatus, Unit, utcnow
+from storage.models import Attachment, Member, Outbox, OutboxStatus, Unit, utcnow
 
 Buttons = list[list[list[str]]]  # rows of [label, callback data]
 
@@ -27,6 +32,45 @@ class Message:
     member_id: int | None = None
     buttons: Buttons | None = None
     not_before: datetime | None = None
+    # A file stored with add_attachment, sent with TEXT as its caption.
+    attachment_id: int | None = None
+
+
+# What an attachment may be: how the sender sends it.
+ATTACHMENT_KINDS = ("photo", "document")
+
+
+async def add_attachment(session: AsyncSession, kind: str, filename: str, data: bytes) -> int:
+    """Keep a file for the outbox to send (KIND "photo" or "document"); returns its id.
+
+    Written with a plain insert: the audit log keeps records of the city's work as JSON,
+    and a file's bytes are neither (nor would they fit it). Raises ValueError for another
+    KIND.
+    """
+    if kind not in ATTACHMENT_KINDS:
+        raise ValueError(f"an attachment is a photo or a document, not {kind!r}")
+    found = await session.scalar(
+        insert(Attachment)
+        .values(kind=kind, filename=filename[:200], data=data, created_at=utcnow())
+        .returning(Attachment.id)
+    )
+    assert found is not None
+    return int(found)
+
+
+async def attachment_data(session: AsyncSession, attachment_id: int) -> bytes | None:
+    """The bytes of a stored file, None if there is no such attachment."""
+    data = await session.scalar(select(Attachment.data).where(Attachment.id == attachment_id))
+    return bytes(data) if data is not None else None
+
+
+async def keys_like(session: AsyncSession, prefix: str) -> set[str]:
+    """The dedupe keys already in the outbox that start with PREFIX (`meeting:2026-12-07:`)."""
+    return set(
+        await session.scalars(
+            select(Outbox.dedupe_key).where(Outbox.dedupe_key.startswith(prefix, autoescape=True))
+        )
+    )
 
 
 async def enqueue(
@@ -65,6 +109,7 @@ async def enqueue(
             "attempts": 0,
             "not_before": m.not_before or now,
             "created_at": now,
+            "attachment_id": m.attachment_id,
         }
         for key, m in fresh.items()
     ]
@@ -97,6 +142,15 @@ ONE_MORE_ATTEMPT = Outbox.attempts + 1
 
 
 @dataclass(frozen=True)
+class AttachmentRef:
+    """A row's file, without its bytes (the sender reads them once per drain)."""
+
+    id: int
+    kind: str  # "photo" or "document"
+    filename: str
+
+
+@dataclass(frozen=True)
 class Due:
     """A pending row as the sender needs it."""
 
@@ -108,10 +162,11 @@ class Due:
     attempts: int
     # None when the row names no member
     reachable: bool | None
+    attachment: AttachmentRef | None = None
 
 
 async def due_rows(session: AsyncSession, now: datetime, limit: int) -> list[Due]:
-    """Pending rows due at NOW, at most LIMIT, in id order."""
+    """Pending rows due at NOW, at most LIMIT, in id order; a row's file without its bytes."""
     result = await session.execute(
         select(
             Outbox.id,
@@ -121,13 +176,23 @@ async def due_rows(session: AsyncSession, now: datetime, limit: int) -> list[Due
             Outbox.buttons,
             Outbox.attempts,
             Member.reachable,
+            Attachment.id,
+            Attachment.kind,
+            Attachment.filename,
         )
         .outerjoin(Member, Member.id == Outbox.member_id)
+        .outerjoin(Attachment, Attachment.id == Outbox.attachment_id)
         .where(Outbox.status == OutboxStatus.PENDING, Outbox.not_before <= now)
         .order_by(Outbox.id)
         .limit(limit)
     )
-    return [Due(*r) for r in result.all()]
+    return [
+        Due(
+            *r[:7],
+            attachment=AttachmentRef(r[7], r[8], r[9]) if r[7] is not None else None,
+        )
+        for r in result.all()
+    ]
 
 
 async def claim(

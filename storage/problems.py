@@ -1,4 +1,4 @@
-"""Problems raised on projects, the thread of replies, and leaders' instructions."""
+"""Problems raised on projects and the thread of replies (instructions: storage.instructions)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from storage import agenda
 from storage.errors import Refused
 from storage.escalation import UNIT_TURN
 from storage.models import (
-    Instruction,
     Member,
     Problem,
     ProblemCategory,
@@ -192,27 +191,6 @@ async def waiting_for_unit(session: AsyncSession, unit_id: int) -> Sequence[Prob
             .order_by(Problem.created_at, Problem.id)
         )
     ).all()
-
-
-async def instruct(
-    session: AsyncSession,
-    leader: Member,
-    code: str,
-    text: str,
-    deadline: date | None = None,
-) -> Instruction:
-    """A leader's instruction to the project's responsible unit."""
-    project = await visible_project(session, leader, code, Action.INSTRUCT)
-    instruction = Instruction(
-        leader_id=leader.id,
-        project_id=project.id,
-        text=check_text(text),
-        unit_id=project.unit_id,
-        deadline=deadline,
-    )
-    session.add(instruction)
-    await session.flush()
-    return instruction
 
 
 async def open_problems_everywhere(session: AsyncSession, limit: int = 50) -> Sequence[Problem]:

@@ -26,6 +26,9 @@ class Action(enum.StrEnum):
     SET_STAGE = "set_stage"
     PLAN = "plan"
     INSTRUCT = "instruct"
+    REPORT = "report"
+    # Acknowledging a leader's instruction and reporting it done (the unit that must act).
+    CARRY_OUT = "carry_out"
     INVITE = "invite"
     IMPORT = "import"
     LINK_GROUP = "link_group"
@@ -58,6 +61,10 @@ PERMISSIONS: Mapping[Action, Grant] = {
     Action.SET_STAGE: Grant(frozenset({Role.HEAD}), frozenset({Role.COORDINATOR})),
     Action.PLAN: Grant(frozenset(), frozenset({Role.COORDINATOR})),
     Action.INSTRUCT: Grant(frozenset(), frozenset({Role.LEADER})),
+    # The meeting's briefing is the city's: for those who run and chair the meeting.
+    Action.REPORT: Grant(frozenset(), frozenset({Role.COORDINATOR, Role.LEADER, Role.ADMIN})),
+    # "Own" here: the instruction is addressed to the member's unit.
+    Action.CARRY_OUT: Grant(_UNIT, frozenset({Role.COORDINATOR})),
     Action.INVITE: Grant(frozenset(), frozenset({Role.COORDINATOR, Role.ADMIN})),
     Action.IMPORT: Grant(frozenset(), frozenset({Role.COORDINATOR, Role.ADMIN})),
     Action.LINK_GROUP: Grant(frozenset({Role.HEAD}), frozenset({Role.COORDINATOR, Role.ADMIN})),

@@ -13,14 +13,24 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.agenda import ACTIVE_STAGES, due_milestones, quiet_projects, waiting_problems
+from storage.agenda import (
+    ACTIVE_STAGES,
+    due_milestones,
+    open_instructions,
+    quiet_projects,
+    waiting_problems,
+)
 from storage.audit import plain_value as audit_value
 from storage.escalation import (
+    InstructionClock,
     ProblemClock,
     Thresholds,
     Turn,
+    instruction_deadline,
+    instruction_target,
     late_target,
     next_level,
     pending_target,
@@ -30,6 +40,7 @@ from storage.escalation import (
 )
 from storage.models import (
     AuditLog,
+    Instruction,
     Member,
     Milestone,
     Problem,
@@ -91,6 +102,21 @@ class TargetItem:
     level: int
 
 
+@dataclass(frozen=True)
+class InstructionItem:
+    """A leader's instruction not yet reported done."""
+
+    id: int
+    code: str
+    text: str
+    unit_id: int  # the unit that must carry it out
+    leader: str  # who gave it
+    deadline: date | None  # None: given before instructions had deadlines
+    level: int
+    acknowledged: bool
+    leader_id: int
+
+
 @dataclass
 class UnitList:
     """One unit's list for the day; every officer and head of the unit gets it."""
@@ -100,10 +126,19 @@ class UnitList:
     waiting: list[ProblemItem] = field(default_factory=list)
     stale: list[ProjectItem] = field(default_factory=list)
     targets: list[TargetItem] = field(default_factory=list)
+    # Leaders' instructions stay on the list every day until reported done.
+    instructions: list[InstructionItem] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.overdue or self.due_soon or self.waiting or self.stale or self.targets)
+        return not (
+            self.overdue
+            or self.due_soon
+            or self.waiting
+            or self.stale
+            or self.targets
+            or self.instructions
+        )
 
     def project_codes(self, unit_id: int) -> list[str]:
         """The projects of unit UNIT_ID this list names, in the order they first appear
@@ -117,8 +152,10 @@ class UnitList:
 class Climb:
     """An item that climbed a step today, and whose turn it is."""
 
-    kind: str  # "milestone", "problem", "signoff" (an answer not signed off) or "target"
-    item_id: int  # the milestone's or problem's id; the project's for a target
+    # "milestone", "problem", "signoff" (an answer not signed off), "target" or
+    # "instruction"
+    kind: str
+    item_id: int  # the milestone's, problem's or instruction's id; the project's for a target
     level: int
     unit_id: int  # the unit whose turn it is: never the answering unit of a sign-off
     code: str
@@ -126,9 +163,12 @@ class Climb:
     late: int  # working days past the deadline (0: not acknowledged yet)
     seq: int = 0  # the milestone's number in its project
     deadline: date | None = None
-    party: str = ""  # a sign-off: who raised it; a problem: the unit that must answer
+    # a sign-off: who raised it; a problem: the unit that must answer; an instruction:
+    # the leader who gave it
+    party: str = ""
     person: int | None = None  # a sign-off: the raiser's member id, told with the heads
-    unacknowledged: bool = False  # a problem nobody of its unit has acknowledged yet
+    # a problem or an instruction nobody of its unit has acknowledged yet
+    unacknowledged: bool = False
     ms_kind: str = ""  # a milestone's kind (site, land…), which names it in English
 
 
@@ -158,8 +198,13 @@ async def escalate(
     calendar: WorkCalendar,
     th: Thresholds,
     reply_days: int,
+    *,
+    instruction_days: int,
 ) -> list[Climb]:
     """Move every late item one step up where it deserves it; return what climbed.
+
+    REPLY_DAYS and INSTRUCTION_DAYS are the configured terms (`[work]`, working days) of a
+    problem's answer and of an instruction without a deadline of its own.
 
     Each item is measured against its own current deadline and climbs on the side of the
     party whose turn it is (storage.escalation). Reads plain columns and writes the steps
@@ -289,10 +334,71 @@ async def escalate(
                 )
             )
 
+    instruction_steps: list[_Step] = []
+    for order, given, escalated_at in await _open_instructions(session, tz):
+        i_clock = InstructionClock(given, order.deadline, order.acknowledged)
+        target = instruction_target(i_clock, today, calendar, th, instruction_days)
+        level = next_level(order.level, target, _local_day(escalated_at, tz), today)
+        if level == order.level:
+            continue
+        instruction_steps.append(_Step(order.id, order.level, escalated_at, level))
+        due = instruction_deadline(i_clock, calendar, instruction_days)
+        climbs.append(
+            Climb(
+                "instruction",
+                order.id,
+                level,
+                order.unit_id,
+                order.code,
+                order.text,
+                calendar.workdays_between(due, today),
+                0,
+                due,
+                order.leader,
+                unacknowledged=not order.acknowledged,
+            )
+        )
+
     await _write_steps(session, Problem, problem_steps, now)
     await _write_steps(session, Milestone, milestone_steps, now)
     await _write_steps(session, Project, target_steps, now)
+    await _write_steps(session, Instruction, instruction_steps, now)
     return climbs
+
+
+async def _open_instructions(
+    session: AsyncSession, tz: tzinfo
+) -> list[tuple[InstructionItem, date, datetime | None]]:
+    """Every instruction not reported done, with the local day it was given and its last
+    climb."""
+    leader = aliased(Member)
+    rows = await session.execute(
+        select(
+            Instruction.id,
+            Project.code,
+            Instruction.text,
+            Instruction.unit_id,
+            leader.name,
+            Instruction.deadline,
+            Instruction.escalation_level,
+            Instruction.acknowledged_at,
+            Instruction.created_at,
+            Instruction.escalated_at,
+            Instruction.leader_id,
+        )
+        .join(Project, Project.id == Instruction.project_id)
+        .join(leader, leader.id == Instruction.leader_id)
+        .where(*open_instructions())
+        .order_by(Instruction.deadline.is_(None), Instruction.deadline, Instruction.id)
+    )
+    found = []
+    for iid, code, text, unit_id, who, deadline, level, acked, created, climbed, lid in rows:
+        given = created.astimezone(tz).date()
+        item = InstructionItem(
+            iid, code, text, unit_id, who, deadline, level, acked is not None, lid
+        )
+        found.append((item, given, climbed))
+    return found
 
 
 @dataclass(frozen=True)
@@ -350,13 +456,14 @@ _CHUNK = 500
 _LEVEL_COLUMNS = {
     Problem: ("escalation_level", "escalated_at"),
     Milestone: ("escalation_level", "escalated_at"),
+    Instruction: ("escalation_level", "escalated_at"),
     Project: ("target_level", "target_escalated_at"),
 }
 
 
 async def _write_steps(
     session: AsyncSession,
-    model: type[Problem | Milestone | Project],
+    model: type[Problem | Milestone | Project | Instruction],
     steps: list[_Step],
     now: datetime,
 ) -> None:
@@ -463,6 +570,9 @@ async def unit_lists(
             )
         )
 
+    for instruction, _, _ in await _open_instructions(session, tz):
+        lists[instruction.unit_id].instructions.append(instruction)
+
     st_rows = await session.execute(
         select(Project.code, Project.name, Project.unit_id, Project.last_progress_at)
         .where(*quiet_projects(now, stale_days))
@@ -471,6 +581,19 @@ async def unit_lists(
     for code, name, unit_id, last in st_rows:
         lists[unit_id].stale.append(ProjectItem(code, name, unit_id, _local_day(last, tz)))
     return dict(lists)
+
+
+def overdue_by_leader(lists: dict[int, UnitList], today: date) -> dict[int, list[InstructionItem]]:
+    """The instructions in LISTS past their deadline on TODAY, keyed by the member id of the
+    leader who gave them: what each leader sees of his own in the digest."""
+    found: dict[int, list[InstructionItem]] = defaultdict(list)
+    for todo in lists.values():
+        for item in todo.instructions:
+            if item.deadline is not None and item.deadline < today:
+                found[item.leader_id].append(item)
+    for items in found.values():
+        items.sort(key=lambda i: (i.deadline or today, i.id))
+    return dict(found)
 
 
 async def signoffs(session: AsyncSession, tz: tzinfo) -> dict[int, list[ProblemItem]]:

@@ -271,9 +271,10 @@ async def test_plan_backward_from_target(h: Harness) -> None:
 
 async def test_instruct_reaches_the_unit(h: Harness) -> None:
     assert "没有权限" in (await h.send(COORD, "/instruct XNY01 加快"))[0]
-    assert "城东街道" in (await h.send(LEADER, "/instruct XNY01 月底前完成摘牌"))[0]
+    reply = (await h.send(LEADER, "/instruct XNY01 月底前完成摘牌"))[0]
+    assert "城东街道" in reply and "2026-12-31" in reply
     assert "领导批示" in h.api.texts(OFFICER)[-1]
-    assert h.buttons(OFFICER) == ["go:progress:XNY01"]
+    assert h.buttons(OFFICER) == ["in:ack:1", "go:fulfil:1", "go:extend:i:1"]
 
 
 # --- lists ------------------------------------------------------------------------------
@@ -526,7 +527,7 @@ async def test_due_offers_only_projects_with_open_milestones(h: Harness) -> None
 async def test_help_shows_each_role_its_own_commands(h: Harness) -> None:
     officer = (await h.send(OFFICER, "/help"))[0]
     assert "/progress" in officer and "/extend" in officer
-    assert all(c not in officer for c in ("/invite", "/urge", "/plan", "/instruct", "/import"))
+    assert all(c not in officer for c in ("/invite", "/urge", "/plan", "/instruct ", "/import"))
     leader = (await h.send(LEADER, "/help"))[0]
     assert "/instruct" in leader and "/project " in leader
     assert all(c not in leader for c in ("/progress", "/due", "/invite", "/urge"))
@@ -534,7 +535,7 @@ async def test_help_shows_each_role_its_own_commands(h: Harness) -> None:
     assert "/invite" in admin and "/import" in admin and "/progress" not in admin
     coord = (await h.send(COORD, "/help"))[0]
     assert all(c in coord for c in ("/urge", "/plan", "/invite", "/due", "/progress"))
-    assert "/instruct" not in coord
+    assert "/instruct " not in coord and "/instructions" in coord
 
 
 async def test_refusal_says_who_can(h: Harness) -> None:

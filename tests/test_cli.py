@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from bot.cli import main
@@ -28,8 +29,10 @@ COMMANDS = [
     ["migrate"],
     ["import", str(DATA / "ledger-example.csv")],
     ["invite", "青山镇", "专员"],
+    ["export", "ledger-out.xlsx"],
     ["tick"],
     ["tick", "--dry-run"],
+    ["report"],
     ["demo"],
 ]
 
@@ -39,6 +42,12 @@ def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Neither a token nor a config file from the machine the tests run on."""
     monkeypatch.delenv("WALLCHART_TOKEN", raising=False)
     monkeypatch.delenv("WALLCHART_CONFIG", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _in_a_folder_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`demo` and `report` write into the folder they run in: a test's own, not the repo."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
@@ -195,6 +204,134 @@ def test_bad_ledger_reports_rows_and_imports_nothing(
     missing.write_text("code,name\nQ1,甲\n")
     assert main(["--config", str(config), "import", str(missing)]) == 1
     assert "缺少必填列" in capsys.readouterr().err
+
+
+def test_export_then_import_changes_nothing(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for example in ("ledger-example.xlsx", "ledger-example.csv"):
+        assert main(["--config", str(config), "import", str(DATA / example)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "台账导出.xlsx"
+    assert main(["--config", str(config), "export", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"wrote {out} from the store {tmp_path / 'city.sqlite3'}")
+    assert said.rstrip().endswith(": 6 units, 14 projects")
+
+    # Into another store, twice: the second import finds nothing new and nothing changed.
+    other = tmp_path / "other.toml"
+    other.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "other.sqlite3"}"\n')
+    assert main(["--config", str(other), "import", str(out)]) == 0
+    assert "单位：新增 6 个" in capsys.readouterr().out
+    assert main(["--config", str(other), "import", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "单位：新增 0 个，更新 0 个，无变化 6 个；" in said
+    assert "项目：新增 0 个，更新 0 个，无变化 14 个。" in said
+    assert "未使用的列：—" in said
+    again = tmp_path / "again.xlsx"
+    assert main(["--config", str(other), "export", str(again)]) == 0
+    for name in ("单位", "项目"):
+        first, second = (openpyxl.load_workbook(f)[name] for f in (out, again))
+        assert [[c.value for c in r] for r in first.rows] == [
+            [c.value for c in r] for r in second.rows
+        ]
+
+    csv_out = tmp_path / "projects.csv"
+    assert main(["--config", str(other), "export", str(csv_out)]) == 0
+    assert "14 projects (a CSV holds no units" in capsys.readouterr().out
+    assert main(["--config", str(config), "import", str(csv_out)]) == 0
+    assert "项目：新增 0 个，更新 0 个，无变化 14 个。" in capsys.readouterr().out
+
+
+def test_export_says_what_it_cannot_write(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No store yet: said, and none is created (as for tick).
+    assert main(["--config", str(config), "export", str(tmp_path / "a.xlsx")]) == 1
+    assert "There is no store at" in capsys.readouterr().err
+    assert not (tmp_path / "city.sqlite3").exists() and not (tmp_path / "a.xlsx").exists()
+    (tmp_path / "folder.xlsx").mkdir()
+    for target, why in [
+        ("ledger.xls", "name it .xlsx (units and projects) or .csv (projects only)"),
+        ("ledger", "name it .xlsx (units and projects) or .csv (projects only)"),
+        ("no/such/ledger.xlsx", f"the folder {tmp_path / 'no' / 'such'} does not exist"),
+        ("folder.xlsx", "it is a folder"),
+    ]:
+        path = tmp_path / target
+        assert main(["--config", str(config), "export", str(path)]) == 2
+        assert one_line(capsys.readouterr().err) == f"wallchart: cannot write {path}: {why}"
+    # An empty store: a blank ledger, and it says so.
+    assert main(["--config", str(config), "migrate"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "export", str(tmp_path / "blank.xlsx")]) == 0
+    said = capsys.readouterr().out
+    assert ": 0 units, 0 projects" in said and "the store is empty" in said
+    assert main(["--config", str(config), "import", str(tmp_path / "blank.xlsx")]) == 1
+    assert "没有" in capsys.readouterr().err
+
+
+# --- report -----------------------------------------------------------------------------
+
+
+def test_report_writes_a_readable_workbook(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(config), "import", str(DATA / "ledger-example.xlsx")]) == 0
+    with sqlite3.connect(tmp_path / "city.sqlite3") as conn:
+        live = sorted(
+            code for (code,) in conn.execute("SELECT code FROM projects WHERE stage != 'dropped'")
+        )
+    capsys.readouterr()
+    out = tmp_path / "out" / "简报.xlsx"
+    out.parent.mkdir()
+    argv = ["--config", str(config), "report", "--week", "--out", str(out), "--date", "2026-12-03"]
+    assert main(argv) == 0
+    said = capsys.readouterr().out
+    assert f"简报已写入 {out}" in said and "本周（2026-11-27 至 2026-12-03）" in said
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["摘要", "进展", "问题", "批示"]
+    assert wb["进展"]["A2"].value == "责任单位"
+    codes = [r[1] for r in wb["进展"].iter_rows(min_row=3, values_only=True)]
+    assert sorted(codes) == live and len(live) > 5
+    assert wb["进展"].print_title_rows == "$1:$2"
+
+    # Without --out: the name a member would get, in this folder; a month, in English.
+    assert main(["--config", str(config), "report", "--month", "--lang", "en"]) == 0
+    written = sorted(p.name for p in tmp_path.glob("briefing_month_*.xlsx"))
+    assert len(written) == 1
+    assert f"The briefing is in {tmp_path / written[0]}" in capsys.readouterr().out
+    assert openpyxl.load_workbook(tmp_path / written[0]).sheetnames[0] == "Summary"
+
+
+def test_report_on_an_empty_or_missing_store(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(config), "report"]) == 1
+    assert "There is no store at" in capsys.readouterr().err
+    assert not (tmp_path / "city.sqlite3").exists()
+    assert main(["--config", str(config), "migrate"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "report", "--week"]) == 1
+    assert "没有项目" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.xlsx"))
+    with pytest.raises(SystemExit):
+        main(["--config", str(config), "report", "--week", "--month"])
+
+
+def test_demo_writes_its_wall_chart_and_briefing_here(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--db", str(tmp_path / "demo.sqlite3")]) == 0
+    out = capsys.readouterr().out
+    charts = sorted(tmp_path.glob("挂图_*.png"))
+    books = sorted(tmp_path.glob("招商例会简报_*.xlsx"))
+    assert charts and len(books) == 1
+    assert f"已写入当前文件夹 {tmp_path}" in out
+    for path in [*charts, *books]:
+        assert f"  {path.name}" in out.splitlines()
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in charts)
+    wb = openpyxl.load_workbook(books[0])
+    assert len(list(wb["进展"].iter_rows(min_row=3))) >= 29  # the demo's projects but one
 
 
 # --- tick -------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from bot.texts import t
 from storage.db import SessionMaker, make_engine, make_sessionmaker, set_actor
 from storage.migrate import upgrade
 from storage.models import AuditLog, Member, Outbox, OutboxStatus, Role, Unit, UnitKind
-from storage.outbox import Message, enqueue
+from storage.outbox import Message, add_attachment, enqueue
 from tests.fakebot import FakeBotAPI, FakeRequest
 from tests.harness import start_harness
 
@@ -646,3 +646,77 @@ async def test_drain_job_uses_the_services(tmp_path: Path, sqlite_url: str) -> N
         assert sent_at == {h.clock.now}
     finally:
         await h.stop()
+
+
+# --- files: photos and documents with their caption -------------------------------------
+
+
+async def attach(store: Store, kind: str, name: str, data: bytes) -> int:
+    async with store.sessions() as s:
+        found = await add_attachment(s, kind, name, data)
+        await s.commit()
+        return found
+
+
+async def test_files_go_as_photo_and_document_with_the_text_as_caption(
+    store: Store, api: ScriptedAPI, bot: Bot
+) -> None:
+    book = await attach(store, "document", "简报.xlsx", b"PK-workbook")
+    chart = await attach(store, "photo", "chart.png", b"\x89PNG-chart")
+    buttons = [[["打开", "go:x"]]]
+    await store.put(
+        msg("d1", OFFICER, "<b>简报</b>", attachment_id=book),
+        msg("d2", HEAD, "<b>简报</b>", attachment_id=book),
+        msg("p1", OFFICER, "挂图 1/1", attachment_id=chart, buttons=buttons),
+        msg("t1", COORD, "plain"),
+    )
+    config = replace(CONFIG, private_interval=0.0)
+    assert await store.drain(bot, config) == DrainResult(sent=4)
+    # Chats are served side by side; each chat's rows in order.
+    sent = [(m["chat_id"], m["kind"], m["data"], m["caption"]) for m in api.media]
+    assert [m for m in sent if m[0] == OFFICER] == [
+        (OFFICER, "document", b"PK-workbook", "<b>简报</b>"),
+        (OFFICER, "photo", b"\x89PNG-chart", "挂图 1/1"),
+    ]
+    assert [m for m in sent if m[0] == HEAD] == [(HEAD, "document", b"PK-workbook", "<b>简报</b>")]
+    photo = next(p for m, p in api.calls if m == "sendPhoto")
+    assert photo["parse_mode"] == "HTML"
+    assert photo["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "go:x"
+    # Only the plain row went as a text message.
+    assert api.got() == ["plain"]
+    assert {r.status for r in await store.rows()} == {OutboxStatus.SENT}
+
+
+async def test_a_caption_too_long_goes_after_the_file_and_only_the_rest_is_retried(
+    store: Store, api: ScriptedAPI, bot: Bot
+) -> None:
+    book = await attach(store, "document", "b.xlsx", b"PK")
+    long_text = "说明" * 600  # over Telegram's 1,024 characters of a caption
+    api.script[OFFICER] = ["502"]  # the text after the file fails once
+    await store.put(msg("d", OFFICER, long_text, attachment_id=book))
+    assert await store.drain(bot) == DrainResult(retried=1)
+    assert [(m["kind"], m["caption"]) for m in api.media] == [("document", None)]
+    row = await store.row("d")
+    assert row.attachment_id is None and row.text == long_text
+    store.clock.advance(10)
+    assert await store.drain(bot) == DrainResult(sent=1)
+    # The file went once; the text, once it got through.
+    assert len(api.media) == 1
+    assert api.got(OFFICER) == [long_text]
+
+
+async def test_a_blocked_member_gets_no_file_and_is_marked(
+    store: Store, api: ScriptedAPI, bot: Bot
+) -> None:
+    book = await attach(store, "document", "b.xlsx", b"PK")
+    api.blocked.add(LONER)
+    await store.put(msg("d", LONER, "简报", member_id=store.ids[LONER], attachment_id=book))
+    assert await store.drain(bot) == DrainResult(unreachable=1)
+    assert (await store.row("d")).status is OutboxStatus.UNREACHABLE
+    assert (await store.member(LONER)).reachable is False
+
+
+async def test_an_attachment_is_a_photo_or_a_document(store: Store) -> None:
+    async with store.sessions() as s:
+        with pytest.raises(ValueError):
+            await add_attachment(s, "video", "x.mp4", b"")

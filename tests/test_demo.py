@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections import Counter
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -293,3 +296,43 @@ async def test_contents_tell_an_empty_store(session: AsyncSession) -> None:
     city = await build_demo(session, TODAY)
     held = await contents(session)
     assert (held.units, held.projects, held.members) == (12, city.projects, city.members + 1)
+
+
+def _written(folder: Path) -> tuple[list[Path], list[bytes]]:
+    """The files in FOLDER, by name, and their contents."""
+    files = sorted(folder.iterdir())
+    return files, [f.read_bytes() for f in files]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_the_demo_writes_its_wall_chart_and_briefing(
+    session: AsyncSession, tmp_path_factory: pytest.TempPathFactory, lang: str
+) -> None:
+    from bot.config import Config
+    from bot.demo import write_files
+
+    folder = tmp_path_factory.mktemp("demo-files")
+    city = await build_demo(session, TODAY, lang=lang)
+    written = await write_files(session, Config(), lang, TODAY, folder)
+    files, contents = _written(folder)
+    assert files == sorted(written)
+    *charts, book = written
+    prefix = "挂图" if lang == "zh" else "wallchart"
+    assert charts and all(p.name.startswith(f"{prefix}_2026-03-02") for p in charts)
+    pictures = [data for f, data in zip(files, contents, strict=True) if f.suffix == ".png"]
+    assert len(pictures) == len(charts)
+    assert all(data[:8] == b"\x89PNG\r\n\x1a\n" for data in pictures)
+    zh = lang == "zh"
+    assert book.name == ("招商例会简报_2026-03-02.xlsx" if zh else "briefing_2026-03-02.xlsx")
+    wb = openpyxl.load_workbook(io.BytesIO(contents[files.index(book)]))
+    title = wb.worksheets[0]["A1"].value
+    assert title.startswith("示范市招商例会简报" if zh else "Demo City promotion")
+    # Every project of the city but the dropped ones has its row, with the card's light.
+    progress = wb.worksheets[1]
+    codes = [r[1] for r in progress.iter_rows(min_row=3, values_only=True)]
+    dropped = await session.scalar(
+        select(func.count()).select_from(Project).where(Project.stage == Stage.DROPPED)
+    )
+    assert len(codes) == city.projects - int(dropped or 0)
+    lights = {r[6] for r in progress.iter_rows(min_row=3, values_only=True)}
+    assert ("红" if zh else "Red") in lights

@@ -10,6 +10,7 @@ bound, for what the stand-in records.
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
@@ -310,6 +312,36 @@ async def test_unanswered_problem_climbs_to_the_head_then_the_center_until_answe
         assert answered is not None
         assert answered.status is ProblemStatus.ANSWERED
         assert answered.escalation_level == 0
+
+
+async def test_chart_is_answered_with_a_photo_over_long_polling(live: Live) -> None:
+    """/chart: drawn in a worker thread and uploaded as multipart, as to Telegram."""
+    live.server.push(message(COORD, "/chart"))
+    (sent,) = await live.until(
+        lambda api: [m for m in api.media if m["chat_id"] == COORD and m["kind"] == "photo"],
+        "the wall chart",
+    )
+    data = sent["data"]
+    assert isinstance(data, bytes) and data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(data[16:20], "big") == 1280
+    # the sample city: XNY01 is red (a milestone overdue), SW02 green
+    assert "挂图作战 · 全市" in sent["caption"] and "🔴 1" in sent["caption"]
+    assert live.server.errors == []
+
+
+async def test_report_week_is_answered_with_a_workbook_over_long_polling(live: Live) -> None:
+    """/report week: the workbook written in a worker thread, uploaded as multipart."""
+    live.server.push(message(COORD, "/report week"))
+    (sent,) = await live.until(
+        lambda api: [m for m in api.media if m["chat_id"] == COORD and m["kind"] == "document"],
+        "the briefing",
+    )
+    wb = openpyxl.load_workbook(io.BytesIO(sent["data"]))
+    assert wb.sheetnames == ["摘要", "进展", "问题", "批示"]
+    progress = [r[1] for r in wb["进展"].iter_rows(min_row=3, values_only=True)]
+    assert progress == ["XNY01", "SW02"]
+    assert "招商例会简报 · 本周" in sent["caption"] and "🔴 1" in sent["caption"]
+    assert live.server.errors == []
 
 
 # do_api_request warns that a named method exists; here the raw call is the point.

@@ -253,7 +253,9 @@ async def test_whose_turn_queries_on_both_stores(session: AsyncSession) -> None:
     tz = Config().city.tz
     calendar = WorkCalendar()
     assert [q.id for q in (await schedule.signoffs(session, tz))[c["officer"].id]] == [problem.id]  # type: ignore[attr-defined]
-    climbs = await schedule.escalate(session, TODAY, NOW, tz, calendar, Thresholds(), 3)
+    climbs = await schedule.escalate(
+        session, TODAY, NOW, tz, calendar, Thresholds(), 3, instruction_days=5
+    )
     kinds = {(x.kind, x.unit_id) for x in climbs}
     assert ("signoff", c["east"].id) in kinds  # type: ignore[attr-defined]
     assert ("target", c["east"].id) in kinds  # type: ignore[attr-defined]

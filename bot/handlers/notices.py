@@ -15,6 +15,7 @@ from bot.flow import Ask, Choices, Command, Fields
 from bot.format import day, item_label, kind_title, milestone_title
 from bot.handlers import undo
 from bot.handlers.base import Call, guarded
+from bot.handlers.problems import acknowledge_instruction, instruction_ref
 from bot.handlers.projects import date_check, echo
 from bot.input import number
 from bot.keyboards import decision_row, milestone_buttons, problem_buttons, signoff_row
@@ -85,8 +86,14 @@ async def no_change(call: Call) -> None:
 
 
 async def ack_command(call: Call) -> None:
-    """/ack ID: acknowledge a problem routed to my unit (as the Acknowledge button does)."""
-    problem_id = number(call.args[0]) if call.args else None
+    """/ack ID: acknowledge a problem routed to my unit (as the Acknowledge button does);
+    /ack i3 (or 批示3): a leader's instruction to my unit."""
+    typed = "".join(call.words)
+    instruction_id, rest = instruction_ref(typed, marked=True)
+    if instruction_id is not None and not rest:
+        await acknowledge_instruction(call, instruction_id)
+        return
+    problem_id = number(call.args[0]) if len(call.args) == 1 else None
     if problem_id is None:
         raise Refused("usage.ack")
     await _acknowledge(call, problem_id)
@@ -108,7 +115,9 @@ async def decide(call: Call, approve: bool) -> None:
     label = item_label(call.lang, item)
     decided = day(call.lang, ext.new_date)
     markup = None
-    if ext.status is ExtensionStatus.APPROVED:
+    # Undo (storage.undo) restores milestones' and problems' dates; an instruction's
+    # approved date has no Undo yet.
+    if ext.status is ExtensionStatus.APPROVED and item.kind != "instruction":
         # Undo puts the old date back and the request back before its approvers.
         table = "milestones" if item.kind == "milestone" else "problems"
         key = "planned_date" if item.kind == "milestone" else "reply_deadline"
@@ -145,9 +154,7 @@ async def refuse(call: Call) -> None:
 
 async def item_choices(call: Call, _fields: Fields) -> Choices:
     found = await extensions.late_items(call.session, call.member)
-    return [
-        (f"{'m' if i.kind == 'milestone' else 'p'}:{i.id}", item_label(call.lang, i)) for i in found
-    ]
+    return [(extensions.ref(i), item_label(call.lang, i)) for i in found]
 
 
 async def item_check(call: Call, _fields: Fields, raw: str) -> str:

@@ -1,34 +1,50 @@
-"""Problems and instructions: /problem, /reply, /resolve, /instruct.
+"""Problems and leaders' instructions: /problem, /reply, /resolve, /reopen, /instruct,
+/fulfil and /instructions, and the Acknowledge button under an instruction.
 
 Raising a problem, answering it and a leader's instruction each notify the people who
-must act, in their own language, with a button that opens the next step.
+must act, in their own language, with a button that opens the next step; an instruction
+reported done tells the leader who gave it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.dates import deadline_in_text
 from bot.flow import Ask, Choices, Command, Fields
-from bot.format import day
+from bot.format import day, instruction_list, short
 from bot.handlers import undo
-from bot.handlers.base import Call
+from bot.handlers.base import Call, guarded
 from bot.handlers.projects import project_check, project_choices, text_check
 from bot.handlers.undo import taken_note
-from bot.input import number
-from bot.keyboards import problem_buttons, signoff_row
+from bot.input import number, skip_separators, split_command
+from bot.keyboards import (
+    inline_markup,
+    instruction_buttons,
+    instruction_row,
+    problem_buttons,
+    signoff_row,
+)
 from bot.texts import t
+from storage import extensions, instructions
 from storage import problems as store
 from storage import undo as undo_store
 from storage.errors import Refused
-from storage.models import Member, Problem, ProblemCategory, ProblemStatus, Unit
+from storage.models import Member, Problem, ProblemCategory, ProblemStatus, Project, Unit
 from storage.outbox import Buttons
 from storage.people import Actors, actors_for, unit_by_name, units
-from storage.rules import Action, answers_problems, guess_category, sees_everything
-
-
-def button(lang: str, key: str, payload: str) -> Buttons:
-    return [[[t(lang, key), payload]]]
+from storage.projects import check_text as store_check_text
+from storage.rules import (
+    Action,
+    allowed,
+    answers_problems,
+    guess_category,
+    may_ever,
+    sees_everything,
+)
 
 
 async def notify_unit(
@@ -290,20 +306,191 @@ async def run_reopen(call: Call, f: Fields) -> None:
     )
 
 
+# --- leaders' instructions ---------------------------------------------------------------
+
+
+async def instruct_text_check(call: Call, _fields: Fields, raw: str) -> str:
+    """The instruction's text; a deadline in it already past is refused, and the text
+    asked for again (an instruction is not given with a deadline it has missed)."""
+    text = store_check_text(raw)
+    reading = deadline_in_text(text, call.today(), call.svc.calendar)
+    if reading is not None and reading.day < call.today():
+        raise Refused("err.instruction_past", date=day(call.lang, reading.day))
+    return text
+
+
 async def run_instruct(call: Call, f: Fields) -> None:
-    instruction = await store.instruct(call.session, call.member, f["project"], f["text"])
+    """Give the instruction to the project's unit: a deadline written in the text
+    (`月底前完成摘牌`, `3个工作日内`), else `[work] instruction_days` working days."""
+    today = call.today()
+    work_days = call.svc.config.work.instruction_days
+    reading = deadline_in_text(f["text"], today, call.svc.calendar)
+    deadline = (
+        reading.day if reading is not None else call.svc.calendar.add_workdays(today, work_days)
+    )
+    instruction = await instructions.give(
+        call.session, call.member, f["project"], f["text"], deadline, today, call.svc.clock()
+    )
+    project = await call.session.get(Project, instruction.project_id)
     unit = await call.session.get(Unit, instruction.unit_id)
-    assert unit is not None
-    call.say(call.t("ok.instruct", code=f["project"], unit=unit.name))
+    assert project is not None and unit is not None
+    said = call.t(
+        "ok.instruct",
+        id=instruction.id,
+        code=project.code,
+        unit=unit.name,
+        date=day(call.lang, deadline),
+    )
+    if reading is None:
+        said += "\n" + call.t("ok.instruct_default", days=work_days)
+    elif taken := taken_note(call.lang, reading):
+        said += "\n" + taken
+    call.say(said)
     await notify_unit(
         call,
         unit,
         "note.instruct",
-        lambda lang: button(lang, "btn.progress", f"go:progress:{f['project']}"),
-        code=f["project"],
+        lambda lang: instruction_buttons(lang, instruction.id),
+        id=instruction.id,
+        code=project.code,
+        name=project.name,
         who=call.member.name,
         text=instruction.text,
+        date=deadline.isoformat(),
     )
+
+
+# `3`, `#3`, `i3`, `i:3`, `批示3`, `批示#3` (full-width too): an instruction's number, as
+# typed after /fulfil and /ack. A bare number after /ack is a problem's.
+_INSTRUCTION_REF = re.compile(r"^\s*(?P<mark>[iIｉＩ]|批示)?\s*[:：#＃]?\s*(?P<id>[0-9０-９]+)")
+
+
+def instruction_ref(text: str, *, marked: bool = False) -> tuple[int | None, str]:
+    """The instruction number TEXT starts with, and the rest of TEXT as written.
+
+    MARKED: only a number marked as an instruction's (`i3`, `批示3`) counts. A number too
+    large for an id is none.
+    """
+    found = _INSTRUCTION_REF.match(text)
+    if found is None or (marked and not found["mark"]):
+        return None, text
+    return number(found["id"]), skip_separators(text[found.end() :])
+
+
+async def instructions_to_fulfil(call: Call, _fields: Fields) -> Choices:
+    """The open instructions the member may report done: the unit's; every one for the
+    service center. None is a refusal rather than an empty picker."""
+    found = await instructions.open_for(call.session, call.member)
+    if not found:
+        raise Refused("err.no_instructions")
+    return [
+        (f"i:{r.instruction.id}", f"#{r.instruction.id} {r.code} {short(r.instruction.text, 30)}")
+        for r in found[:20]
+    ]
+
+
+async def instruction_check(call: Call, fields: Fields, raw: str) -> str:
+    """An instruction the member may report done, as the ref `i:ID`. Typed as
+    `/fulfil 3，已完成摘牌`, the words after the number are the report, as written."""
+    instruction_id, rest = instruction_ref(raw)
+    if instruction_id is None:
+        # A ref as the buttons and the picker carry it (`i:3`).
+        kind, instruction_id = extensions.parse_ref(raw) if raw.startswith("i:") else ("", 0)
+        if kind != "instruction":
+            raise Refused("err.bad_number", text=raw.strip()[:20])
+        rest = ""
+    await instructions.open_instruction(call.session, call.member, instruction_id)
+    if rest and "text" not in fields:
+        # The id was read folded with what followed it: take the report from the message
+        # as it was typed, so that its punctuation stays as written.
+        message = call.update.effective_message
+        line = (message.text or "") if message else ""
+        _, _, line = split_command(line) if line.startswith("/") else ("", None, line)
+        typed_id, typed_rest = instruction_ref(skip_separators(line))
+        fields["text"] = typed_rest if typed_id == instruction_id and typed_rest else rest
+    return f"i:{instruction_id}"
+
+
+async def run_fulfil(call: Call, f: Fields) -> None:
+    """Report the instruction carried out; the leader who gave it is told, with the line."""
+    _, instruction_id = extensions.parse_ref(f["item"])
+    instruction = await instructions.report_done(
+        call.session, call.member, instruction_id, f["text"], call.svc.clock()
+    )
+    project = await call.session.get(Project, instruction.project_id)
+    unit = await call.session.get(Unit, instruction.unit_id)
+    assert project is not None and unit is not None
+    leader = await instructions.leader_of(call.session, instruction)
+    name = leader.name if leader is not None else call.t("who.leader")
+    call.say(call.t("ok.fulfil", id=instruction.id, code=project.code, leader=name))
+    if leader is None or leader.id == call.member.id:
+        return
+    given = instruction.created_at.astimezone(call.svc.config.city.tz).date()
+    call.tell(
+        leader.tg_user_id,
+        t(
+            leader.lang,
+            "note.fulfilled",
+            id=instruction.id,
+            code=project.code,
+            unit=unit.name,
+            who=call.member.name,
+            text=instruction.done_text or "",
+            date=day(leader.lang, given),
+            order=short(instruction.text, 200),
+        ),
+        None,
+        leader.id,
+    )
+
+
+async def acknowledge_instruction(call: Call, instruction_id: int) -> None:
+    """The unit has the instruction (收到): its receipt stops climbing."""
+    instruction, changed = await instructions.acknowledge(
+        call.session, call.member, instruction_id, call.svc.clock()
+    )
+    key = "ok.instruction_ack" if changed else "ok.instruction_ack_already"
+    call.say(call.t(key, id=instruction.id, date=day(call.lang, instruction.deadline)))
+
+
+async def ack_instruction_button(call: Call) -> None:
+    """The Acknowledge button under an instruction (`in:ack:ID`)."""
+    query = call.update.callback_query
+    raw = (query.data or "") if query else ""
+    rest = raw.removeprefix("in:ack:")
+    instruction_id = number(rest) if rest != raw and rest.isdigit() else None
+    if instruction_id is None:
+        raise Refused("err.bad_button")
+    await acknowledge_instruction(call, instruction_id)
+
+
+async def list_instructions(call: Call) -> None:
+    """/instructions: the open ones I can see, numbered, with unit, deadline and state."""
+    rows = await instructions.open_for(call.session, call.member)
+    acts = may_ever(call.member.role, Action.CARRY_OUT)
+    text = instruction_list(
+        call.lang, rows, call.today(), call.svc.calendar, hint=acts and bool(rows)
+    )
+    mine = [
+        r
+        for r in rows
+        if allowed(
+            call.member.role, Action.CARRY_OUT, own=r.instruction.unit_id == call.member.unit_id
+        )
+    ]
+    buttons = [
+        instruction_row(call.lang, r.instruction.id, r.instruction.acknowledged_at is not None)
+        for r in mine[:BUTTON_ROWS]
+    ]
+    call.say(text, inline_markup(buttons))
+
+
+BUTTON_ROWS = 5
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("instructions", guarded(list_instructions)))
+    app.add_handler(CallbackQueryHandler(guarded(ack_instruction_button), pattern=r"^in:ack:"))
 
 
 COMMANDS = [
@@ -351,6 +538,14 @@ COMMANDS = [
         run_instruct,
         action=Action.INSTRUCT,
         choices={Ask.PROJECT: project_choices(Action.INSTRUCT)},
-        check={Ask.PROJECT: project_check(Action.INSTRUCT), Ask.TEXT: text_check},
+        check={Ask.PROJECT: project_check(Action.INSTRUCT), Ask.TEXT: instruct_text_check},
+    ),
+    Command(
+        "fulfil",
+        (Ask.ITEM, Ask.TEXT),
+        run_fulfil,
+        action=Action.CARRY_OUT,
+        choices={Ask.ITEM: instructions_to_fulfil},
+        check={Ask.ITEM: instruction_check, Ask.TEXT: text_check},
     ),
 ]

@@ -26,10 +26,11 @@ from bot.handlers import undo
 from bot.handlers.base import Call, guarded
 from bot.handlers.undo import taken_note
 from bot.input import fold, number
-from bot.keyboards import decision_row, inline_markup, no_change_buttons
+from bot.keyboards import decision_row, inline_markup, instruction_row, no_change_buttons
 from bot.texts import CATALOG
 from storage import agenda as agenda_store
 from storage import extensions
+from storage import instructions as instruction_store
 from storage import projects as store
 from storage import undo as undo_store
 from storage.errors import Refused
@@ -160,7 +161,13 @@ async def run_project(call: Call, f: Fields) -> None:
     may_plan = allowed(call.member.role, Action.PLAN)
     call.say(
         project_card(
-            call.lang, card, call.today(), call.svc.config.work.soon_days, may_plan=may_plan
+            call.lang,
+            card,
+            call.today(),
+            call.svc.config.work.soon_days,
+            may_plan=may_plan,
+            instructions=await instruction_store.for_project(call.session, card.project.id),
+            calendar=call.svc.calendar,
         )
     )
 
@@ -377,6 +384,12 @@ async def today(call: Call) -> None:
         for ext, item, who in pending
     ]
     buttons = [decision_row(call.lang, ext.id) for ext, _, _ in pending[:3]] + buttons
+    # The unit's instructions can be acknowledged and reported done from here too.
+    buttons = [
+        instruction_row(call.lang, r.instruction.id, r.instruction.acknowledged_at is not None)
+        for r in todo.instructions[:3]
+        if allowed(call.member.role, Action.CARRY_OUT, own=True)
+    ] + buttons
     call.say(
         today_text(call.lang, todo, now_day, work, call.svc.config.city.tz, approvals),
         inline_markup(buttons),

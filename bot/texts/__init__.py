@@ -14,14 +14,47 @@ import html
 import string
 from typing import Any, Final
 
-from bot.texts import core, delivery, ledger, scheduler, today, undo
+from bot.texts import (
+    briefing,
+    charts,
+    core,
+    delivery,
+    instructions,
+    ledger,
+    rank,
+    scheduler,
+    today,
+    undo,
+)
 
 LANGS: Final = ("zh", "en")
 DEFAULT_LANG: Final = "zh"
 
 CATALOG: Final[dict[str, dict[str, str]]] = {
-    "zh": {**core.ZH, **ledger.ZH, **scheduler.ZH, **delivery.ZH, **today.ZH, **undo.ZH},
-    "en": {**core.EN, **ledger.EN, **scheduler.EN, **delivery.EN, **today.EN, **undo.EN},
+    "zh": {
+        **core.ZH,
+        **ledger.ZH,
+        **scheduler.ZH,
+        **delivery.ZH,
+        **today.ZH,
+        **undo.ZH,
+        **briefing.ZH,
+        **charts.ZH,
+        **instructions.ZH,
+        **rank.ZH,
+    },
+    "en": {
+        **core.EN,
+        **ledger.EN,
+        **scheduler.EN,
+        **delivery.EN,
+        **today.EN,
+        **undo.EN,
+        **briefing.EN,
+        **charts.EN,
+        **instructions.EN,
+        **rank.EN,
+    },
 }
 
 

@@ -34,8 +34,8 @@ ZH: dict[str, str] = {
     "help.due": "/due 编号 节点号 日期 — 调整节点日期，如 <code>/due XNY01 3 下周五</code>",
     "help.plan": "/plan 编号 目标日期 — 按模板倒排节点",
     "help.stage": "/stage 编号 阶段 — 变更阶段（洽谈/签约/开工/投产/暂停/终止）",
-    "help.instruct": "/instruct 编号 内容 — 领导批示",
-    "help.extend": "/extend — 为逾期节点或待答复问题申请延期",
+    "help.instruct": "/instruct 编号 内容 — 领导批示，如 <code>/instruct XNY01 月底前完成摘牌</code>；文中写期限（月底前、3个工作日内），不写按默认工作日",
+    "help.extend": "/extend — 为逾期节点、待答复问题或领导批示申请延期",
     "help.urge": "/urge 问题号 或 /urge 编号 节点号 — 催办",
     "help.invite": "/invite 单位 角色 — 生成邀请码",
     "help.link": "/link [单位] — 在单位工作群里发送，把群关联到单位",
@@ -168,7 +168,6 @@ ZH: dict[str, str] = {
     "ok.problem": "✅ 问题 #{id}（{code}）已转 {unit}，答复期限 {date}。",
     "ok.reply": "✅ 已答复问题 #{id}，提出人会收到通知。",
     "ok.resolve": "✅ 问题 #{id} 已确认解决。",
-    "ok.instruct": "✅ 批示已送达 {code} 的责任单位 {unit}。",
     "ok.invite": (
         "邀请码：<code>{code}</code>\n单位：{unit}　角色：{role}\n"
         "链接：{link}\n有效期至 {date}，仅可使用一次。"
@@ -181,7 +180,6 @@ ZH: dict[str, str] = {
     ),
     "note.reply": "💬 问题 #{id}（{code}）收到 {unit} {who} 的答复：\n{text}\n问题解决了请点「办结」；没有解决请点「退回」，单位会重新答复。",
     "note.resolved": "✔ 问题 #{id}（{code}）已确认解决。",
-    "note.instruct": "📣 <b>领导批示</b>（{code}）{who}：\n{text}",
     # --- errors
     "err.internal": "抱歉，处理时出错，本次操作未保存。请稍后再试。",
     "err.not_allowed": "您没有权限执行此操作。",
@@ -253,8 +251,8 @@ EN: dict[str, str] = {
     "help.due": "/due CODE N DATE — move milestone N, e.g. <code>/due XNY01 3 next Friday</code>",
     "help.plan": "/plan CODE DATE — plan the milestones backward from a target date",
     "help.stage": "/stage CODE STAGE — move the project (negotiating/signed/started/operating/paused/dropped)",
-    "help.instruct": "/instruct CODE text — a leader's instruction",
-    "help.extend": "/extend — ask for more time on a milestone or a problem's answer",
+    "help.instruct": "/instruct CODE text — a leader's instruction, e.g. <code>/instruct XNY01 land acquired by the end of the month</code>; a deadline in the text counts, else the default number of working days",
+    "help.extend": "/extend — ask for more time on a milestone, a problem's answer or a leader's instruction",
     "help.urge": "/urge ID or /urge CODE N — urge an item now",
     "help.invite": "/invite UNIT ROLE — make an invite code",
     "help.link": "/link [UNIT] — sent in a unit's work group, links the group to the unit",
@@ -380,7 +378,6 @@ EN: dict[str, str] = {
     "ok.problem": "✅ Problem #{id} ({code}) sent to {unit}; answer due {date}.",
     "ok.reply": "✅ Answer to problem #{id} saved; the raiser is told.",
     "ok.resolve": "✅ Problem #{id} signed off as resolved.",
-    "ok.instruct": "✅ Instruction sent to {unit}, responsible for {code}.",
     "ok.invite": (
         "Invite code: <code>{code}</code>\nUnit: {unit}   Role: {role}\n"
         "Link: {link}\nValid until {date}, once."
@@ -392,7 +389,6 @@ EN: dict[str, str] = {
     ),
     "note.reply": "💬 Problem #{id} ({code}) answered by {who} of {unit}:\n{text}\nSolved? Press Sign off. If not, press Reopen and the unit answers again.",
     "note.resolved": "✔ Problem #{id} ({code}) signed off as resolved.",
-    "note.instruct": "📣 <b>Leader's instruction</b> ({code}) {who}:\n{text}",
     "err.internal": "Sorry, something went wrong and nothing was saved. Please try again later.",
     "err.not_allowed": "You are not allowed to do that.",
     "err.not_allowed.who": "You are not allowed to do that; ask {who}.",

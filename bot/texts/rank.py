@@ -1,0 +1,102 @@
+"""Texts of /rank: the units compared on results and diligence."""
+
+from __future__ import annotations
+
+ZH: dict[str, str] = {
+    "cmd.rank": "单位排名",
+    "help.rank": "/rank [月|季度|年] — 各单位比成果、比作风，如 <code>/rank 季度</code>",
+    "rank.period.month": "本月",
+    "rank.period.quarter": "本季度",
+    "rank.period.year": "本年度",
+    "rank.prev.month": "上月",
+    "rank.prev.quarter": "上季度",
+    "rank.prev.year": "上年度",
+    "rank.title": "🏆 <b>{period}单位排名</b>（{start} 至 {end}）",
+    "rank.chart": "{period}单位排名 {start} 至 {end}",
+    "rank.caption": "{period}单位排名（{start} 至 {end}），共 {n} 个单位；名次变化与{prev}比较",
+    "rank.vs": "名次变化与{prev}（{start} 至 {end}）比较；— 为上期未上榜。",
+    "rank.row": "{mark}{rank}. <b>{unit}</b> {change}  <b>{score}</b> 分",
+    "rank.own": "👉 ",
+    "rank.up": "▲{n}",
+    "rank.down": "▼{n}",
+    "rank.same": "＝",
+    "rank.new": "—",
+    "rank.results": "  成果：{figures}",
+    "rank.diligence": "  作风：{figures}",
+    "rank.sep": " · ",
+    "rank.fig.signed": "签约",
+    "rank.fig.started": "开工",
+    "rank.fig.operating": "投产",
+    "rank.fig.investment": "投资",
+    "rank.fig.milestones": "节点按期",
+    "rank.fig.problems": "问题按期答复",
+    "rank.fig.instructions": "批示按期办结",
+    "rank.fig.reports": "周报按时",
+    "rank.count": "{label} {count}/{of}（{pct}%）",
+    "rank.none": "{label} —",
+    "rank.investment": "{label} {amount} 万元/{n} 个在推项目",
+    "rank.idle": "本期没有可评事项：{units}",
+    "rank.method": (
+        "<i>说明：签约 2/5 即 5 个可签约（洽谈中）项目中签约 2 个，开工、投产同理；"
+        "按期率按 Wilson 95% 置信下限计分（1/1 不会压过 29/30）；成果按单位在推项目数折算，"
+        "并向全市平均收缩（相当于 5 个项目），与全市平均进度相当计 50 分、两倍及以上计满分，小单位不吃亏；"
+        "没有到期事项的指标不计分，其权重分给其他指标。</i>"
+    ),
+    "rank.no_units": "还没有乡镇、街道或部门负责项目或事项，暂无排名。",
+    "rank.nothing": (
+        "{period}（{start} 至 {end}）各单位都没有可评的事项：没有项目签约、开工或投产，"
+        "也没有到期的节点、问题、批示或应报的周报，暂无排名。"
+    ),
+    "err.rank_period": "不认识的期间“{word}”。请用：{words}，如 <code>/rank 季度</code>。",
+}
+
+EN: dict[str, str] = {
+    "cmd.rank": "Units ranked",
+    "help.rank": "/rank [month|quarter|year] — units compared on results and diligence, e.g. <code>/rank quarter</code>",
+    "rank.period.month": "This month",
+    "rank.period.quarter": "This quarter",
+    "rank.period.year": "This year",
+    "rank.prev.month": "last month",
+    "rank.prev.quarter": "last quarter",
+    "rank.prev.year": "last year",
+    "rank.title": "🏆 <b>{period}: units ranked</b> ({start} to {end})",
+    "rank.chart": "{period}: units ranked, {start} to {end}",
+    "rank.caption": "{period}: units ranked ({start} to {end}), {n} units; changes against {prev}",
+    "rank.vs": "Changes against {prev} ({start} to {end}); — not ranked then.",
+    "rank.row": "{mark}{rank}. <b>{unit}</b> {change}  <b>{score}</b> points",
+    "rank.own": "👉 ",
+    "rank.up": "▲{n}",
+    "rank.down": "▼{n}",
+    "rank.same": "＝",
+    "rank.new": "—",
+    "rank.results": "  Results: {figures}",
+    "rank.diligence": "  Diligence: {figures}",
+    "rank.sep": " · ",
+    "rank.fig.signed": "signed",
+    "rank.fig.started": "started",
+    "rank.fig.operating": "operating",
+    "rank.fig.investment": "investment",
+    "rank.fig.milestones": "milestones on time",
+    "rank.fig.problems": "problems answered on time",
+    "rank.fig.instructions": "instructions done on time",
+    "rank.fig.reports": "weekly reports",
+    "rank.count": "{label} {count}/{of} ({pct}%)",
+    "rank.none": "{label} —",
+    "rank.investment": "{label} {amount} (10k CNY) / {n} {n:s/project/projects} in play",
+    "rank.idle": "Nothing to judge this period: {units}",
+    "rank.method": (
+        "<i>How to read it: signed 2/5 means 2 of the 5 projects that could sign (negotiating) "
+        "signed, and so on for started and operating. On-time shares are scored by the Wilson "
+        "95% lower bound (1 of 1 does not beat 29 of 30); results are counted per project in "
+        "play and shrunk toward the city's average (as if 5 projects more), the city's pace "
+        "scoring 50 and twice it or more 100, so a small unit is not crushed; a figure with "
+        "nothing due scores nothing and its weight goes to the others.</i>"
+    ),
+    "rank.no_units": "No township, sub-district or department has projects or items yet: there is nothing to rank.",
+    "rank.nothing": (
+        "{period} ({start} to {end}): no unit has anything to judge: no project signed, "
+        "started or put into operation, and no milestone, problem, instruction or weekly "
+        "report due. There is no ranking yet."
+    ),
+    "err.rank_period": "Unknown period “{word}”. Use {words}, e.g. <code>/rank quarter</code>.",
+}
