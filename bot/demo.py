@@ -23,7 +23,7 @@ from bot.config import CityConfig, Config
 from bot.format import plain, project_card, today_text
 from bot.scheduler import next_prompt_at, tick
 from bot.texts import t
-from storage import agenda, projects
+from storage import agenda, instructions, projects
 from storage.db import make_engine, make_sessionmaker, set_actor
 from storage.demo import DEFAULT_INDUSTRIES_EN, DemoCity, build_demo
 from storage.people import member_by_tg
@@ -102,7 +102,15 @@ async def show_demo(
             print()
             who = t(lang, "demo.as", name=officer.name, unit=officer.unit.name, cmd="/project")
             print(plain(who))
-            print(plain(project_card(lang, card, today, config.work.soon_days)))
+            shown = project_card(
+                lang,
+                card,
+                today,
+                config.work.soon_days,
+                instructions=await instructions.for_project(session, card.project.id),
+                calendar=config.work.calendar(),
+            )
+            print(plain(shown))
             print()
             unit_name = officer.unit.name  # read before the dry run's rollback expires it
             await _tomorrow(session, config, officer.id, now, lang, db)

@@ -15,6 +15,7 @@ from storage.extensions import Item
 from storage.models import Milestone, Problem, ProblemStatus, Project, Stage
 from storage.projects import Card
 from storage.rules import Light, milestone_light, target_light
+from storage.wallchart import project_light
 from storage.workdays import WorkCalendar
 
 LIGHTS = {
@@ -168,8 +169,20 @@ def project_card(
     suggests it; anyone else is told who plans. INSTRUCTIONS: the project's open leader's
     instructions, shown with their state on CALENDAR's working days."""
     p = card.project
+    # The same light as the project's row on the wall chart and in the briefing.
+    light = project_light(
+        stage=p.stage,
+        targets=p.targets,
+        milestones=[(m.planned_date, m.done_date, m.escalation_level) for m in card.milestones],
+        problem_levels=[q.escalation_level for q in card.problems],
+        instructions=[
+            (r.instruction.deadline, r.instruction.escalation_level) for r in instructions
+        ],
+        today=today,
+        soon_days=soon_days,
+    )
     lines = [
-        t(lang, "card.title", code=p.code, name=p.name),
+        t(lang, "card.title", light=LIGHTS[light], code=p.code, name=p.name),
         t(
             lang,
             "card.head",

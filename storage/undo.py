@@ -1,6 +1,7 @@
 """Undo for a date the bot has just said back: a few minutes to take a wrong reading back.
 
-A change that sets a date (`/due`, `/plan`, an approved extension, a problem's reply
+A change that sets a date (`/due`, `/plan`, an approved extension of a milestone, a
+problem or an instruction, a problem's reply
 deadline read from its text) leaves an *undo offer* in the audit log: one row written by
 hand, `action="offer"`, whose `after` holds what Undo would restore and what the records
 must still hold for it to apply. The Undo button carries only the offer's id (`un:ID`),
@@ -29,7 +30,7 @@ WINDOW = timedelta(minutes=10)
 OFFER = "offer"
 UNDO = "undo"
 # Undo puts dates (and what moved with them) back; nothing else may be named in an offer.
-UNDOABLE = frozenset({"milestones", "problems", "extensions"})
+UNDOABLE = frozenset({"milestones", "problems", "instructions", "extensions"})
 # Applied after the rest: setting a date starts its escalation over (storage.models),
 # and the escalation that stood before the change is what comes back.
 _LAST = ("escalation_level", "escalated_at")
@@ -96,6 +97,8 @@ async def changes_since(
             if entity == "milestones":
                 # Done is done: a milestone marked done meanwhile keeps its date.
                 target.expect["done_date"] = None
+            elif entity == "instructions":
+                target.expect["done_at"] = None
             targets.append(target)
     return targets
 

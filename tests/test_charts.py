@@ -726,6 +726,14 @@ async def test_chart_is_a_photo_with_the_counts(h: Harness) -> None:
     assert "没有找到“SW02”" in unknown and "城西镇" not in unknown
 
 
+async def test_the_card_wears_the_light_of_its_chart_row(h: Harness) -> None:
+    """XNY01 is red on the chart (an overdue milestone), SW02 green: so are their cards."""
+    (red,) = await h.send(COORD, "/project XNY01")
+    assert red.startswith("🔴 <b>XNY01")
+    (green,) = await h.send(COORD, "/project SW02")
+    assert green.startswith("🟢 <b>SW02")
+
+
 async def test_chart_bad_input_gets_clear_answers(h: Harness) -> None:
     (unknown,) = await h.send(COORD, "/chart 火星<b>")
     assert "没有找到“火星&lt;b&gt;”" in unknown

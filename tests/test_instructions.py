@@ -347,6 +347,57 @@ async def test_more_time_asked_and_approved_starts_the_climb_over(h: Harness) ->
         assert ext.status is ExtensionStatus.APPROVED and ext.old_date == d(12)
 
 
+async def test_an_approval_of_more_time_can_be_undone(h: Harness) -> None:
+    """The approver's Undo puts the old deadline, the request and the climb back."""
+    iid, _ = await give(h, "3个工作日内完成土地摘牌")
+    for day in (8, 9, 10, 12, 13):
+        await run_day(h, d(day))
+    before = await stored(h, iid)
+    assert before.escalation_level == 1
+    h.clock.now = at(d(13), 11)
+    await h.press(OFFICER, f"go:extend:i:{iid}")
+    await h.send(OFFICER, "10月30日")
+    approve = next(b for b in h.api.buttons(HEAD) if b.startswith("xa:"))
+    await h.press(HEAD, approve)
+    assert (await stored(h, iid)).deadline == d(30)
+    undo = next(b for b in h.api.buttons(HEAD) if b.startswith("un:"))
+    undone = await h.press(HEAD, undo)
+    assert "已撤销" in undone[0] and f"批示 #{iid}" in undone[0]
+    found = await stored(h, iid)
+    assert found.deadline == d(12) and found.escalation_level == 1
+    async with h.sessions() as s:
+        ext = await s.scalar(select(Extension))
+        assert ext is not None and ext.status is ExtensionStatus.PENDING
+    # Done meanwhile: the date stays, and Undo says so.
+    await h.press(HEAD, approve)
+    await h.send(OFFICER, f"/fulfil {iid} 已完成摘牌")
+    undo = [b for b in h.api.buttons(HEAD) if b.startswith("un:")][-1]
+    assert "不能撤销" in (await h.press(HEAD, undo))[0]
+    assert (await stored(h, iid)).deadline == d(30)
+
+
+async def test_a_coordinator_urges_an_instruction_until_it_is_done(h: Harness) -> None:
+    iid, _ = await give(h, "3个工作日内完成土地摘牌")
+    for typed in (f"/urge i{iid}", f"/urge 批示{iid}", f"/urge ｉ{iid}", f"/urge 批示＃{iid}"):
+        h.api.clear()
+        assert "通知了" in (await h.send(COORD, typed))[0], typed
+        urged = [x for x in h.api.texts(OFFICER) if "催办" in x]
+        assert len(urged) == 1 and f"批示 #{iid}（XNY01）" in urged[0], typed
+        assert f"go:fulfil:{iid}" in h.api.buttons(OFFICER)
+    # A bare number stays a problem's; an instruction's number may not exist as one.
+    assert "问题" in (await h.send(COORD, f"/urge {iid + 100}"))[0]
+    assert "没有权限" in (await h.send(OFFICER, f"/urge i{iid}"))[0]
+    await h.send(OFFICER, f"/fulfil {iid} 已完成摘牌")
+    h.api.clear()
+    done = (await h.send(COORD, f"/urge i{iid}"))[0]
+    assert "已报告办结" in done and not h.api.texts(OFFICER)
+    async with h.sessions() as s:
+        logged = await s.scalar(
+            select(func.count()).where(AuditLog.action == "urge", AuditLog.entity == "instructions")
+        )
+    assert logged == 4
+
+
 # --- done, and the leader told ---------------------------------------------------------------
 
 

@@ -18,9 +18,15 @@ from bot.handlers.base import Call, guarded
 from bot.handlers.problems import acknowledge_instruction, instruction_ref
 from bot.handlers.projects import date_check, echo
 from bot.input import number
-from bot.keyboards import decision_row, milestone_buttons, problem_buttons, signoff_row
+from bot.keyboards import (
+    decision_row,
+    instruction_buttons,
+    milestone_buttons,
+    problem_buttons,
+    signoff_row,
+)
 from bot.texts import t
-from storage import extensions, problems, projects
+from storage import extensions, instructions, problems, projects
 from storage import undo as undo_store
 from storage.errors import Refused
 from storage.escalation import Turn, problem_turn
@@ -104,6 +110,14 @@ async def _acknowledge(call: Call, problem_id: int) -> None:
     call.say(call.t("ok.ack" if changed else "ok.ack_already", id=problem.id))
 
 
+# The table and the date column an approved extension moves, by the item's kind.
+DATE_COLUMN = {
+    "milestone": ("milestones", "planned_date"),
+    "problem": ("problems", "reply_deadline"),
+    "instruction": ("instructions", "deadline"),
+}
+
+
 async def decide(call: Call, approve: bool) -> None:
     prefix = "xa:" if approve else "xr:"
     since = await undo_store.mark(call.session)
@@ -115,12 +129,9 @@ async def decide(call: Call, approve: bool) -> None:
     label = item_label(call.lang, item)
     decided = day(call.lang, ext.new_date)
     markup = None
-    # Undo (storage.undo) restores milestones' and problems' dates; an instruction's
-    # approved date has no Undo yet.
-    if ext.status is ExtensionStatus.APPROVED and item.kind != "instruction":
+    if ext.status is ExtensionStatus.APPROVED:
         # Undo puts the old date back and the request back before its approvers.
-        table = "milestones" if item.kind == "milestone" else "problems"
-        key = "planned_date" if item.kind == "milestone" else "reply_deadline"
+        table, key = DATE_COLUMN[item.kind]
         moved = await undo_store.changes_since(
             call.session, since, call.member.id, [(table, item.id)], {key}
         )
@@ -210,9 +221,14 @@ async def _approvers(session: AsyncSession, requester: Member, item: Item) -> li
 
 
 async def urge(call: Call) -> None:
-    """Urge (催办) a problem or a milestone now: /urge ID or /urge CODE N."""
+    """Urge (催办) a problem, a milestone or an instruction now: /urge ID, /urge CODE N or
+    /urge i3 (批示3)."""
     require(call.member.role, Action.URGE)
     args = call.words
+    instruction_id, rest = instruction_ref(" ".join(args), marked=True)
+    if instruction_id is not None and not rest:
+        await _urge_instruction(call, instruction_id)
+        return
     problem_id = number(args[0]) if len(args) == 1 else None
     seq = number(args[1]) if len(args) == 2 else None
     if problem_id is not None:
@@ -274,17 +290,47 @@ async def urge(call: Call) -> None:
             )
             buttons = milestone_buttons(m.lang, item.id)
         call.tell(m.tg_user_id, text, buttons, m.id)
+    _log_urge(call, f"{item.kind}s", item.id, people)
+
+
+def _log_urge(call: Call, entity: str, item_id: int, people: list[Member]) -> None:
     # An urge changes no record, so it is logged by hand.
     call.session.add(
         AuditLog(
             actor_id=call.member.id,
             action="urge",
-            entity="milestones" if item.kind == "milestone" else "problems",
-            entity_id=str(item.id),
+            entity=entity,
+            entity_id=str(item_id),
             after={"told": [m.id for m in people]},
         )
     )
     call.say(call.t("ok.urge", n=len(people)))
+
+
+async def _urge_instruction(call: Call, instruction_id: int) -> None:
+    """An instruction not reported done waits for its unit: its people get the buttons."""
+    found = await instructions.visible_instruction(call.session, call.member, instruction_id)
+    if found.done_at is not None:
+        raise Refused("err.instruction_done", id=found.id)
+    item = await extensions.find_item(call.session, call.member, "instruction", found.id)
+    people = list(await unit_members(call.session, found.unit_id, [Role.OFFICER, Role.HEAD]))
+    if not people:
+        people = (await actors_for(call.session, found.unit_id, heads_first=False)).people
+    if not people:
+        raise Refused("err.nobody_to_urge")
+    for m in people:
+        text = t(
+            m.lang,
+            "urge.instruction",
+            who=call.member.name,
+            id=found.id,
+            code=item.code,
+            title=item.title,
+            date=day(m.lang, found.deadline),
+        )
+        buttons = instruction_buttons(m.lang, found.id, found.acknowledged_at is not None)
+        call.tell(m.tg_user_id, text, buttons, m.id)
+    _log_urge(call, "instructions", found.id, people)
 
 
 COMMANDS = [

@@ -59,7 +59,7 @@ async def undo(call: Call) -> None:
             lines.append(call.t("ok.undo_extension", item=item_label(call.lang, item)))
             await _tell_requester(call, ext, item)
             continue
-        kind = "milestone" if target.entity == "milestones" else "problem"
+        kind = target.entity.removesuffix("s")  # milestones, problems, instructions
         item = await extensions.find_item(call.session, call.member, kind, target.id)
         lines.append(
             call.t("ok.undo_row", item=item_label(call.lang, item), date=day(call.lang, item.due))
