@@ -270,7 +270,7 @@ async def timed(url: str, out: Path | None) -> dict[str, float]:
             "instructions": len(b.instructions),
             "moved": len(b.moved),
             "went_red": len(b.went_red),
-            "ranked": len(b.ranking or ()),
+            "ranked": len(b.ranking.rows) if b.ranking else 0,
         }
     finally:
         await engine.dispose()

@@ -1,12 +1,15 @@
 """The meeting's briefing as an Excel workbook, in the reader's language.
 
-Four sheets in the shape of the weekly promotion meeting: 摘要/Summary (counts and
-investment by stage and by unit, stage moves, what turned red, the ranking), 进展/Progress
-(per project), 问题/Problems (each open problem) and 批示/Instructions. Each prints on A4
-landscape, fit to the page's width, with its title and header row repeated on every page
-and frozen on screen. The data comes from storage.briefing; writing the workbook is
-CPU-bound, so callers on the event loop run `workbook_bytes` in a worker thread
-(`render` does).
+Four sheets in the shape of the weekly promotion meeting: 摘要/Summary (what is counted
+and how many, investment by stage and by unit, stage moves, what turned red, the ranking
+with every figure's counts beside its rate), 进展/Progress (per project), 问题/Problems
+(each open problem) and 批示/Instructions. The words are the chat's: stages, problem
+statuses, instruction states and the ranking's figures come from the same catalog keys,
+and the caption counts by the same definitions as the sheets (storage.briefing). Amounts
+(万元) carry thousands separators. Each prints on A4 landscape, fit to the page's width,
+with its title and header row repeated on every page and frozen on screen. The data comes
+from storage.briefing; writing the workbook is CPU-bound, so callers on the event loop run
+`workbook_bytes` in a worker thread (`render` does).
 
 Workbooks are written in openpyxl's write-only mode: rows stream to the file as they are
 made, which keeps a 5,000-project briefing to seconds and tens of megabytes.
@@ -32,7 +35,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
-from bot.format import kind_title
+from bot.format import kind_title, plain
 from bot.texts import Raw, t
 from storage.briefing import (
     Briefing,
@@ -40,9 +43,12 @@ from storage.briefing import (
     NextMilestone,
     ProblemRow,
     ProgressRow,
+    RankingPart,
+    RankRow,
     Report,
     briefing,
 )
+from storage.ranking import LEFT_OUT_WEIGHT, Figure
 from storage.rules import Light
 from storage.workdays import WorkCalendar
 
@@ -60,6 +66,10 @@ HEADER_FILL: Final = "D9D9D9"
 # Excel keeps at most 32,767 characters in a cell; a joined list of replies could pass it.
 CELL_LIMIT: Final = 32_000
 DATE_FORMAT: Final = "yyyy-mm-dd"
+# 万元 and 亩 with thousands separators: whole amounts without decimals, others with two
+# (one format for both would show "1,219,500." for a whole number).
+AMOUNT_FORMAT: Final = "#,##0"
+FRACTION_FORMAT: Final = "#,##0.00"
 # Rows above the first row of data on the list sheets: the title, then the header.
 HEADER_ROW: Final = 2
 
@@ -139,6 +149,8 @@ class _Sheet:
         align: Alignment = _WRAP,
         border: bool = True,
     ) -> Cell:
+        """A styled cell for VALUE: a date shown as a date, a Decimal (万元, 亩) with
+        thousands separators, text as text (never a formula)."""
         if isinstance(value, str):
             value = _clean(value)
         # Any: openpyxl's stubs do not know the cell's style array (`_style`).
@@ -146,15 +158,16 @@ class _Sheet:
         if isinstance(value, str) and value.startswith("="):
             # Typed text, never a formula: a name or a reply may start with "=".
             c.data_type = "s"
-        key = (fill, id(font), id(align), border, isinstance(value, date))
+        number_format = _number_format(value)
+        key = (fill, id(font), id(align), border, number_format)
         style = self.styles.get(key)
         if style is None:
             # The first cell of a look sets it through openpyxl's descriptors, which
             # register each part with the workbook (hashing it, the slow part); the others
             # copy the indexes it was given: a hundred thousand cells in a fraction of the
             # time.
-            if isinstance(value, date):
-                c.number_format = DATE_FORMAT
+            if number_format is not None:
+                c.number_format = number_format
             c.alignment = align
             if border:
                 c.border = _BORDER
@@ -185,6 +198,14 @@ class _Sheet:
     def row(self, values: Iterable[object], fills: dict[int, str] | None = None) -> None:
         fills = fills or {}
         self.ws.append([self.cell(v, fill=fills.get(i)) for i, v in enumerate(values)])
+
+
+def _number_format(value: object) -> str | None:
+    if isinstance(value, date):
+        return DATE_FORMAT
+    if isinstance(value, Decimal):
+        return AMOUNT_FORMAT if value == value.to_integral_value() else FRACTION_FORMAT
+    return None
 
 
 # --- the sheets ---------------------------------------------------------------------------
@@ -228,7 +249,7 @@ def _summary(wb: Workbook, lang: str, b: Briefing, heading: str, footer: str) ->
     s = _Sheet(
         wb,
         _w(lang, "brief.sheet.summary"),
-        (22, 28, 14, 14, 36, 14, 12, 12, 16, 12),
+        (22, 28, 14, 14, 36, 14, 14, 14, 16, 16, 16, 16, 16),
         heading=heading,
         footer=footer,
         title_rows="1:1",
@@ -245,6 +266,40 @@ def _summary(wb: Workbook, lang: str, b: Briefing, heading: str, footer: str) ->
         )
     )
     none = _w(lang, "brief.sum.none")
+
+    # What each count of the caption and the sheets counts, with the same numbers.
+    s.blank()
+    s.line(_w(lang, "brief.sum.counts"), bold=True)
+    s.header(_w(lang, k) for k in ("brief.h.what", "brief.h.count", "brief.h.counted"))
+    lights = b.lights()
+    s.row(
+        [
+            _w(lang, "brief.count.projects"),
+            b.projects,
+            _w(
+                lang,
+                "brief.counted.projects",
+                dropped=b.dropped,
+                red=lights[Light.RED],
+                yellow=lights[Light.YELLOW],
+                green=lights[Light.GREEN],
+            ),
+        ]
+    )
+    s.row([_w(lang, "brief.count.investment"), b.investment, _w(lang, "brief.counted.investment")])
+    s.row([_w(lang, "brief.count.problems"), len(b.problems), _w(lang, "brief.counted.problems")])
+    s.row(
+        [
+            _w(lang, "brief.count.instructions"),
+            len(b.instructions),
+            _w(
+                lang,
+                "brief.counted.instructions",
+                open=b.open_instructions,
+                done=b.done_instructions,
+            ),
+        ]
+    )
 
     s.blank()
     s.line(_w(lang, "brief.sum.by_stage"), bold=True)
@@ -329,38 +384,96 @@ def _summary(wb: Workbook, lang: str, b: Briefing, heading: str, footer: str) ->
         s.line(none)
 
     s.blank()
-    period = _w(lang, f"brief.period.{b.ranking_period}")
-    s.line(_w(lang, "brief.sum.ranking", period=period), bold=True)
     if b.ranking is None:
+        period = _w(lang, f"rank.period.{b.ranking_period}")
+        s.line(_w(lang, "brief.sum.ranking_unavailable", period=period), bold=True)
         s.line(_w(lang, "brief.sum.no_ranking"))
         return
-    s.header(
-        _w(lang, k)
-        for k in ("brief.h.rank", "brief.h.unit", "brief.h.score", "brief.h.prev", "brief.h.change")
+    _ranking(s, lang, b.ranking)
+
+
+def _ranking(s: _Sheet, lang: str, r: RankingPart) -> None:
+    """The units ranked as `/rank` shows them: rank, score, previous rank and change, then
+    every figure with its counts beside its rate; the units with nothing to judge, the
+    figures scored for no unit (named once, never a column of 0%), and how to read it."""
+    s.line(
+        _w(
+            lang,
+            "brief.sum.ranking",
+            period=_w(lang, f"rank.period.{r.period}"),
+            start=r.start.isoformat(),
+            end=r.end.isoformat(),
+        ),
+        bold=True,
     )
-    for rank in b.ranking:
+    s.header(
+        [
+            *(
+                _w(lang, k)
+                for k in (
+                    "brief.h.rank",
+                    "brief.h.unit",
+                    "brief.h.score",
+                    "brief.h.prev",
+                    "brief.h.change",
+                )
+            ),
+            *(_w(lang, f"rank.fig.{name}") for name in r.figures),
+        ]
+    )
+    for row in r.rows:
         s.row(
             [
-                rank.rank,
-                rank.unit,
-                round(rank.score, 2),
-                rank.prev_rank or "—",
-                _change(rank.rank, rank.prev_rank),
+                row.rank,
+                row.unit,
+                round(row.score, 1),
+                row.prev_rank or "—",
+                _change(lang, row),
+                *(_figure(lang, name, row.figures.get(name)) for name in r.figures),
             ]
         )
-    if not b.ranking:
-        s.line(none)
+    if not r.rows:
+        s.line(_w(lang, "brief.sum.none"))
+    sep = _w(lang, "join.sep")
+    if r.idle:
+        s.line(_w(lang, "rank.idle", units=sep.join(r.idle)))
+    for name, why in r.left_out.items():
+        # In /rank's words: `签约 —（本期全市无签约，不计分）`.
+        reason = "rank.why.weight" if why == LEFT_OUT_WEIGHT else f"rank.why.city.{name}"
+        label = _w(lang, f"rank.fig.{name}")
+        s.line(_w(lang, "rank.left_out", label=label, why=_w(lang, reason)))
+    if r.prev_start is not None and r.prev_end is not None:
+        s.line(
+            _w(
+                lang,
+                "rank.vs",
+                prev=_w(lang, f"rank.prev.{r.period}"),
+                start=r.prev_start.isoformat(),
+                end=r.prev_end.isoformat(),
+            )
+        )
+    s.line(plain(_w(lang, "rank.method")))
 
 
-def _change(rank: int, prev: int | None) -> str:
-    """▲2 (two places up), ▼1, = or — (no previous rank)."""
-    if prev is None:
+def _figure(lang: str, name: str, f: Figure | None) -> str:
+    """`29/30（97%）`, `52,000 万元/6 个在推项目`, or — (nothing to judge): the counts
+    beside the rate, as `/rank` writes them under the figure's name."""
+    if f is None or f.rate is None:
         return "—"
-    if prev > rank:
-        return f"▲{prev - rank}"
-    if prev < rank:
-        return f"▼{rank - prev}"
-    return "="
+    if name == "investment":
+        return _w(lang, "brief.rank.investment", amount=f"{f.count:,}", n=f.of)
+    return _w(lang, "brief.rank.count", count=f.count, of=f.of, pct=round(100 * f.rate))
+
+
+def _change(lang: str, row: RankRow) -> str:
+    """▲2 (two places up), ▼1, ＝ or — (not ranked in the previous period), as `/rank`."""
+    if row.prev_rank is None:
+        return _w(lang, "rank.new")
+    if row.prev_rank > row.rank:
+        return _w(lang, "rank.up", n=row.prev_rank - row.rank)
+    if row.prev_rank < row.rank:
+        return _w(lang, "rank.down", n=row.rank - row.prev_rank)
+    return _w(lang, "rank.same")
 
 
 def _money(value: Decimal) -> str:
@@ -555,11 +668,32 @@ def _instruction_values(lang: str, i: InstructionRow) -> list[object]:
         i.unit,
         i.given,
         i.deadline or "—",
-        _w(lang, f"brief.state.{i.state}"),
+        instruction_state(lang, i),
         _w(lang, f"brief.level.{min(i.level, 3)}"),
         done,
         _report_line(lang, i.last_report) if i.last_report else "—",
     ]
+
+
+def instruction_state(lang: str, i: InstructionRow) -> str:
+    """Where an instruction stands, in the chat's words (`instr.state.*`, as /today and
+    /instructions say it): 待受理, 已受理, 逾期 2 个工作日, 延期待批 beside it, …; done
+    ones 已办结."""
+    if i.state == "done":
+        return _w(lang, "brief.state.done")
+    if i.state == "dropped":
+        return _w(lang, "instr.state.dropped")
+    if i.state == "overdue":
+        parts = [
+            _w(lang, "instr.state.overdue", late=i.late) if i.late else _w(lang, "instr.state.past")
+        ]
+    else:
+        parts = [
+            _w(lang, "instr.state.acknowledged" if i.state == "acknowledged" else "instr.state.new")
+        ]
+    if i.pending:
+        parts.append(_w(lang, "instr.state.pending"))
+    return " · ".join(parts)
 
 
 # --- from the store to a file ---------------------------------------------------------------
@@ -582,18 +716,21 @@ def file_name(lang: str, b: Briefing) -> str:
 
 
 def caption(lang: str, b: Briefing, city: str) -> str:
-    """The message under the file: the title and the counts that matter at a glance."""
+    """The message under the file: the title and the counts that matter at a glance,
+    counted as the summary sheet counts them (its "what is counted" table)."""
     lights = b.lights()
     return t(
         lang,
         "brief.caption",
         title=title(lang, b, city),
-        n=len(b.progress),
+        n=b.projects,
         red=lights[Light.RED],
         yellow=lights[Light.YELLOW],
         green=lights[Light.GREEN],
         problems=len(b.problems),
-        instructions=sum(1 for i in b.instructions if i.state != "done"),
+        instructions=len(b.instructions),
+        open=b.open_instructions,
+        done=b.done_instructions,
     )
 
 
@@ -604,7 +741,8 @@ async def load(
     today: date,
     calendar: WorkCalendar | None = None,
 ) -> Briefing:
-    """The briefing's data for PERIOD ("week"/"month") ending on TODAY (local)."""
+    """The briefing's data for PERIOD ("week"/"month") ending on TODAY, the current local
+    day (the store as it stands now)."""
     return await briefing(
         session,
         period,
@@ -613,6 +751,9 @@ async def load(
         calendar or config.work.calendar(),
         soon_days=config.work.soon_days,
         weights=config.rank,
+        # The same terms as /rank, so that the briefing's ranking is the chat's.
+        reply_days=config.work.reply_days,
+        instruction_days=config.work.instruction_days,
     )
 
 

@@ -22,7 +22,7 @@ import html
 import importlib.resources
 import io
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -44,14 +44,17 @@ from storage.models import Stage
 from storage.rules import STAGE_ORDER, Light
 from storage.wallchart import (
     ALL,
+    LIGHT_ORDER,
     MAX_PICTURES,
+    MAX_ROWS,
     ChartRow,
-    FilterKind,
     Funnel,
     GroupBy,
+    MarkKind,
     MilestoneState,
     WallChart,
     default_window,
+    fit_rows,
     pages,
     wall_chart,
 )
@@ -165,6 +168,11 @@ class Canvas:
         measured = self.renderer.get_text_width_height_descent(text, prop, ismath=False)  # type: ignore[no-untyped-call]
         return float(measured[0])
 
+    def quick_width(self, text: str, prop: FontProperties) -> float:
+        """TEXT's width from its characters' advances (measured once a picture): close
+        enough for short runs of digits and signs, and without a layout per call."""
+        return sum(self._advance(c, prop) for c in text)
+
     def _advance(self, char: str, prop: FontProperties) -> float:
         key = (char, prop.get_size_in_points())
         if key not in self._advances:
@@ -193,6 +201,27 @@ class Canvas:
                 return candidate
             cut -= 1
         return "…"
+
+    def wrap(self, text: str, prop: FontProperties, room: float, lines: int) -> list[str]:
+        """TEXT in at most LINES lines of ROOM pixels, broken after a space or a Chinese
+        character; the last line cut with an ellipsis if the text is longer still."""
+        text = " ".join(text.split())
+        out: list[str] = []
+        while text and len(out) < lines - 1 and self.width_of(text, prop) > room:
+            used, cut, brk = 0.0, 0, 0
+            for i, char in enumerate(text):
+                used += self._advance(char, prop)
+                if used > room * 0.97:
+                    break
+                cut = i + 1
+                if char == " " or ord(char) >= 0x2E80:
+                    brk = i + 1
+            end = brk if brk > cut // 2 else max(cut, 1)
+            out.append(text[:end].rstrip())
+            text = text[end:].lstrip()
+        if text:
+            out.append(self.fit(text, prop, room))
+        return out
 
     def png(self) -> bytes:
         return figure_png(self.fig)
@@ -223,37 +252,102 @@ def _day(lang: str, when: date) -> str:
 LABEL_W = 400  # px of the label column
 RIGHT = 36
 TOP = 104  # title and counts
+NOTE_H = 50  # the note on projects not drawn, two lines at most, when there is one
 AXIS = 52  # today's mark, then the month names, above the timeline
 ROW_H = 48
 GROUP_H = 30
-BOTTOM = 64  # legend
+LEGEND_LINE = 24
+BOTTOM = 3 * LEGEND_LINE + 18  # the legend's three lines
+# The name in a title never takes less than this, however long the rest.
+TITLE_NAME_MIN = 120
+# A unit's name longer than this is not offered as a filter to type in a picture.
+TYPED_NAME_MAX = 20
 
 
-def chart_scope(lang: str, chart: WallChart) -> str:
-    """Whose projects and which filter, in plain words: `全市 · 阶段：开工`, `城东街道`."""
+def chart_scope(lang: str, chart: WallChart, name: str | None = None) -> str:
+    """Whose projects and which filter, in plain words: `全市 · 阶段：开工`, `城东街道`,
+    `大镇 · 阶段：签约 · 产业：新能源`. NAME replaces the unit's name (a shortened one)."""
     flt = chart.flt
-    if flt.kind is FilterKind.UNIT:
-        return flt.value
-    parts = [chart.scope or say(lang, "chart.city")]
-    if flt.kind is FilterKind.STAGE:
-        stage_name = say(lang, f"stage.{flt.value}")
+    who = flt.unit or chart.scope
+    parts = [say(lang, "chart.city") if who is None else who if name is None else name]
+    if flt.stage is not None:
+        stage_name = say(lang, f"stage.{flt.stage.value}")
         parts.append(say(lang, "chart.filter_stage", stage=stage_name))
-    elif flt.kind is FilterKind.INDUSTRY:
-        parts.append(say(lang, "chart.filter_industry", industry=flt.value))
-    elif flt.kind is FilterKind.PROJECT:
-        parts.append(say(lang, "chart.filter_project", code=flt.value))
+    if flt.industry is not None:
+        parts.append(say(lang, "chart.filter_industry", industry=flt.industry))
+    if flt.code is not None:
+        parts.append(say(lang, "chart.filter_project", code=flt.code))
     return " · ".join(parts)
 
 
-def chart_title(lang: str, chart: WallChart) -> str:
-    """The title a wall chart is drawn and sent with (plain text): scope, filter, date."""
-    return say(lang, "chart.title", scope=chart_scope(lang, chart), date=_day(lang, chart.today))
+def chart_title(lang: str, chart: WallChart, name: str | None = None) -> str:
+    """The title a wall chart is drawn and sent with (plain text): scope, filter, date.
+    NAME replaces the unit's name, as in chart_scope."""
+    scope = chart_scope(lang, chart, name)
+    return say(lang, "chart.title", scope=scope, date=_day(lang, chart.today))
+
+
+def _picture_title(
+    c: Canvas, lang: str, chart: WallChart, suffix: str, prop: FontProperties
+) -> str:
+    """The title in the picture's width: a long unit's name is shortened, never the
+    filter, the date or the page."""
+    room = WIDTH - 32
+    title = chart_title(lang, chart) + suffix
+    if c.width_of(title, prop) <= room:
+        return title
+    name = chart.flt.unit or chart.scope
+    if name is not None:
+        rest = c.width_of(chart_title(lang, chart, name="") + suffix, prop)
+        short = c.fit(name, prop, max(room - rest - 4, TITLE_NAME_MIN))
+        title = chart_title(lang, chart, name=short) + suffix
+    return c.fit(title, prop, room)
+
+
+def left_out_note(lang: str, chart: WallChart) -> str | None:
+    """What a chart cut by fit_rows says about the projects it does not draw, with a
+    filter to see them (the unit with the most left out, when its name is short enough
+    to type); None for a chart that draws every project it counts."""
+    out = chart.left_out
+    if not out:
+        return None
+    unit = chart.example_unit
+    example = (
+        say(lang, "chart.left_out_example", unit=unit)
+        if unit is not None and len(unit) <= TYPED_NAME_MAX
+        else ""
+    )
+    if not (out.get(Light.RED) or out.get(Light.YELLOW)):
+        green = out.get(Light.GREEN, 0) + out.get(Light.NONE, 0)
+        return say(
+            lang,
+            "chart.left_out_green",
+            green=green,
+            max=MAX_ROWS,
+            pictures=MAX_PICTURES,
+            example=example,
+        )
+    sep = say(lang, "chart.left_out_sep")
+    parts = sep.join(
+        say(lang, f"chart.n.{light.value}", n=out[light]) for light in LIGHT_ORDER if out.get(light)
+    )
+    return say(
+        lang,
+        "chart.left_out_worst",
+        what=say(lang, "chart.left_out_what", parts=parts),
+        max=MAX_ROWS,
+        pictures=MAX_PICTURES,
+        example=example,
+    )
 
 
 def _group_label(lang: str, chart: WallChart, group: str) -> str:
-    n = sum(1 for r in chart.rows if r.group == group)
+    shown = sum(1 for r in chart.rows if r.group == group)
+    total = chart.group_size(group)
     name = say(lang, f"stage.{group}") if chart.group_by is GroupBy.STAGE else group
-    return f"{name} ({n})"
+    if shown == total:
+        return f"{name} ({shown})"
+    return say(lang, "chart.group_cut", name=name, shown=shown, total=total)
 
 
 def _month_ticks(lang: str, start: date, end: date) -> list[tuple[int, str]]:
@@ -293,6 +387,82 @@ def _layout(rows: Sequence[ChartRow]) -> _Layout:
     return _Layout(tuple(items), max(y, ROW_H))
 
 
+@dataclass(frozen=True)
+class NumberLabel:
+    """The numbers of the open milestones at one place on a row: X its centre (px), LANE
+    0 above the row's line and 1 below it, TEXT the numbers (`2、3` for one day), WIDTH
+    its width (px)."""
+
+    x: float
+    lane: int
+    text: str
+    width: float
+
+    @property
+    def span(self) -> tuple[float, float]:
+        return self.x - self.width / 2, self.x + self.width / 2
+
+
+LABEL_GAP = 5.0  # px between two numbers in one lane
+# Markers closer than this (px) overlap, and so share one label: `2、3、4`.
+LABEL_MERGE = 10.0
+
+
+def number_labels(
+    items: Iterable[tuple[float, int]],
+    width: Callable[[str], float],
+    *,
+    join: str,
+    lo: float,
+    hi: float,
+    blocked: Sequence[tuple[float, float]] = (),
+) -> list[NumberLabel]:
+    """Where the numbers of a row's open milestones go, so that none covers another.
+
+    ITEMS are (x in px, milestone number). Milestones on one day, or so close that their
+    markers overlap (under LABEL_MERGE px apart), share one label, the numbers joined by
+    JOIN (`2、3、4`), centred over them within LO..HI. A label that would touch the
+    previous one goes below the line instead, unless that lane is taken there too (by a
+    number, or by BLOCKED: the spans of the target letters below the line); then it
+    joins the previous label above the line. WIDTH measures a text in px.
+    """
+    clusters: list[list[tuple[float, int]]] = []
+    for x, seq in sorted(items):
+        if clusters and x - clusters[-1][-1][0] < LABEL_MERGE:
+            clusters[-1].append((x, seq))
+        else:
+            clusters.append([(x, seq)])
+    lanes: list[list[tuple[float, float]]] = [[], list(blocked)]
+    placed: list[NumberLabel] = []
+
+    def free(lane: int, a: float, b: float) -> bool:
+        return all(b + LABEL_GAP <= s or a >= e + LABEL_GAP for s, e in lanes[lane])
+
+    def centre(x: float, w: float) -> float:
+        return min(max(x, lo + w / 2), hi - w / 2)
+
+    for cluster in clusters:
+        seqs = list(dict.fromkeys(seq for _x, seq in cluster))
+        text = join.join(str(seq) for seq in seqs)
+        w = width(text)
+        cx = centre((cluster[0][0] + cluster[-1][0]) / 2, w)
+        lane = next((i for i in (0, 1) if free(i, cx - w / 2, cx + w / 2)), None)
+        if lane is None:
+            # Both lanes taken here: one label above for the crowd, from where the
+            # previous one starts.
+            i, prev = next((i, p) for i, p in reversed(list(enumerate(placed))) if p.lane == 0)
+            text = prev.text + join + text
+            w = width(text)
+            cx = centre(prev.span[0] + w / 2, w)
+            lanes[0].remove(prev.span)
+            lanes[0].append((cx - w / 2, cx + w / 2))
+            placed[i] = NumberLabel(cx, 0, text, w)
+            continue
+        lanes[lane].append((cx - w / 2, cx + w / 2))
+        placed.append(NumberLabel(cx, lane, text, w))
+    return placed
+
+
 COUNT_WORDS = (
     (Light.RED, "red"),
     (Light.YELLOW, "yellow"),
@@ -322,7 +492,14 @@ MARKERS: dict[MilestoneState, dict[str, Any]] = {
         "markeredgecolor": COLOURS[Light.RED],
     },
 }
-TARGET_COLOURS = {Light.DONE: GREY, Light.RED: COLOURS[Light.RED], Light.YELLOW: "#b06000"}
+AMBER = "#b06000"  # yellow as ink: legible on white and on a yellow row
+# A target bar's colour by its light: blue ahead, amber due soon, red passed and not
+# reached, grey reached.
+TARGET_COLOURS = {Light.DONE: GREY, Light.RED: COLOURS[Light.RED], Light.YELLOW: AMBER}
+# A row mark's colour by the light it gives the row.
+MARK_COLOURS = {Light.RED: COLOURS[Light.RED], Light.YELLOW: AMBER, Light.GREEN: GREY}
+SEQ_SIZE = 8.0
+MARK_SIZE = 9.5
 
 
 def wall_chart_figure(
@@ -331,10 +508,12 @@ def wall_chart_figure(
     """One picture of the wall chart: ROWS (at most ROWS_PER_PICTURE) drawn as a Figure,
     for wall_chart_pngs and for tests that look at where the texts landed."""
     layout = _layout(rows)
-    c = Canvas(WIDTH, TOP + AXIS + layout.body + BOTTOM)
+    note = left_out_note(lang, chart)
+    head = TOP + (NOTE_H if note else 0)
+    c = Canvas(WIDTH, head + AXIS + layout.body + BOTTOM)
     left, right = LABEL_W, WIDTH - RIGHT
     span = max((chart.end - chart.start).days, 1)
-    top0 = TOP + AXIS  # the timeline's first row
+    top0 = head + AXIS  # the timeline's first row
 
     def x_of(day: date) -> float:
         return left + (right - left) * (day - chart.start).days / span
@@ -351,11 +530,20 @@ def wall_chart_figure(
     c.segments([((left, top0), (right, top0))], colors="#bdc1c6", linewidths=1, zorder=1)
 
     name_font, sub_font, group_font = font(11.5), font(9), font(10.5)
-    seq_font, mark_font = font(7.5), font(8)
+    seq_font, target_font, mark_font = font(SEQ_SIZE), font(8), font(MARK_SIZE)
+    join = say(lang, "chart.seq_join")
     label_room = LABEL_W - 26
     marks: dict[MilestoneState, tuple[list[float], list[float]]] = {s: ([], []) for s in MARKERS}
     clipped: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
     targets: dict[str, list[tuple[tuple[float, float], tuple[float, float]]]] = {}
+
+    def clip(x: float, mid: float, colour: str) -> None:
+        # Past an edge of the window: a triangle on the edge, in the item's colour.
+        side = "<" if x < left else ">"
+        xs, ys = clipped.setdefault((side, colour), ([], []))
+        xs.append(left if x < left else right)
+        ys.append(mid)
+
     for y0, item in layout.items:
         y = top0 + y0
         if isinstance(item, str):
@@ -364,46 +552,80 @@ def wall_chart_figure(
             c.text(12, y + GROUP_H / 2, text, group_font, color=INK)
             continue
         row, mid = item, y + ROW_H / 2
-        c.rect(0, y + 1, WIDTH, ROW_H - 2, BANDS[row.light], z=0)
+        band = BANDS[row.light]
+        c.rect(0, y + 1, WIDTH, ROW_H - 2, band, z=0)
         c.rect(0, y + 1, 8, ROW_H - 2, COLOURS[row.light], z=1)
         c.segments([((left, mid), (right, mid))], colors="white", linewidths=1.5, zorder=1)
         line1 = c.fit(f"{row.code}  {row.name}", name_font, label_room)
-        stage_name = say(lang, f"stage.{row.stage.value}")
-        line2 = c.fit(f"{row.unit} · {stage_name}", sub_font, label_room)
         c.text(16, y + ROW_H * 0.38, line1, name_font, color=INK)
+        # The row's marks (problems, instructions, urged milestones) close its second
+        # line, right-aligned, so that a row coloured by them says so.
+        x_mark = LABEL_W - 10.0
+        for mark in reversed(row.marks):
+            word = say(lang, f"chart.mark.{mark.kind.value}", n=mark.count)
+            colour = MARK_COLOURS.get(mark.light, GREY)
+            c.text(x_mark, y + ROW_H * 0.74, word, mark_font, ha="right", color=colour)
+            x_mark -= c.quick_width(word, mark_font) + 8
+        stage_name = say(lang, f"stage.{row.stage.value}")
+        line2 = c.fit(f"{row.unit} · {stage_name}", sub_font, x_mark - 16 - 4)
         c.text(16, y + ROW_H * 0.76, line2, sub_font, color=GREY)
 
         if not row.milestones:
             c.text(left + 8, mid, say(lang, "chart.no_milestones"), font(9), color=GREY)
-        numbers: dict[float, list[str]] = {}
+        letters: list[tuple[float, float]] = []
+        for target in row.targets:
+            colour = TARGET_COLOURS.get(target.light, PLANNED)
+            letter = say(lang, f"chart.target.{target.stage.value}")
+            if not chart.start <= target.day <= chart.end:
+                # A target passed long ago and not reached still colours the row red.
+                if target.light is Light.RED and target.day < chart.start:
+                    clip(left - 1, mid + 9, colour)
+                    c.text(left + 6, mid + 9, letter, target_font, ha="left", color=colour)
+                continue
+            x = x_of(target.day)
+            targets.setdefault(colour, []).append(((x, y + 7), (x, y + ROW_H - 7)))
+            c.text(x + 3, y + ROW_H - 5, letter, target_font, ha="left", va="bottom", color=colour)
+            letters.append((x + 2, x + 4 + c.quick_width(letter, target_font)))
+        numbered: list[tuple[float, int]] = []
         for m in row.milestones:
             if m.day is None:
                 continue
             x = x_of(m.day)
             if x < left or x > right:
-                # Past an edge of the window: a triangle on the edge, in the state's colour.
-                side = "<" if x < left else ">"
-                x = left if x < left else right
-                colour = MARKERS[m.state]["markeredgecolor"]
-                xs, ys = clipped.setdefault((side, colour), ([], []))
-                xs.append(x)
-                ys.append(mid)
+                clip(x, mid, MARKERS[m.state]["markeredgecolor"])
+                x = min(max(x, left), right)
             else:
                 marks[m.state][0].append(x)
                 marks[m.state][1].append(mid)
             # Numbers for what is still to do, as /done and /due take them.
             if m.state is not MilestoneState.DONE:
-                numbers.setdefault(x, []).append(str(m.seq))
-        for x, seqs in numbers.items():
-            c.text(x, mid - 9, ",".join(seqs), seq_font, ha="center", va="bottom", color=GREY)
-        for target in row.targets:
-            if not chart.start <= target.day <= chart.end:
-                continue
-            x = x_of(target.day)
-            colour = TARGET_COLOURS.get(target.light, PLANNED)
-            targets.setdefault(colour, []).append(((x, y + 7), (x, y + ROW_H - 7)))
-            letter = say(lang, f"chart.target.{target.stage.value}")
-            c.text(x + 3, y + ROW_H - 5, letter, mark_font, ha="left", va="bottom", color=colour)
+                numbered.append((x, m.seq))
+        labels = number_labels(
+            numbered,
+            lambda s: c.quick_width(s, seq_font),
+            join=join,
+            lo=left - 20,
+            hi=WIDTH - 4,
+            blocked=letters,
+        )
+        for seq_label in labels:
+            # On a ground of the row's colour above the target bars, so a number on a
+            # bar stays legible.
+            above = seq_label.lane == 0
+            edge = mid - 8 - 11 if above else mid + 8
+            c.rect(
+                seq_label.x - seq_label.width / 2 - 1, edge, seq_label.width + 2, 11, band, z=3.5
+            )
+            c.text(
+                seq_label.x,
+                mid - 8 if above else mid + 8,
+                seq_label.text,
+                seq_font,
+                ha="center",
+                va="bottom" if above else "top",
+                color=INK,
+                zorder=4,
+            )
 
     for colour, lines in targets.items():
         c.segments(lines, colors=colour, linewidths=2.6, zorder=2)
@@ -421,48 +643,84 @@ def wall_chart_figure(
         )  # fmt: skip
         c.text(x, top0 - AXIS + 12, say(lang, "chart.today"), font(9), ha="center", color=red)
 
-    # The title, the counts per colour, the legend.
-    title = chart_title(lang, chart) + (say(lang, "chart.page", n=page, total=of) if of > 1 else "")
+    # The title, the counts per colour (of every project counted, drawn or not), the
+    # note on what is not drawn, the legend.
+    suffix = say(lang, "chart.page", n=page, total=of) if of > 1 else ""
     title_font, count_font = font(16), font(11)
-    c.text(16, 34, c.fit(title, title_font, WIDTH - 32), title_font, color=INK)
+    c.text(16, 34, _picture_title(c, lang, chart, suffix, title_font), title_font, color=INK)
     x0 = 16.0
     for light, word in COUNT_WORDS:
         n = chart.counts.get(light, 0)
         if light is Light.NONE and not n:
             continue
         piece = "■ " + say(lang, f"chart.count_{word}", n=n)
+        if chart.left_out.get(light):
+            piece += say(lang, "chart.count_left_out", n=chart.left_out[light])
         c.text(x0, 76, piece, count_font, color=COLOURS[light])
         x0 += c.width_of(piece, count_font) + 22
+    if note:
+        for i, line in enumerate(c.wrap("⚠ " + note, count_font, WIDTH - 32, 2)):
+            c.text(16, TOP + 8 + i * 22, line, count_font, color=COLOURS[Light.RED])
     if not rows:
         c.text(left + 20, top0 + ROW_H / 2, say(lang, "chart.empty"), font(12), color=GREY)
-    _legend(c, lang, c.height - BOTTOM / 2)
+    _legend(c, lang, chart, c.height - BOTTOM + 4 + LEGEND_LINE / 2)
     return c.fig
 
 
-def _legend(c: Canvas, lang: str, y: float) -> None:
+def _legend(c: Canvas, lang: str, chart: WallChart, y: float) -> None:
+    """Three lines: the milestones' signs, the target bars' colours, the rows' colours
+    and marks; each line's last words cut to the width if they must be."""
     legend_font = font(9.5)
+    room = WIDTH - 16
+
+    def words(x: float, y: float, key: str, colour: str = INK, **params: Any) -> float:
+        label = c.fit(say(lang, key, **params), legend_font, room - x)
+        c.text(x, y, label, legend_font, color=colour)
+        return x + c.width_of(label, legend_font) + 22
+
+    # 1: milestones, the edges, today, the numbers.
     x = 16.0
     samples: list[tuple[dict[str, Any], str]] = [
         (MARKERS[MilestoneState.PLANNED], "chart.legend_planned"),
         (MARKERS[MilestoneState.DONE], "chart.legend_done"),
         (MARKERS[MilestoneState.OVERDUE], "chart.legend_overdue"),
-        ({"marker": "|", "markersize": 12, "markeredgewidth": 2.6, "color": PLANNED},
-         "chart.legend_target"),
-    ]  # fmt: skip
+    ]
     for style, key in samples:
         c.marks([x + 6], [y], **style)
-        label = say(lang, key)
-        c.text(x + 18, y, label, legend_font, color=INK)
-        x += 18 + c.width_of(label, legend_font) + 26
+        x = words(x + 18, y, key)
+    c.marks([x + 4], [y], marker="<", markersize=7, color=PLANNED)
+    c.marks([x + 16], [y], marker=">", markersize=7, color=PLANNED)
+    x = words(x + 28, y, "chart.legend_outside")
     c.segments(
         [((x, y), (x + 22, y))], colors=COLOURS[Light.RED], linewidths=1.6,
         linestyles=[(0, (5, 3))],
     )  # fmt: skip
-    label = say(lang, "chart.today")
-    c.text(x + 28, y, label, legend_font, color=INK)
-    x += 28 + c.width_of(label, legend_font) + 26
-    c.text(x, y, c.fit(say(lang, "chart.legend_rows"), legend_font, WIDTH - x - 16), legend_font,
-           color=GREY)  # fmt: skip
+    x = words(x + 28, y, "chart.today")
+    c.text(x + 4, y, "3", font(SEQ_SIZE), ha="center", color=INK)
+    words(x + 14, y, "chart.legend_numbers")
+
+    # 2: the target bars.
+    y += LEGEND_LINE
+    x = words(16, y, "chart.legend_target") - 12
+    bars: list[tuple[str, str, dict[str, Any]]] = [
+        (PLANNED, "chart.legend_target_planned", {}),
+        (AMBER, "chart.legend_target_soon", {"days": chart.soon_days}),
+        (COLOURS[Light.RED], "chart.legend_target_late", {}),
+        (GREY, "chart.legend_target_done", {}),
+    ]
+    for colour, key, params in bars:
+        c.segments([((x + 4, y - 8), (x + 4, y + 8))], colors=colour, linewidths=2.6)
+        x = words(x + 12, y, key, colour, **params)
+
+    # 3: the rows' colours and their marks.
+    y += LEGEND_LINE
+    x = words(16, y, "chart.legend_rows") - 10
+    mark_font = font(MARK_SIZE)
+    for kind in MarkKind:
+        sign = say(lang, f"chart.mark.{kind.value}", n="")
+        c.text(x, y, sign, mark_font, color=AMBER)
+        x = words(x + c.width_of(sign, mark_font) + 4, y, f"chart.legend_mark.{kind.value}") - 12
+    words(x, y, "chart.legend_marks_colour", GREY)
 
 
 def _pngs(lang: str, chart: WallChart, cut: Sequence[Sequence[ChartRow]]) -> list[bytes]:
@@ -476,19 +734,17 @@ def _pngs(lang: str, chart: WallChart, cut: Sequence[Sequence[ChartRow]]) -> lis
 def wall_chart_pngs(lang: str, chart: WallChart) -> list[bytes]:
     """The wall chart as PNG pictures of at most ROWS_PER_PICTURE rows each, in order.
 
-    Every page is drawn (the caller refuses more than MAX_PICTURES); a chart without rows
-    is one picture saying so. LANG: "zh" or "en" for the words and month names.
+    Every page is drawn (/chart refuses more than MAX_PICTURES; the meeting's chart is
+    cut by fit_rows first); a chart without rows is one picture saying so. LANG: "zh" or
+    "en" for the words and month names.
     """
     return _pngs(lang, chart, pages(chart) or [()])
 
 
-async def render_city_chart(
-    session: AsyncSession, config: Config, lang: str, today: date
-) -> list[bytes]:
-    """The whole city's wall chart on TODAY (local), at most MAX_PICTURES pictures: for the
-    weekly meeting and the demo. A city too big for ten pictures shows its first rows
-    (worst units first, red first within each). The query runs on SESSION, the drawing in
-    a worker thread."""
+async def meeting_chart(session: AsyncSession, config: Config, today: date) -> WallChart:
+    """The whole city's wall chart on TODAY (local), cut to what ten pictures hold by
+    storage.wallchart.fit_rows: every red and yellow project, the green ones left out
+    (and said so) when the city has more projects than MAX_ROWS."""
     start, end = default_window(today)
     chart = await wall_chart(
         session,
@@ -499,8 +755,17 @@ async def render_city_chart(
         start=start,
         end=end,
     )
-    cut = pages(chart)[:MAX_PICTURES] or [()]
-    return await asyncio.to_thread(_pngs, lang, chart, cut)
+    return fit_rows(chart)
+
+
+async def render_city_chart(
+    session: AsyncSession, config: Config, lang: str, today: date
+) -> list[bytes]:
+    """The whole city's wall chart on TODAY (local) as at most MAX_PICTURES pictures, for
+    the weekly meeting and the demo: meeting_chart's rows, with a note on the pictures
+    naming what is not drawn. The query runs on SESSION, the drawing in a worker thread."""
+    chart = await meeting_chart(session, config, today)
+    return await asyncio.to_thread(wall_chart_pngs, lang, chart)
 
 
 # --- the funnel -------------------------------------------------------------------------

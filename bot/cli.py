@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +192,7 @@ def _token_source(args: argparse.Namespace) -> str:
 def cmd_import(args: argparse.Namespace) -> int:
     """Load units and projects from an Excel ledger or a projects CSV; all rows or nothing."""
     from bot.routing import routing_gaps
+    from bot.scheduler import tell_moved_instructions
     from storage.ledger import LedgerError, import_ledger, read_ledger
 
     config = _config(args)
@@ -216,6 +217,9 @@ def cmd_import(args: argparse.Namespace) -> int:
                 return 1
             await session.commit()
             print(t(lang, "ledger.summary", **result.as_params()))
+            # Instructions that moved with their projects: queued for the running bot now.
+            if await tell_moved_instructions(session, datetime.now(UTC)):
+                await session.commit()
             # The routing may name units this ledger was expected to bring.
             missing = await routing_gaps(session, config)
             if missing:
@@ -237,24 +241,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     from storage.ledger import EXPORT_SUFFIXES, export_ledger, write_ledger
 
     config = _config(args)
+    lang = args.lang
     out = Path(args.file)
     # Said before the store is opened: a file that cannot be written needs no query.
     folder = out.absolute().parent
     if out.suffix.lower() not in EXPORT_SUFFIXES:
-        return _cannot_write(out, "name it .xlsx (units and projects) or .csv (projects only)")
+        return _cannot_write(lang, out, t(lang, "cli.export_suffix"))
     if out.is_dir():
-        return _cannot_write(out, "it is a folder")
+        return _cannot_write(lang, out, t(lang, "cli.export_folder"))
     if not folder.is_dir():
-        return _cannot_write(out, f"the folder {folder} does not exist")
+        return _cannot_write(lang, out, t(lang, "cli.export_no_folder", folder=str(folder)))
     if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
         # The file is written beside and renamed over: a read-only one would be replaced.
-        return _cannot_write(out, "no permission to write it")
+        return _cannot_write(lang, out, t(lang, "cli.export_no_permission"))
     url, source = config.store.url, _store_source(args, config)
-    shown = store_name(url)
+    shown = f"{store_name(url)} ({source})"
     file = _sqlite_file(url)
     if file is not None and not file.exists():
         # As for tick: a new empty store would only hide a missing --config.
-        print(f"There is no store at {shown} ({source}): nothing to export.", file=sys.stderr)
+        print(plain(t(lang, "cli.export_no_store", store=shown)), file=sys.stderr)
         return 1
     open_store(url, source)
 
@@ -264,23 +269,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             await asyncio.to_thread(write_ledger, export, out)
         except OSError as exc:
-            return _cannot_write(out, exc.strerror or str(exc))
+            return _cannot_write(lang, out, exc.strerror or str(exc))
         units, projects = len(export.units.rows), len(export.projects.rows)
-        if out.suffix.lower() == ".csv":
-            what = f"{_count(projects, 'project')} (a CSV holds no units: export .xlsx for them)"
-        else:
-            what = f"{_count(units, 'unit')}, {_count(projects, 'project')}"
-        print(f"wrote {out} from the store {shown} ({source}): {what}")
+        kind = "cli.export_csv" if out.suffix.lower() == ".csv" else "cli.export_xlsx"
+        what = t(lang, kind, units=units, projects=projects)
+        print(plain(t(lang, "cli.export_written", path=str(out), store=shown, what=what)))
         if not units and not projects:
-            print("the store is empty: the file is a blank ledger with the headers import reads")
+            print(plain(t(lang, "cli.export_empty")))
         return 0
 
     return asyncio.run(go())
 
 
-def _cannot_write(out: Path, why: str) -> int:
+def _cannot_write(lang: str, out: Path, why: str) -> int:
     """One line on stderr and exit code 2, as for a configuration the command cannot use."""
-    print(f"wallchart: cannot write {out}: {why}", file=sys.stderr)
+    print(
+        f"wallchart: {plain(t(lang, 'cli.cannot_write', path=str(out), why=why))}", file=sys.stderr
+    )
     return 2
 
 
@@ -532,14 +537,10 @@ async def _send_queued(config: Config, sessions: SessionMaker) -> None:
         await bot.shutdown()
 
 
-def _day(text: str) -> date:
-    """--date: a local calendar day, 2026-11-30."""
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a day; write it like 2026-11-30"
-        ) from None
+def now() -> datetime:
+    """The current moment (aware UTC); `report` and `demo` take their day from it, and tests
+    freeze it here."""
+    return datetime.now(UTC)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -548,33 +549,38 @@ def cmd_report(args: argparse.Namespace) -> int:
     from storage.demo import contents
 
     config = _config(args)
+    lang = args.lang
+    # Said before the store is opened: an .xlsx under another name would not open as one.
+    if args.out and Path(args.out).suffix.lower() != ".xlsx":
+        print(f"wallchart: {plain(t(lang, 'cli.report_not_xlsx', path=args.out))}", file=sys.stderr)
+        return 2
     url = f"sqlite:///{args.db}" if args.db else config.store.url
     source = "--db" if args.db else _store_source(args, config)
-    shown = store_name(url)
+    shown = f"{store_name(url)} ({source})"
     file = _sqlite_file(url)
     if file is not None and not file.exists():
         # As for tick: a new empty store would only hide a missing --config or --db.
-        print(f"There is no store at {shown} ({source}): nothing to report.", file=sys.stderr)
+        print(plain(t(lang, "cli.report_no_store", store=shown)), file=sys.stderr)
         return 1
     open_store(url, source)
     period = "month" if args.month else "week"
-    today = args.date or datetime.now(UTC).astimezone(config.city.tz).date()
+    # Today only: the briefing is the store as it stands (lights, open items, states), so
+    # a briefing "as of" another day would mix that day's period with today's state.
+    today = now().astimezone(config.city.tz).date()
 
     async def go() -> int:
         async with _store(url) as sessions, sessions() as session:
             if not (await contents(session)).projects:
-                empty = t(args.lang, "cli.report_empty", store=f"{shown} ({source})")
-                print(plain(empty), file=sys.stderr)
+                print(plain(t(lang, "cli.report_empty", store=shown)), file=sys.stderr)
                 return 1
-            done = await render(session, config, args.lang, period, today)
+            done = await render(session, config, lang, period, today)
         out = Path(args.out) if args.out else Path.cwd() / done.name
         try:
             await asyncio.to_thread(out.write_bytes, done.data)
         except OSError as exc:
-            print(f"wallchart: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
+            return _cannot_write(lang, out, exc.strerror or str(exc))
         print(plain(done.caption))
-        print(plain(t(args.lang, "cli.report_written", path=str(out.absolute()))))
+        print(plain(t(lang, "cli.report_written", path=str(out.absolute()))))
         return 0
 
     return asyncio.run(go())
@@ -586,7 +592,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     db = Path(getattr(args, "db", None) or DEMO_DB)
     lang = getattr(args, "lang", "zh")
-    return asyncio.run(show_demo(db, now=datetime.now(UTC), lang=lang, config=_config(args)))
+    force = getattr(args, "force", False)
+    return asyncio.run(show_demo(db, now=now(), lang=lang, config=_config(args), force=force))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -616,6 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the report")
     p = add("export", cmd_export)
     p.add_argument("file", help="ledger to write: .xlsx (units and projects) or .csv (projects)")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the output")
     p = add("invite", cmd_invite)
     p.add_argument("unit", help="unit name, as in the ledger (青山镇)")
     p.add_argument("role", help=f"one of: {role_names()}")
@@ -633,12 +641,16 @@ def build_parser() -> argparse.ArgumentParser:
     span.add_argument("--week", action="store_true", help="the seven days to today (default)")
     span.add_argument("--month", action="store_true", help="the month to today")
     p.add_argument("--out", help="the .xlsx to write (default: its name in this folder)")
-    p.add_argument("--date", type=_day, help="the last day it covers (default: today, local)")
     p.add_argument("--db", help="an SQLite file instead of the configured store (the demo's)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the workbook")
     p = add("demo", cmd_demo)
     p.add_argument("--db", default=DEMO_DB, help=f"SQLite file to fill (default {DEMO_DB})")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the city")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the file even if it holds data other than an untouched demo",
+    )
     return parser
 
 

@@ -58,17 +58,27 @@ Decisions (``today`` is the day the text is read):
   echo shows the date. ``3点`` with no part of the day, minute or ``前`` is no time
   (``以下3点意见`` are three points).
 * ``第二个周五``, ``下月第一个周一``, ``本月最后一个周五``, ``the first Monday of January``:
-  that weekday of that month (rolled to next year or month if passed). ``第50周`` /
-  ``week 50`` is the Friday of that ISO week. ``每月20日前`` is the next 20th (today
-  included), ``每周五`` the next Friday; a frequency alone (``每两周报一次``,
-  ``every two weeks``, ``一周两次``) is no deadline.
+  that weekday of that month (rolled as bare dates are, below). ``第50周`` /
+  ``week 50`` is the Friday of that ISO week (rolled likewise). ``每月20日前`` is the
+  next 20th (today included), ``每周五`` the next Friday; a frequency alone
+  (``每两周报一次``, ``every two weeks``, ``一周两次``) is no deadline.
 * English relative months: ``5th of this month``, ``this month 20th``, ``next month 8th``;
   ``next June`` is the last day of the first June after this month.
-* Bare dates roll forward: a month-day (``12月5日``, ``12.5``, ``12/5``, ``Dec 5``,
-  ``5 Dec``) already past this year means next year; a day of month (``5号``, ``15日``,
-  ``the 5th``) already past means next month; likewise bare ``月初``, ``上旬``, ``年初``,
-  ``一季度``. A date with its year (``2026-12-05``, ``2026/12/05``, ``2026年12月5日``,
-  ``12/5/2026``) is taken as written. ``12.5`` and ``12/5`` are month first: 5 December.
+* Bare dates roll forward, unless they have just passed (one rule, :func:`_nearest`, for
+  date fields and free text alike): a month-day (``12月5日``, ``12.5``, ``12/5``, ``12-5``,
+  ``Dec 5``, ``5 Dec``) already past this year means next year's, and a day of month
+  (``5号``, ``15日``, ``the 5th``) already past means next month's; likewise bare
+  ``11月``, ``11月底``, ``月初``, ``上旬``, ``一季度``. But when the day passed is nearer
+  than the day ahead, it is that past day: ``12月1日`` read on 3 December is 1 December
+  2026, not 2027 (``1号`` the 1st of this month, ``12月30日`` on 2 January last
+  December's), so a caller that wants a day ahead refuses it and asks again instead of
+  setting a date a year off; ``3月1日`` on 3 December is still 1 March 2027. A day of the
+  month ahead in this month is never last month's (``30号`` on 2 December is the 30th).
+  ``年初`` and holidays keep their own rule (this year's, or next year's if passed).
+  A date with its year (``2026-12-05``, ``2026/12/05``, ``2026年12月5日``,
+  ``12/5/2026``) is taken as written. ``12.5``, ``12/5`` and ``12-5`` are month first:
+  5 December (``12-5`` not inside a code, a phone number or a full date, and ``8-12日``
+  is the 8th to the 12th).
 * Counts: ``3天后``, ``3天内``, ``3日内``, ``in 3 days``, ``within 3 days`` → today + 3
   calendar days; ``两周后`` / ``in 2 weeks`` → + 14 days; ``半个月`` → + 15 days;
   ``3个月后`` / ``in 3 months`` → same day 3 months on (clamped to the month's end);
@@ -153,7 +163,8 @@ def parse_deadline(text: str, today: date, calendar: WorkCalendar | None = None)
 
 # A range between two dates ("12月8日至12日", "Mon to Wed"): its end is the deadline.
 _RANGE_JOIN = re.compile(r" ?(?:至|到|~|-|–|—|to|through|thru|till|until) ?")
-_RANGE_DAY = re.compile(r"(?P<d>\d{1,2})(?:日|号|st|nd|rd|th)?(?![\d月./:点时])")
+# Not the month of a second date: "12-8至12-12" ends on 12-12, not on the 12th.
+_RANGE_DAY = re.compile(r"(?P<d>\d{1,2})(?:日|号|st|nd|rd|th)?(?![\d月./:点时-])")
 
 _Candidate = tuple[int, int, int, re.Match[str], _Handler, bool]
 
@@ -255,13 +266,11 @@ _PAST_BEFORE = re.compile(
     # A term counted from an event (出让后30日内): not from today, so no deadline.
     r"|[^节]后 ?$"
 )
-# Rules whose bare dates roll forward to next year (next month); in free text a date just
-# passed is the past ("11月30日已提交" on 3 December), not next year's.
-_ROLLS_BY_YEAR = {
-    "_zh_month_day", "_numeric_month_day", "_en_month_day", "_en_day_month", "_zh_month",
-    "_en_month", "_zh_quarter", "_en_day_of_month",
-}  # fmt: skip
-_ROLLS_BY_MONTH = {"_zh_day", "_zh_bare_month_part", "_en_day_of_month"}
+# 截至 ("as of") before a date: a limit when the date is ahead (截至12月10日), a status
+# report when a figure or a fact follows (截至11月30日累计完成投资) or the date has passed.
+_AS_OF_BEFORE = re.compile(r"截至(?:日期|时间)?(?:为|是|到)? ?$")
+_FIGURE_AFTER = re.compile(r" ?[\d%]")
+_STILL_AFTER = re.compile(r"至今|迄今|仍未|仍然|尚未|还未|还没|迟迟|一直未|一直没|依然")
 _FREQUENCY_RULES = {"_zh_every", "_frequency"}
 
 
@@ -275,8 +284,13 @@ def deadline_in_text(
     落实 after it, 请…, 务必…, 限… before it (``by``, ``before``, ``until``, ``no later
     than``, ``within``, ``due`` in English). A date stated as a fact or a figure
     (已, 至今, 累计, 同比, 完成投资, 产值, 用电量, a document number after 〔2026〕, 例会,
-    每周…) is not, and a month-day nearer in the past than in the future is the past
-    (``11月30日已提交`` on 3 December), not next year's.
+    每周…) is not. ``截至`` before a date binds it when the date is not past and no figure
+    or fact follows (``截至12月10日``, not ``截至11月30日累计完成投资``).
+
+    Dates are read as by the date field, so a month-day nearer in the past than in the
+    future is that past day (``11月30日前报送`` on 3 December is 30 November): a
+    cue-bound past day is returned, and the caller refuses it or falls back to its
+    default term; a past day stated as a fact (``11月30日已提交``) is no deadline.
     """
     s, spans = _normalize(text)
     if not s:
@@ -287,6 +301,9 @@ def deadline_in_text(
     kept = kept or [x for x in weak_dates if _bound(s, x, today)]
     if not kept:
         return None
+    # A day ahead is the one asked for over a day passed ("11月30日报送的方案，请12月10日前
+    # 落实"); a passed one is returned only when it is all the text asks for.
+    kept.sort(key=lambda x: x.day < today)
     first = kept[0]
     other = tuple(x.day for x in kept[1:])
     matched = text[spans[first.start][0] : spans[first.end - 1][1]].strip()
@@ -297,8 +314,7 @@ def _bound(s: str, x: _Read, today: date) -> bool:
     """Return whether a deadline cue binds the date read at x, and it is no fact."""
     if x.handler is None or x.match is None:
         return False
-    name = x.handler.__name__
-    if name in _FREQUENCY_RULES or _just_passed(name, x, today):
+    if x.handler.__name__ in _FREQUENCY_RULES:
         return False
     if (x.day - today).days > _FREE_TEXT_HORIZON and not _names_year(x):
         return False  # 5年内达产: a term of years is a contract's, not a reply's
@@ -309,12 +325,19 @@ def _bound(s: str, x: _Read, today: date) -> bool:
     cue = _CUE_AFTER.match(s, x.end)
     assert cue is not None  # every part is optional
     tail = s[cue.end() :]
-    if _PAST_AFTER.match(tail):
-        return False
-    words = s[x.start : cue.end()]
-    after = bool(cue["verb"]) or bool(_CUE_AFTER_WORD.search(s, x.start, cue.end()))
-    after = after or words.rstrip().endswith(("前", "内", "止"))
-    return after or bool(_CUE_BEFORE.search(before) or _CUE_IN_MATCH.match(s, x.start))
+    if _PAST_AFTER.match(tail) or (cue["verb"] and tail.startswith("的")):
+        return False  # 累计完成投资…; 11月30日提交的方案 names a thing, asks nothing
+    # 前, 内, 截止 after the date, before any verb: a limit in itself.
+    upto = cue.start("verb") if cue["verb"] else cue.end()
+    limit = bool(_CUE_AFTER_WORD.search(s, x.start, upto))
+    limit = limit or s[x.start : upto].rstrip().endswith(("前", "内", "止"))
+    if _AS_OF_BEFORE.search(before) and not limit:
+        return x.day >= today and not _FIGURE_AFTER.match(s, x.end)
+    if limit or _CUE_BEFORE.search(before) or _CUE_IN_MATCH.match(s, x.start):
+        return True
+    # A verb alone binds a day ahead (12月10日提交); a passed day with a verb is the past
+    # told when the text goes on that nothing came of it (11月30日提交申请，至今未批复).
+    return bool(cue["verb"]) and not (x.day < today and _STILL_AFTER.search(tail))
 
 
 # No reply in a problem's text is asked for more than a year ahead unless the year is written.
@@ -325,27 +348,6 @@ def _names_year(x: _Read) -> bool:
     assert x.match is not None
     groups = x.match.groupdict()
     return any(groups.get(k) for k in ("y", "y4", "y2", "yw", "rel"))
-
-
-def _just_passed(name: str, x: _Read, today: date) -> bool:
-    """Return whether a rolled-forward date is nearer in the past than in the future."""
-    assert x.match is not None
-    groups = x.match.groupdict()
-    if _names_year(x):
-        return False  # a year or a month named: as written
-    if name in _ROLLS_BY_YEAR and (name != "_en_day_of_month" or groups.get("mon")):
-        months = 12
-    elif name in _ROLLS_BY_MONTH:
-        months = 1
-    else:
-        return False
-    # The same day one period earlier: when that is nearer, the text speaks of it. For a
-    # named month that holds across a year's end too (12月15日 read on 15 March); a day
-    # of the month only when it was rolled into next month (月底 is this month's).
-    earlier = _add_months(x.day, -months)
-    if months == 1 and (earlier.year, earlier.month) != (today.year, today.month):
-        return False
-    return earlier < today and (today - earlier) < (x.day - today)
 
 
 def _range_end(
@@ -376,6 +378,11 @@ def _range_end(
             # "Monday to Wednesday" on a Thursday: the Wednesday after that Monday.
             while last is not None and first - timedelta(days=7) < last < first:
                 last += timedelta(days=7)
+            if last is not None and last < first:
+                # An end without its year or month is the first such day from the start:
+                # "the 12th to the 15th" on 28 January (the 12th of February ahead, the
+                # 15th of January behind) ends on 15 February.
+                last = handler(m, first, cal)
             if last is not None and last >= first:
                 return m.end(), last, first
     return end, first, None
@@ -609,22 +616,48 @@ def _month_point(year: int, month: int, day: int | None) -> date | None:
     return _month_end(year, month) if day is None else _make(year, month, day)
 
 
+def _nearest(
+    today: date, before: date | None, this: date | None, after: date | None
+) -> date | None:
+    """Return the day a date written without its year (or month) means: the one rule.
+
+    ``this`` is the day in today's year (month), ``before`` and ``after`` the same day a
+    period earlier and later (None where it does not exist, or, for a day of the month,
+    ``before`` always None: ``30号`` on 2 December is the 30th ahead, not 30 November).
+    A day not passed is taken, and a passed one rolls a period ahead, unless the day
+    passed is nearer than the one ahead: then the text speaks of that past day
+    (``12月1日`` on 3 December is two days ago, not a year on), and the callers refuse
+    it as past and ask again rather than set a date a year off. None if ``this`` is None.
+    """
+    if this is None:
+        return None
+    past, ahead = (before, this) if this >= today else (this, after)
+    if past is None or past >= today:
+        return ahead
+    if ahead is None:
+        return past
+    return past if today - past < ahead - today else ahead
+
+
 def _roll_year(today: date, month: int, day: int | None) -> date | None:
-    """Return the month's day this year, or next year if that has passed."""
-    result = _month_point(today.year, month, day)
-    if result is not None and result < today:
-        result = _month_point(today.year + 1, month, day)
-    return result
+    """Return the month's day (last day for None) nearest today, by :func:`_nearest`."""
+    y = today.year
+    return _nearest(
+        today,
+        _month_point(y - 1, month, day),
+        _month_point(y, month, day),
+        _month_point(y + 1, month, day),
+    )
 
 
 def _day_of_month(today: date, day: int, months_ahead: int | None) -> date | None:
-    """Return that day in a given month, or in this month or the next if not given."""
+    """Return that day in a given month, or, if not given, by :func:`_nearest`: this
+    month's, or next month's if passed, unless this month's passed nearer."""
     year, month = _shift_month(today.year, today.month, months_ahead or 0)
     result = _make(year, month, day)
-    if months_ahead is None and result is not None and result < today:
-        year, month = _shift_month(year, month, 1)
-        result = _make(year, month, day)
-    return result
+    if months_ahead is not None:
+        return result
+    return _nearest(today, None, result, _make(*_shift_month(year, month, 1), day))
 
 
 def _quarter_end(today: date, quarters_ahead: int) -> date:
@@ -884,13 +917,11 @@ def _zh_rel_month(m: re.Match[str], today: date, cal: WorkCalendar) -> date | No
 
 @_rule(r"月(?P<part>底|末|初|中旬|中(?!秋)|内)|(?<!月)(?P<tenth>上旬|中旬|下旬)")
 def _zh_bare_month_part(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
-    """Read 月底, 月初, 下旬: this month's, or next month's if it has passed."""
+    """Read 月底, 月初, 下旬: this month's, or next month's if it has passed (unless
+    this month's passed nearer: 月初 on the 10th is the 5th)."""
     day = _MONTH_PART[m["part"] or m["tenth"]]
-    result = _month_point(today.year, today.month, day)
-    if result is not None and result < today:
-        year, month = _shift_month(today.year, today.month, 1)
-        result = _month_point(year, month, day)
-    return result
+    this = _month_point(today.year, today.month, day)
+    return _nearest(today, None, this, _month_point(*_shift_month(today.year, today.month, 1), day))
 
 
 # "会议室3号", "厂房5号" are rooms and buildings, not days.
@@ -900,10 +931,17 @@ def _zh_day(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
     return _day_of_month(today, int(m["d"]), None)
 
 
-@_rule(rf"(?<![\d./a-z])(?P<mo>\d{{1,2}})[./](?P<d>\d{{1,2}})(?![\d./]){_DAY_END}")
+@_rule(
+    rf"(?<![\d./a-z])(?P<mo>\d{{1,2}})[./](?P<d>\d{{1,2}})(?![\d./]){_DAY_END}"
+    # 12-15 as a year-less 2026-12-15: not inside a code, a phone number or a full date
+    # (ABC-12-5, 0571-8888, 2026-12-15), not a numbered item (第3-5条), not a count
+    # (1-2 weeks, 3-5天), and not a range of days (8-12日, 12月8-12日).
+    rf"|(?<![\d./a-z\-月第室楼栋层房厅块线区站门库条款项题表图])(?P<mo2>\d{{1,2}})-(?P<d2>\d{{1,2}})"
+    rf"(?![\d./\-])(?! ?[a-z]){_DAY_END}"
+)
 def _numeric_month_day(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
-    """Read 12.5 and 12/5 month first: this year's, or next year's if it has passed."""
-    return _roll_year(today, int(m["mo"]), int(m["d"]))
+    """Read 12.5, 12/5 and 12-5 month first: this year's, or next year's if it has passed."""
+    return _roll_year(today, int(m["mo"] or m["mo2"]), int(m["d"] or m["d2"]))
 
 
 @_rule(rf"{_ZH_YEAR}?第?(?<![\d.])(?P<q>[1-4])季度(?:末|底|内)?")
@@ -1429,16 +1467,15 @@ def _zh_nth_weekday(m: re.Match[str], today: date, cal: WorkCalendar) -> date | 
             return None
         if m["y4"]:
             return _nth_weekday(int(m["y4"]), month, weekday, n)
-        result = _nth_weekday(today.year, month, weekday, n)
-        if result is not None and result < today:
-            result = _nth_weekday(today.year + 1, month, weekday, n)
-        return result
+        return _nearest(
+            today, *(_nth_weekday(today.year + k, month, weekday, n) for k in (-1, 0, 1))
+        )
     ahead = _ZH_AHEAD[m["rel"]] if m["rel"] else 0
     year, month = _shift_month(today.year, today.month, ahead)
     result = _nth_weekday(year, month, weekday, n)
-    if m["rel"] is None and result is not None and result < today:
-        year, month = _shift_month(year, month, 1)
-        result = _nth_weekday(year, month, weekday, n)
+    if m["rel"] is None:
+        later = _nth_weekday(*_shift_month(year, month, 1), weekday, n)
+        return _nearest(today, None, result, later)
     return result
 
 
@@ -1465,23 +1502,22 @@ def _en_week_number(m: re.Match[str], today: date, cal: WorkCalendar) -> date | 
 
 
 def _week_number(m: re.Match[str], today: date) -> date | None:
-    """Return the Friday of the ISO week numbered in m, rolled to next year if passed."""
+    """Return the Friday of the ISO week numbered in m; without a year, by :func:`_nearest`."""
     groups = m.groupdict()
     week = int(m["w"])
     if groups.get("y4"):
-        years = [int(groups["y4"])]
-    elif groups.get("yw"):
-        years = [today.year + (groups["yw"] == "明年")]
-    else:
-        years = [today.year, today.year + 1]
-    for year in years:
-        try:
-            result = date.fromisocalendar(year, week, _FRIDAY + 1)
-        except ValueError:
-            return None
-        if result >= today or len(years) == 1:
-            return result
-    return None
+        return _iso_friday(int(groups["y4"]), week)
+    if groups.get("yw"):
+        return _iso_friday(today.year + (groups["yw"] == "明年"), week)
+    return _nearest(today, *(_iso_friday(today.year + k, week) for k in (-1, 0, 1)))
+
+
+def _iso_friday(year: int, week: int) -> date | None:
+    """Return the Friday of an ISO week, or None if the year has no such week."""
+    try:
+        return date.fromisocalendar(year, week, _FRIDAY + 1)
+    except ValueError:
+        return None
 
 
 @_rule(
@@ -1491,7 +1527,12 @@ def _week_number(m: re.Match[str], today: date) -> date | None:
 def _zh_every(m: re.Match[str], today: date, cal: WorkCalendar) -> date | None:
     """Read 每月20日前, 每月底, 每周五, 每季度末: the next such day."""
     if m["d"]:
-        return _day_of_month(today, int(m["d"]), None)
+        result = _day_of_month(today, int(m["d"]), 0)
+        return (
+            result
+            if result is not None and result >= today
+            else _day_of_month(today, int(m["d"]), 1)
+        )
     if m["wd"]:
         return _coming_weekday(today, _ZH_WEEKDAY[m["wd"]], include_today=True)
     if m["q"]:
@@ -1537,9 +1578,9 @@ def _en_nth_weekday(m: re.Match[str], today: date, cal: WorkCalendar) -> date | 
     if m["y"]:
         return _nth_weekday(int(m["y"]), month, weekday, n)
     result = _nth_weekday(today.year, month, weekday, n)
-    if result is None or result < today:
-        result = _nth_weekday(today.year + 1, month, weekday, n)
-    return result
+    if result is None:
+        return _nth_weekday(today.year + 1, month, weekday, n)
+    return _nearest(today, *(_nth_weekday(today.year + k, month, weekday, n) for k in (-1, 0, 1)))
 
 
 @_rule(

@@ -49,6 +49,34 @@ def day(lang: str, d: date | None) -> str:
     return t(lang, "fmt.date", iso=d.isoformat(), wd=t(lang, f"wd.{d.weekday()}"))
 
 
+# chinese_calendar's names of the statutory holidays (WorkCalendar.holiday_name), as the
+# catalog's keys name them.
+HOLIDAYS = {
+    "New Year's Day": "new_year",
+    "Spring Festival": "spring",
+    "Tomb-sweeping Day": "qingming",
+    "Labour Day": "labour",
+    "Dragon Boat Festival": "dragon_boat",
+    "National Day": "national",
+    "Mid-autumn Festival": "mid_autumn",
+    "Anti-Fascist 70th Day": "victory",
+}
+
+
+def day_off_note(lang: str, d: date | None, calendar: WorkCalendar) -> str:
+    """A line saying that the deadline D falls on a day off, naming the holiday if it is
+    one ("" on a working day, make-up days included). The date is kept as written: the
+    writer may well mean it, and sees at once if not."""
+    if d is None or calendar.is_workday(d):
+        return ""
+    name = calendar.holiday_name(d)
+    if name is None:
+        return t(lang, "warn.day_off", date=day(lang, d))
+    slug = HOLIDAYS.get(name)
+    label = t(lang, f"holiday.{slug}") if slug else name
+    return t(lang, "warn.day_off_holiday", date=day(lang, d), name=label)
+
+
 def stage(lang: str, value: str) -> str:
     return t(lang, f"stage.{value}")
 
@@ -108,6 +136,9 @@ def instruction_state(lang: str, row: InstructionRow, today: date, calendar: Wor
     """Where an open instruction stands: new or acknowledged, or overdue by so many working
     days, and whether more time was asked for."""
     i = row.instruction
+    if row.dropped:
+        # No deadline runs on a dropped project's instruction: the unit only closes it.
+        return t(lang, "instr.state.dropped")
     if i.deadline is not None and i.deadline < today:
         late = calendar.workdays_between(i.deadline, today)
         parts = [t(lang, "instr.state.overdue", late=late) if late else t(lang, "instr.state.past")]
@@ -308,6 +339,13 @@ def today_text(
         return t(lang, "today.empty")
     calendar = work.calendar()
     lines = [t(lang, "today.title", date=day(lang, today))]
+    if todo.instructions:
+        # A leader's instruction comes first, as in the daily prompt.
+        lines.append(t(lang, "today.instructions", n=len(todo.instructions)))
+        lines += [
+            _instruction_row(lang, "today.instruction_row", r, today, calendar)
+            for r in todo.instructions
+        ]
     if todo.overdue:
         lines.append(t(lang, "today.overdue", n=len(todo.overdue)))
         lines += [
@@ -358,12 +396,6 @@ def today_text(
                     text=short(q.text, 60),
                 )
             )
-    if todo.instructions:
-        lines.append(t(lang, "today.instructions", n=len(todo.instructions)))
-        lines += [
-            _instruction_row(lang, "today.instruction_row", r, today, calendar)
-            for r in todo.instructions
-        ]
     if todo.given_overdue:
         lines.append(t(lang, "today.given", n=len(todo.given_overdue)))
         lines += [

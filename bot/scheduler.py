@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Config
 from bot.format import MARKS, day, kind_title, short
 from bot.handlers.base import Context, kick_outbox, services
-from bot.keyboards import instruction_row, no_change_buttons, signoff_row
+from bot.keyboards import instruction_buttons, instruction_row, no_change_buttons, signoff_row
 from bot.texts import t
 from storage import schedule
 from storage.models import Member, ProblemStatus, Role, Stage, Unit
-from storage.outbox import Buttons, Message, enqueue
+from storage.outbox import Buttons, Message, enqueue, keys_like
 from storage.people import ACTING_ROLES, pick_actors, units
 from storage.schedule import Climb, InstructionItem, ProblemItem, UnitList
 from storage.workdays import WorkCalendar
@@ -491,6 +491,7 @@ async def tick(
     messages = _prompts(people, all_units, lists, signoffs, today, config, calendar)
     notes, told = _notices(people, all_units, climbs, today)
     messages += notes
+    messages += await _moved(session, people, all_units)
     unreached = _unreached(people, all_units, lists)
     given = schedule.overdue_by_leader(lists, today)
     messages += await _digests(
@@ -589,6 +590,56 @@ def _notices(
     return messages, addressed
 
 
+async def tell_moved_instructions(session: AsyncSession, now: datetime) -> int:
+    """Queue now the notices the next tick would send for instructions that went to
+    another unit with their project (NOW aware UTC): for a caller that just changed a
+    project's unit (the ledger import) and would have its new unit told at once. Each
+    move is told once whoever queues it first. Returns how many were queued."""
+    people = await schedule.recipients(session)
+    all_units = {u.id: u for u in await units(session)}
+    return await enqueue(session, await _moved(session, people, all_units), now)
+
+
+async def _moved(
+    session: AsyncSession, people: Sequence[Member], all_units: dict[int, Unit]
+) -> list[Message]:
+    """Instructions that went to another unit with their project (a ledger import gave it
+    to another unit): the new unit's people are told, with the buttons, once per move,
+    by the first tick after it (or `tell_moved_instructions`)."""
+    moved = await schedule.moved_instructions(session)
+    if not moved:
+        return []
+    # Told once, to the people the unit had then; who joins later has the daily prompt.
+    told = {key.split(":")[1] for key in await keys_like(session, "moved:")}
+    by_unit = _by_unit(people)
+    parents = {uid: u.parent_id for uid, u in all_units.items()}
+    names = {uid: u.name for uid, u in all_units.items()}
+    messages = []
+    for item in moved:
+        if str(item.move) in told:
+            continue
+        actors = pick_actors(item.unit_id, by_unit, parents, heads_first=False)
+        for m in actors.people:
+            text = t(
+                m.lang,
+                "note.instruction_moved",
+                id=item.id,
+                code=item.code,
+                name=item.name,
+                who=item.leader,
+                text=item.text,
+                date=day(m.lang, item.deadline),
+                old=names.get(item.from_unit or 0, "?"),
+                unit=names.get(item.unit_id, "?"),
+            )
+            if actors.via_unit != item.unit_id:
+                text = t(m.lang, "note.covering", unit=names.get(item.unit_id, "?")) + "\n" + text
+            buttons = instruction_buttons(m.lang, item.id, item.acknowledged)
+            key = f"moved:{item.move}:{m.id}"
+            messages.append(Message(key, m.tg_user_id, "notice", text, m.id, buttons))
+    return messages
+
+
 def _unreached(
     people: Sequence[Member], all_units: dict[int, Unit], lists: dict[int, UnitList]
 ) -> list[tuple[str, int]]:
@@ -629,30 +680,35 @@ async def _digests(
     for c in climbs:
         if c.level in climbed:
             climbed[c.level].append(c)
-    # Readers of one role and language get the same digest: render it once.
-    rendered: dict[tuple[int, str], str] = {}
+    leaders = {m.id for m in readers if m.role is Role.LEADER}
+
+    def reaches(reader: Member, c: Climb) -> bool:
+        # An instruction's top step is the leader who gave it; only when the bot cannot
+        # reach him as a leader any more does it go to every leader.
+        if c.kind != "instruction" or reader.role is not Role.LEADER:
+            return True
+        return c.leader_id == reader.id or c.leader_id not in leaders
+
+    # Readers of one language with the same climbs get the same digest: render it once.
+    rendered: dict[tuple[str, tuple[Climb, ...], bool], str] = {}
     messages = []
     for m in readers:
         level = level_of[m.role]
         # Coordinators invite people: they are the ones to hear of units nobody joined.
         lost = unreached if m.role is Role.COORDINATOR else ()
+        # What the reader already had as a notice this morning is not said twice.
         noticed = set(told.get(m.id, ()))
-        # A leader sees his own overdue instructions apart, climbed today or not.
-        given_by = given.get(m.id, []) if m.role is Role.LEADER else []
-        # What the reader already had as a notice this morning is not said twice, nor a
-        # climb of one of his own instructions, which his own part lists.
-        given_ids = {i.id for i in given_by}
-        said = noticed | {
-            c for c in climbed[level] if c.kind == "instruction" and c.item_id in given_ids
-        }
-        if said:
-            theirs = [c for c in climbed[level] if c not in said]
-            text = digest(m.lang, today, counts, red, theirs, names, lost)
-        else:
-            key = (level, m.lang)
-            if key not in rendered:
-                rendered[key] = digest(m.lang, today, counts, red, climbed[level], names, lost)
-            text = rendered[key]
+        theirs = tuple(c for c in climbed[level] if c not in noticed and reaches(m, c))
+        key = (m.lang, theirs, bool(lost))
+        if key not in rendered:
+            rendered[key] = digest(m.lang, today, counts, red, theirs, names, lost)
+        text = rendered[key]
+        # A leader sees his own overdue instructions apart; one that climbed to him today
+        # is said once, as a climb, and not again in that list.
+        came = {c.item_id for c in theirs if c.kind == "instruction"}
+        given_by = [i for i in given.get(m.id, []) if i.id not in came]
+        if m.role is not Role.LEADER:
+            given_by = []
         if given_by:
             text += "\n" + "\n".join(given_lines(m.lang, given_by, today, calendar, names))
         buttons: Buttons | None = None

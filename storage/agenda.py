@@ -74,6 +74,14 @@ def open_instructions() -> tuple[ColumnElement[bool], ...]:
     return (Instruction.done_at.is_(None), Project.stage != Stage.DROPPED)
 
 
+def reaches_leader(member: Member) -> ColumnElement[bool]:
+    """The instructions whose top step (level 3) is MEMBER's, a leader: his own, and those
+    of a leader no longer active as one, which go to every leader. Another leader's
+    instruction is his to chase, never a climb to the rest of the leadership."""
+    leaders = select(Member.id).where(Member.active.is_(True), Member.role == Role.LEADER)
+    return or_(Instruction.leader_id == member.id, Instruction.leader_id.not_in(leaders))
+
+
 @dataclass(frozen=True)
 class InstructionRow:
     """An open instruction with the names its lists show."""
@@ -83,25 +91,33 @@ class InstructionRow:
     unit: str  # the unit that must carry it out
     leader: str  # who gave it
     pending: bool = False  # a request for more time waits for a decision
+    # Its project was dropped (终止) after it was given: it no longer climbs or prompts,
+    # yet it stays listed until the unit reports it done.
+    dropped: bool = False
 
 
 async def instruction_rows(
-    session: AsyncSession, *where: ColumnElement[bool], limit: int = 50
+    session: AsyncSession,
+    *where: ColumnElement[bool],
+    limit: int = 50,
+    dropped: bool = False,
 ) -> list[InstructionRow]:
-    """Open instructions matching WHERE, the nearest deadline first."""
+    """Open instructions matching WHERE, the nearest deadline first. DROPPED: also those
+    of dropped projects (for `/instructions` and the card, marked as such)."""
     leader = aliased(Member)
+    still_open = (Instruction.done_at.is_(None),) if dropped else open_instructions()
     rows = (
         await session.execute(
-            select(Instruction, Project.code, Unit.name, leader.name)
+            select(Instruction, Project.code, Unit.name, leader.name, Project.stage)
             .join(Project, Project.id == Instruction.project_id)
             .join(Unit, Unit.id == Instruction.unit_id)
             .join(leader, leader.id == Instruction.leader_id)
-            .where(*open_instructions(), *where)
+            .where(*still_open, *where)
             .order_by(Instruction.deadline.is_(None), Instruction.deadline, Instruction.id)
             .limit(limit)
         )
     ).all()
-    ids = [i.id for i, _, _, _ in rows]
+    ids = [i.id for i, _, _, _, _ in rows]
     pending = set()
     if ids:
         pending = set(
@@ -115,7 +131,10 @@ async def instruction_rows(
                 )
             ).all()
         )
-    return [InstructionRow(i, code, unit, who, i.id in pending) for i, code, unit, who in rows]
+    return [
+        InstructionRow(i, code, unit, who, i.id in pending, stage is Stage.DROPPED)
+        for i, code, unit, who, stage in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -138,8 +157,9 @@ class Agenda:
     Officers and heads: their unit's milestones, passed targets, problems to answer,
     leaders' instructions to carry out and quiet projects. Everyone: answers waiting for
     their own sign-off. Coordinators: the problems routed to their unit, and what climbed
-    to the service center (level 2 and up); leaders: what climbed to them (level 3), and
-    the instructions they gave that are past their deadline.
+    to the service center (level 2 and up); leaders: what climbed to them (level 3; of
+    the instructions, only their own, and those of a leader no longer active), and the
+    other instructions they gave that are past their deadline.
     """
 
     overdue: Sequence[tuple[Milestone, Project]] = ()
@@ -327,17 +347,21 @@ async def _overseer(
             )
         ).all()
         climbed_tg = [found for p in projects if (found := passed_target(p, today)) is not None]
-        # A leader's own instructions are listed apart, climbed or not.
+        # An instruction's top step is the leader who gave it, not the whole leadership.
+        mine = (reaches_leader(member),) if member.role is Role.LEADER else ()
         climbed_in = await instruction_rows(
-            session,
-            Instruction.escalation_level >= level,
-            Instruction.leader_id != member.id,
-            limit=limit,
+            session, Instruction.escalation_level >= level, *mine, limit=limit
         )
     given_overdue: list[InstructionRow] = []
     if member.role is Role.LEADER:
+        # His own that reached him are listed as climbed, and not here a second time.
+        climbed_ids = [r.instruction.id for r in climbed_in]
         given_overdue = await instruction_rows(
-            session, Instruction.leader_id == member.id, Instruction.deadline < today, limit=limit
+            session,
+            Instruction.leader_id == member.id,
+            Instruction.deadline < today,
+            Instruction.id.not_in(climbed_ids),
+            limit=limit,
         )
     unreached: Sequence[Problem] = ()
     if member.role is Role.COORDINATOR:

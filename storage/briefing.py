@@ -3,8 +3,18 @@ queries (a city of thousands of projects): plain dataclasses that bot/briefing.p
 as a workbook.
 
 The briefing covers a period that ends today: a week (the seven days up to and including
-today) or a month (from the same day of the month before, exclusive, to today). Dates are
-local calendar days in the city's time zone; day counts are working days.
+today) or a month (the calendar month up to today, the same month `/rank` ranks over).
+Dates are local calendar days in the city's time zone; day counts are working days.
+
+It is the store as it stands now: lights, open problems and instructions' states are
+today's; only the period's events (stage moves, what turned red, reports, instructions
+done) are chosen by their dates. There is no briefing "as of" another day: TODAY is the
+current local day.
+
+One definition of each count, for the workbook and its caption alike: the projects are
+those not dropped (终止; how many were dropped is said apart), the problems are the open
+ones (waiting for the unit's answer or the raiser's sign-off), the instructions are the
+ones not done plus those done in the period.
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ from storage.agenda import ACTIVE_STAGES, OPEN_STATES
 from storage.errors import Refused
 from storage.escalation import TOP_LEVEL, pending_target
 from storage.models import (
+    Extension,
+    ExtensionStatus,
     Instruction,
     Member,
     Milestone,
@@ -37,7 +49,7 @@ from storage.models import (
     StageMove,
     Unit,
 )
-from storage.ranking import Weights, ranking
+from storage.ranking import FIGURES, Figure, Weights, ranking
 from storage.rules import Light, milestone_light
 from storage.wallchart import project_light
 from storage.workdays import WorkCalendar
@@ -121,10 +133,35 @@ class WentRed:
 
 @dataclass(frozen=True)
 class RankRow:
+    """A ranked unit: its rank (shared on a tie), its combined score 0–100, its rank in
+    the previous period (None: not ranked then) and its figures by storage.ranking.FIGURES
+    name (counts, rate and score each)."""
+
     rank: int
     unit: str
     score: float
     prev_rank: int | None
+    figures: dict[str, Figure]
+
+
+@dataclass(frozen=True)
+class RankingPart:
+    """The units' ranking as the briefing shows it, the same as `/rank` for PERIOD
+    ("month") over START–END (local dates, inclusive), the changes against PREV_START–
+    PREV_END. FIGURES: the figures shown, in FIGURES order: every one but those LEFT_OUT
+    for all units (figure → why: storage.ranking.LEFT_OUT_WEIGHT or LEFT_OUT_CITY), which
+    are named apart, never shown as 0%. IDLE: the units that could be ranked but had
+    nothing to judge."""
+
+    period: str
+    start: date
+    end: date
+    prev_start: date | None
+    prev_end: date | None
+    rows: tuple[RankRow, ...]
+    figures: tuple[str, ...]
+    left_out: dict[str, str]
+    idle: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -197,29 +234,37 @@ class InstructionRow:
     unit: str
     given: date
     deadline: date | None
-    # "done", "overdue" (deadline passed, not done), "acknowledged" or "open"
+    # "done"; "dropped" (its project was dropped: no deadline runs, it waits to be reported
+    # done); "overdue" (deadline passed, not done); "acknowledged" or "open"
     state: str
     done: date | None
     done_text: str
     level: int
     last_report: Report | None  # the unit's latest report on the project
+    late: int = 0  # working days past the deadline, when overdue
+    pending: bool = False  # a request for more time waits for a decision
 
 
 @dataclass(frozen=True)
 class Briefing:
-    """Everything the meeting's workbook shows."""
+    """Everything the meeting's workbook shows.
+
+    PROJECTS, INVESTMENT (万元), BY_STAGE and BY_UNIT count the projects not dropped, the
+    same ones the progress sheet lists; DROPPED says how many were left out.
+    """
 
     period: Period
     today: date
     projects: int
-    investment: Decimal  # 万元, all projects
-    by_stage: tuple[StageRow, ...]
+    investment: Decimal  # 万元, the projects not dropped
+    dropped: int
+    by_stage: tuple[StageRow, ...]  # every stage but DROPPED
     by_unit: tuple[UnitRow, ...]
     moved: tuple[Move, ...]
     went_red: tuple[WentRed, ...]
     # None when the ranking could not be made (not available, or it failed): the rest of
     # the briefing stands without it.
-    ranking: tuple[RankRow, ...] | None
+    ranking: RankingPart | None
     ranking_period: str
     progress: tuple[ProgressRow, ...]
     problems: tuple[ProblemRow, ...]
@@ -232,20 +277,28 @@ class Briefing:
             counts[row.light] += 1
         return counts
 
+    @property
+    def open_instructions(self) -> int:
+        """Instructions listed that are not done yet."""
+        return sum(1 for i in self.instructions if i.state != "done")
+
+    @property
+    def done_instructions(self) -> int:
+        """Instructions listed that were reported done in the period."""
+        return sum(1 for i in self.instructions if i.state == "done")
+
 
 # --- periods ------------------------------------------------------------------------------
 
 
 def period_of(kind: str, today: date) -> Period:
-    """The days a briefing of KIND ("week" or "month") covers on TODAY; Refused otherwise."""
+    """The days a briefing of KIND covers on TODAY (local): "week", the seven days ending
+    on TODAY; "month", the calendar month up to TODAY (as `/rank`'s month). Raises
+    Refused("err.report_period") for another KIND."""
     if kind == "week":
         return Period(kind, today - timedelta(days=6), today)
     if kind == "month":
-        year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
-        # The same day a month ago (the last day of a shorter month), excluded.
-        last_day = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
-        before = date(year, month, min(today.day, last_day))
-        return Period(kind, before + timedelta(days=1), today)
+        return Period(kind, today.replace(day=1), today)
     raise Refused("err.report_period", word=kind[:20])
 
 
@@ -294,7 +347,8 @@ async def briefing(
     reply_days: int = 3,
     instruction_days: int = 5,
 ) -> Briefing:
-    """The meeting's briefing for PERIOD ("week" or "month") ending on TODAY (local).
+    """The meeting's briefing for PERIOD ("week" or "month") ending on TODAY, the current
+    local day (the store is read as it stands now: see the module's docstring).
 
     TZ is the city's time zone (timestamps are read as local days in it), CALENDAR the
     working days (for "working days waiting" and the ranking's default terms), SOON_DAYS
@@ -329,6 +383,7 @@ async def briefing(
     }
 
     reports = await _reports(session, span, tz)
+    # The projects counted everywhere: a dropped one is out of the city's work.
     live = sorted(
         (p for p in projects if p.stage is not Stage.DROPPED),
         key=lambda p: (p.unit, LIGHT_ORDER[lights[p.id]], p.code),
@@ -349,10 +404,11 @@ async def briefing(
     by_stage = tuple(
         StageRow(
             s,
-            sum(1 for p in projects if p.stage is s),
-            sum((p.investment for p in projects if p.stage is s), Decimal(0)),
+            sum(1 for p in live if p.stage is s),
+            sum((p.investment for p in live if p.stage is s), Decimal(0)),
         )
         for s in Stage
+        if s is not Stage.DROPPED
     )
     ranking_period = RANKING_PERIOD[period]
     ranked = await _ranking(
@@ -368,17 +424,18 @@ async def briefing(
     return Briefing(
         period=span,
         today=today,
-        projects=len(projects),
-        investment=sum((p.investment for p in projects), Decimal(0)),
+        projects=len(live),
+        investment=sum((p.investment for p in live), Decimal(0)),
+        dropped=len(projects) - len(live),
         by_stage=by_stage,
-        by_unit=_by_unit(projects, lights),
+        by_unit=_by_unit(live, lights),
         moved=await _moves(session, by_id, start_at, end_at, tz),
         went_red=await _went_red(session, span, today, tz, by_id, start_at, end_at),
         ranking=ranked,
         ranking_period=ranking_period,
         progress=progress,
         problems=tuple(row for _pid, _level, row in problems),
-        instructions=await _instructions(session, tz, today, start_at, end_at),
+        instructions=await _instructions(session, tz, calendar, today, start_at, end_at),
     )
 
 
@@ -644,10 +701,13 @@ async def _went_red(
             Unit.name,
         )
         .join(Unit, Unit.id == Instruction.unit_id)
+        .join(Project, Project.id == Instruction.project_id)
         .where(
             Instruction.done_at.is_(None),
             Instruction.deadline >= span.start - timedelta(days=1),
             Instruction.deadline < today,
+            # No deadline runs on a dropped project's instruction (as in the chat).
+            Project.stage != Stage.DROPPED,
         )
     )
     for iid, project_id, text, deadline, unit in in_rows:
@@ -669,7 +729,7 @@ async def _ranking(
     weights: Weights,
     reply_days: int,
     instruction_days: int,
-) -> tuple[RankRow, ...] | None:
+) -> RankingPart | None:
     """The units' ranking (storage.ranking), or None when it cannot be made.
 
     The briefing is the meeting's paper: a ranking that fails is said in its place (and
@@ -691,7 +751,21 @@ async def _ranking(
     except Exception:
         log.exception("the ranking could not be made for the briefing")
         return None
-    return tuple(RankRow(r.rank, r.unit, r.score, r.prev_rank) for r in result.rows)
+    rows = tuple(
+        RankRow(r.rank, r.unit, r.score, r.prev_rank, dict(r.figures)) for r in result.rows
+    )
+    shown = tuple(name for name in FIGURES if name not in result.left_out)
+    return RankingPart(
+        period=str(result.period.value),
+        start=result.start,
+        end=result.end,
+        prev_start=result.prev_start,
+        prev_end=result.prev_end,
+        rows=rows,
+        figures=shown,
+        left_out=dict(result.left_out),
+        idle=tuple(result.idle),
+    )
 
 
 async def _open_problems(
@@ -778,21 +852,36 @@ async def _open_problems(
 
 
 def instruction_state(
-    done_at: datetime | None, acknowledged_at: datetime | None, deadline: date | None, today: date
+    done_at: datetime | None,
+    acknowledged_at: datetime | None,
+    deadline: date | None,
+    today: date,
+    *,
+    dropped: bool = False,
 ) -> str:
-    """ "done", "overdue" (its deadline passed), "acknowledged" or "open"."""
+    """ "done"; "dropped" (not done, its project dropped: no deadline runs on it);
+    "overdue" (its deadline passed); "acknowledged" or "open". The same order as the
+    chat's (bot/format.py: instruction_state)."""
     if done_at is not None:
         return "done"
+    if dropped:
+        return "dropped"
     if deadline is not None and deadline < today:
         return "overdue"
     return "acknowledged" if acknowledged_at is not None else "open"
 
 
 async def _instructions(
-    session: AsyncSession, tz: tzinfo, today: date, start_at: datetime, end_at: datetime
+    session: AsyncSession,
+    tz: tzinfo,
+    calendar: WorkCalendar,
+    today: date,
+    start_at: datetime,
+    end_at: datetime,
 ) -> tuple[InstructionRow, ...]:
     """Every instruction still open, and those done in the period; overdue first, then by
-    deadline. Each with its unit's latest progress report on the project."""
+    deadline. Each with its unit's latest progress report on the project, the working
+    days it is late and whether more time was asked for."""
     leader = aliased(Member)
     acting = aliased(Unit)
     rows = (
@@ -812,6 +901,7 @@ async def _instructions(
                 Instruction.acknowledged_at,
                 Instruction.done_text,
                 Instruction.escalation_level,
+                Project.stage,
             )
             .join(Project, Project.id == Instruction.project_id)
             .join(leader, leader.id == Instruction.leader_id)
@@ -825,6 +915,7 @@ async def _instructions(
         )
     ).all()
     last = await _last_reports(session, {(r[1], r[6]) for r in rows})
+    pending = await _pending_extensions(session, [r[0] for r in rows if r[10] is None])
     found = []
     for (
         iid,
@@ -841,7 +932,16 @@ async def _instructions(
         acknowledged_at,
         done_text,
         level,
+        stage,
     ) in rows:
+        state = instruction_state(
+            done_at, acknowledged_at, deadline, today, dropped=stage is Stage.DROPPED
+        )
+        late = (
+            calendar.workdays_between(deadline, today)
+            if state == "overdue" and deadline is not None
+            else 0
+        )
         found.append(
             InstructionRow(
                 id=iid,
@@ -852,16 +952,34 @@ async def _instructions(
                 unit=unit,
                 given=_local(created, tz),
                 deadline=deadline,
-                state=instruction_state(done_at, acknowledged_at, deadline, today),
+                state=state,
                 done=_local(done_at, tz) if done_at else None,
                 done_text=done_text or "",
                 level=level or 0,
                 last_report=last.get((project_id, unit_id)),
+                late=late,
+                pending=iid in pending,
             )
         )
-    order = {"overdue": 0, "open": 1, "acknowledged": 2, "done": 3}
+    order = {"overdue": 0, "open": 1, "acknowledged": 2, "dropped": 3, "done": 4}
     found.sort(key=lambda r: (order[r.state], r.deadline or date.max, r.id))
     return tuple(found)
+
+
+async def _pending_extensions(session: AsyncSession, ids: Sequence[int]) -> set[int]:
+    """The instructions among IDS with a request for more time waiting for a decision."""
+    found: set[int] = set()
+    for chunk in _chunks(ids):
+        found.update(
+            await session.scalars(
+                select(Extension.item_id).where(
+                    Extension.item_kind == "instruction",
+                    Extension.status == ExtensionStatus.PENDING,
+                    Extension.item_id.in_(chunk),
+                )
+            )
+        )
+    return found
 
 
 async def _last_reports(

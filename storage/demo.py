@@ -2,9 +2,14 @@
 
 Everything is placed relative to `today` and drawn from a seeded generator, so the demo
 always shows something overdue, something due this week and problems at every step, and
-tests can count on what it builds. The people and companies are made up. The city comes
-in Chinese or in English: the same units, people, projects and dates, named and written in
-that language.
+tests can count on what it builds. The city has a past, so that the funnel, the ranking
+and the briefing have something to show: its projects entered the store months ago and
+moved stage on the days their time lists imply (stage_moves), a signing, a start and an
+operation inside the current month whatever day it is; they were reported week by week;
+and every ranked unit answered problems up to this month, on time as often as that unit
+keeps its promises (_HABITS), as it did its milestones. The people and companies are made
+up. The city comes in Chinese or in English: the same units, people, projects and dates,
+named and written in that language.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from itertools import pairwise
 from typing import Final
 
 from sqlalchemy import func, select
@@ -34,9 +40,11 @@ from storage.models import (
     ProjectLead,
     Role,
     Stage,
+    StageMove,
     Unit,
     UnitKind,
 )
+from storage.projects import NO_CHANGE, REPORT
 from storage.rules import Light, milestone_light
 from storage.workdays import WorkCalendar
 
@@ -107,8 +115,46 @@ ROUTING: Final = {
     "other": CENTER,
 }
 
-# Where projects sit, with how many each tends to carry (the wall chart should not be flat).
-_TERRITORY: Final = (("青山镇", 8), ("白沙镇", 6), ("柳林镇", 4), ("东城街道", 7), ("南湖街道", 5))
+# Where the projects of each stage sit: the nth project of a stage goes to the nth unit
+# listed. Every township has projects negotiating, signed and started, so that the ranking
+# has signings, starts and operation to count for each; the totals (8, 6, 4, 7, 5) keep
+# the wall chart uneven. The first signed project (the officer's, its permit overdue) and
+# the last (its site selection overdue, on the officer's /today) are Qingshan's.
+_DEAL: Final[dict[Stage, tuple[str, ...]]] = {
+    Stage.NEGOTIATING: ("青山镇", "东城街道", "白沙镇", "柳林镇", "南湖街道", "青山镇", "东城街道"),
+    Stage.SIGNED: ("青山镇", "白沙镇", "东城街道", "柳林镇", "南湖街道", "白沙镇", "青山镇"),
+    Stage.STARTED: (
+        "东城街道", "青山镇", "南湖街道", "白沙镇", "柳林镇", "青山镇", "东城街道", "南湖街道",
+        "白沙镇",
+    ),
+    Stage.OPERATING: ("柳林镇", "青山镇", "东城街道", "南湖街道"),
+    Stage.PAUSED: ("青山镇", "东城街道"),
+    Stage.DROPPED: ("白沙镇",),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Habit:
+    """How a unit has kept its promises in the demo's past."""
+
+    on_time: float  # share of its milestones and answers done by the deadline
+    reporting: float  # share of the weeks each of its projects was reported on
+
+
+# Liulin, the smallest township, is the most diligent; Nanhu is the lax one.
+_HABITS: Final = {
+    CENTER: _Habit(0.9, 0.9),
+    "青山镇": _Habit(0.85, 0.92),
+    "白沙镇": _Habit(0.75, 0.85),
+    "柳林镇": _Habit(0.95, 0.97),
+    "东城街道": _Habit(0.8, 0.9),
+    "南湖街道": _Habit(0.6, 0.5),
+    LAND_BUREAU: _Habit(0.65, 0.0),
+    APPROVAL_BUREAU: _Habit(0.8, 0.0),
+    HOUSING_BUREAU: _Habit(0.7, 0.0),
+    ECOLOGY_BUREAU: _Habit(0.9, 0.0),
+    FINANCE_BUREAU: _Habit(0.85, 0.0),
+}
 
 # (unit, Chinese name, English name, role, reads the other language): a couple read the
 # city's other language, so that both languages get seen.
@@ -244,16 +290,6 @@ _COMPANY_WORDS: Final = (
     ("越川", "Yuechuan"), ("丰瀚", "Fenghan"),
 )  # fmt: skip
 
-# How many projects stand at each stage; shuffled over the projects.
-_STAGES: Final = (
-    (Stage.NEGOTIATING, 7),
-    (Stage.SIGNED, 7),
-    (Stage.STARTED, 9),
-    (Stage.OPERATING, 4),
-    (Stage.PAUSED, 2),
-    (Stage.DROPPED, 1),
-)
-
 # The standard time list, days before the start target, and who owns each step.
 _STEPS: Final = (
     ("site", "选址", 150, None),
@@ -276,6 +312,7 @@ _STEP_EN: Final = {
 # the coming week whatever `today` is (3 days or more ahead, so that moving a weekend date
 # back to the Friday keeps it ahead). The first signed project is behind on its permit
 # (24 days out, the permit was due 16 days ago): the open problem and instruction are on it.
+# The last has no step done yet (its site selection is late), so it signed this month.
 _SIGNED_START_IN: Final = (24, 43, 84, 5, 113, 61, 137)
 
 # Progress reports by stage: (Chinese, English).
@@ -286,6 +323,8 @@ _REPORTS: Final[dict[Stage, tuple[tuple[str, str], ...]]] = {
          "intensity and how the land is supplied."),
         ("企业考察团来访，实地踏勘了两个备选地块。",
          "The company's delegation visited and inspected the two candidate plots."),
+        ("企业正在编制项目可行性研究报告，专班每周跟进。",
+         "The company is writing the feasibility study; the task team follows up weekly."),
         ("合同文本已提交司法局审核，争取月内签约。",
          "The contract is with the justice bureau for review; signing is aimed for this month."),
     ),
@@ -294,6 +333,8 @@ _REPORTS: Final[dict[Stage, tuple[tuple[str, str], ...]]] = {
          "Contract signed; the paperwork for the land auction is under way."),
         ("环评报告已报送生态环境局，等待专家评审。",
          "EIA report sent to the ecology bureau, waiting for the expert review."),
+        ("施工总承包招标已发布，预计下月定标。",
+         "The main construction tender is out; the contractor is chosen next month."),
         ("施工图设计已完成八成，同步准备施工许可申报材料。",
          "Construction drawings 80% done; the permit application is being prepared alongside."),
     ),
@@ -302,12 +343,15 @@ _REPORTS: Final[dict[Stage, tuple[tuple[str, str], ...]]] = {
          "Main plant foundations under way, 120 workers on site."),
         ("钢结构安装进度过半，主要设备采购合同已签订。",
          "Steel structure more than half up; the main equipment contracts are signed."),
+        ("设备基础施工完成，首批生产设备已进场。",
+         "Equipment foundations done; the first production machines are on site."),
         ("综合楼封顶，厂区道路和管网同步施工。",
          "Office building topped out; site roads and pipes are being laid alongside."),
     ),
     Stage.OPERATING: (
         ("一期生产线运行稳定，本月产值环比增长。",
          "Phase 1 line running steadily; output up on last month."),
+        ("新增就业岗位80个，企业招工顺利。", "80 new jobs; hiring is going well."),
         ("企业正在谋划二期扩产，已提出新增用地需求。",
          "The company is planning phase 2 and has asked for more land."),
     ),
@@ -424,6 +468,136 @@ _INSTRUCTIONS: Final = (
      "chart and make sure it starts operating on time."),
 )  # fmt: skip
 
+# How far back the past problems go: past last year's start on most days.
+_PAST_DAYS: Final = 480
+# The past's problems, answered and signed off, by the unit that answered them (the
+# townships answer for their own projects: relocation, the neighbours, local roads).
+_TOWNSHIP: Final = "township"
+
+
+@dataclass(frozen=True)
+class _PastProblem:
+    category: ProblemCategory
+    text: tuple[str, str]  # (Chinese, English)
+    answer: tuple[str, str]
+
+
+_PAST_PROBLEMS: Final[dict[str, tuple[_PastProblem, ...]]] = {
+    LAND_BUREAU: (
+        _PastProblem(ProblemCategory.LAND,
+            ("项目用地规划条件尚未出具，影响土地挂牌。",
+             "The plot's planning conditions are not issued yet, which holds up the auction."),
+            ("规划条件已出具，并移交土地储备中心。",
+             "Planning conditions issued and passed to the land reserve centre.")),
+        _PastProblem(ProblemCategory.LAND,
+            ("用地组卷报批进度较慢，请明确批复时间。",
+             "The land conversion file is slow; please give a date for the approval."),
+            ("已报省厅审批，预计两周内批复。",
+             "Filed with the provincial department; approval expected within two weeks.")),
+        _PastProblem(ProblemCategory.LAND,
+            ("不动产权证办理材料清单不清楚，企业两次补件。",
+             "The property certificate's list of documents is unclear; the company filed "
+             "twice."),
+            ("已一次性告知材料清单，窗口专人对接。",
+             "The full list was sent at once, and a window officer is assigned.")),
+        _PastProblem(ProblemCategory.LAND,
+            ("地块红线与规划道路冲突，请协调调整。",
+             "The plot boundary clashes with a planned road; please adjust it."),
+            ("红线已调整，附图已发企业。",
+             "Boundary adjusted; the map is with the company.")),
+    ),
+    APPROVAL_BUREAU: (
+        _PastProblem(ProblemCategory.PERMITS,
+            ("项目备案信息需要变更，请指导办理。",
+             "The project filing must be changed; please advise how."),
+            ("备案变更已在线办结。", "The filing change was done online.")),
+        _PastProblem(ProblemCategory.PERMITS,
+            ("施工图审查意见反馈较慢。", "Feedback on the construction drawings is slow."),
+            ("已协调审图机构，三日内出具意见。",
+             "The review firm will reply within three days.")),
+        _PastProblem(ProblemCategory.PERMITS,
+            ("请将项目纳入工程建设审批绿色通道。",
+             "Please put the project in the fast lane for construction approvals."),
+            ("已纳入绿色通道，专人帮办代办。",
+             "Fast lane granted, with an officer to handle the paperwork.")),
+        _PastProblem(ProblemCategory.PERMITS,
+            ("节能审查材料被退回，请说明原因。",
+             "The energy review file came back; please say why."),
+            ("已说明需补充能耗测算，企业已补正。",
+             "Explained: the energy figures were missing. The company has resubmitted.")),
+    ),
+    HOUSING_BUREAU: (
+        _PastProblem(ProblemCategory.UTILITIES,
+            ("施工临时用水用电接入申请尚未批复。",
+             "Temporary water and power for the works are not approved yet."),
+            ("已协调水务和供电部门，本周接通。",
+             "Water and power companies arranged; connected this week.")),
+        _PastProblem(ProblemCategory.UTILITIES,
+            ("园区污水管网未接至项目红线。", "The park's sewer does not reach the plot."),
+            ("管网延伸工程已开工，月底前接通。",
+             "The sewer extension has started; connected by the month end.")),
+        _PastProblem(ProblemCategory.UTILITIES,
+            ("质量安全监督手续办理时间较长。",
+             "Registering quality and safety supervision takes long."),
+            ("已并联办理，当日出证。", "Handled in parallel; registered the same day.")),
+        _PastProblem(ProblemCategory.UTILITIES,
+            ("天然气管道接入方案尚未确定。", "The gas connection plan is undecided."),
+            ("燃气公司已出具接入方案。", "The gas company has issued the plan.")),
+    ),
+    ECOLOGY_BUREAU: (
+        _PastProblem(ProblemCategory.PERMITS,
+            ("环评报告需补充大气影响预测，请明确要求。",
+             "The EIA needs an air-impact forecast; please state what is required."),
+            ("补充要求清单已发企业。", "The list of additions is with the company.")),
+        _PastProblem(ProblemCategory.PERMITS,
+            ("排污许可证申领进度较慢。", "The discharge permit is slow."),
+            ("已受理，十个工作日内发证。", "Accepted; issued within ten working days.")),
+        _PastProblem(ProblemCategory.PERMITS,
+            ("项目污染物总量指标来源尚未落实。", "The emission quota has no source yet."),
+            ("已从全市储备中调剂总量指标。", "Quota allocated from the city's reserve.")),
+    ),
+    FINANCE_BUREAU: (
+        _PastProblem(ProblemCategory.FINANCE,
+            ("招商引资奖励资金何时兑现？", "When is the investment incentive paid?"),
+            ("已纳入本季度拨付计划。", "It is in this quarter's payment plan.")),
+        _PastProblem(ProblemCategory.FINANCE,
+            ("固定资产投资补助申报需要哪些材料？",
+             "What does the fixed-asset investment grant need?"),
+            ("申报指南已发企业。", "Guidelines sent to the company.")),
+        _PastProblem(ProblemCategory.FINANCE,
+            ("企业申请贷款贴息，请明确办理流程。",
+             "The company asks for an interest subsidy; please explain how."),
+            ("流程已明确，并指定了联系人。", "Process explained, and a contact named.")),
+    ),
+    _TOWNSHIP: (
+        _PastProblem(ProblemCategory.LAND,
+            ("地块内尚有3户未签订征迁协议，影响土地交付。",
+             "Three households on the plot have not signed the relocation agreement, which "
+             "delays handing over the land."),
+            ("已逐户上门做工作，协议已全部签订。",
+             "The town visited each household; every agreement is signed.")),
+        _PastProblem(ProblemCategory.OTHER,
+            ("施工现场周边群众阻工，请属地协调。",
+             "Neighbours are blocking the works; the town is asked to mediate."),
+            ("已召开协调会，施工恢复正常。", "Mediation held; the work has resumed.")),
+        _PastProblem(ProblemCategory.LAND,
+            ("地上附着物清点补偿尚未完成。",
+             "The count and compensation of what stands on the land is unfinished."),
+            ("清点已完成，补偿款已发放。", "Count done and compensation paid.")),
+        _PastProblem(ProblemCategory.OTHER,
+            ("项目周边道路需临时封闭，请镇里协调。",
+             "The road by the site must close for a while; the town is asked to arrange it."),
+            ("已与交警和村里协调，夜间封闭施工。",
+             "Arranged with the traffic police and the village: closed at night.")),
+    ),
+}  # fmt: skip
+# The raiser's sign-off of an answered problem.
+_SIGNOFFS: Final = (
+    ("问题已解决，谢谢。", "Resolved, thank you."),
+    ("已落实，企业认可。", "Done; the company is satisfied."),
+    ("收到，问题闭环。", "Received; closed."),
+)
+
 
 @dataclass(frozen=True)
 class DemoMember:
@@ -465,6 +639,11 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=_CITY_TZ).astimezone(UTC)
 
 
+def _local(at: datetime) -> date:
+    """The demo city's calendar day of AT."""
+    return at.astimezone(_CITY_TZ).date()
+
+
 def _day(today: date, days: int) -> date:
     return today + timedelta(days=days)
 
@@ -472,6 +651,41 @@ def _day(today: date, days: int) -> date:
 def _weekday(day: date) -> date:
     """The day, or the Friday before it: a deadline on a Sunday looks like a typo."""
     return day - timedelta(days=max(0, day.weekday() - 4))
+
+
+def _weekday_after(day: date) -> date:
+    """The day, or the Monday after it: what is late past a Friday is done on Monday."""
+    return day + timedelta(days=7 - day.weekday()) if day.weekday() > 4 else day
+
+
+def _recent(today: date, days_ago: int) -> date:
+    """A working day DAYS_AGO (or the weekend's Friday) before TODAY, but inside TODAY's
+    month: its first working day up to TODAY (or TODAY itself) when the month is younger.
+    The demo's "this month" then holds moves and deadlines whatever day it is built on."""
+    first = today.replace(day=1)
+    day = _weekday(today - timedelta(days=days_ago))
+    if day >= first:
+        return day
+    days = (first + timedelta(days=n) for n in range((today - first).days + 1))
+    return next((d for d in days if d.weekday() < 5), today)
+
+
+# A milestone: (kind, title, planned, done, owner unit or None for the project's own).
+_Step = tuple[str, str, date | None, date | None, str | None]
+# The stages a project went through, each with when it got there (aware UTC); the first is
+# its entry into the store.
+_Path = list[tuple[Stage, datetime]]
+_UNDER_WAY: Final = (Stage.NEGOTIATING, Stage.SIGNED, Stage.STARTED)
+
+
+def _stage_on(path: _Path, at: datetime) -> Stage | None:
+    """The stage a project of PATH stood at AT; None before it entered the store."""
+    stage = None
+    for reached, when in path:
+        if when > at:
+            break
+        stage = reached
+    return stage
 
 
 class _Builder:
@@ -484,8 +698,11 @@ class _Builder:
         self.members: list[Member] = []
         self.projects: list[Project] = []
         self.leads: dict[int, list[Member]] = {}
-        # Signed projects by code in the order made: the rank picks their start target.
-        self.signed_rank: dict[str, int] = {}
+        # By project code: its place among the projects of its stage (0 first), its time
+        # list and its past.
+        self.rank: dict[str, int] = {}
+        self.plans: dict[str, list[_Step]] = {}
+        self.paths: dict[str, _Path] = {}
         self.milestones: list[Milestone] = []
         self.reports = 0
         self.problems: list[Problem] = []
@@ -539,12 +756,13 @@ class _Builder:
         await self.session.flush()
 
     async def build_projects(self, industries: Sequence[str]) -> None:
-        rng, today = self.rng, self.today
-        stages = [stage for stage, n in _STAGES for _ in range(n)]
+        """The projects, each with its time list and its past laid out (written later),
+        entered into the store on the day its past begins."""
+        rng = self.rng
+        stages = [stage for stage, units in _DEAL.items() for _ in units]
         rng.shuffle(stages)
-        places = [name for name, _ in _TERRITORY]
-        weights = [w for _, w in _TERRITORY]
         seen: dict[str, int] = {}
+        ranks: dict[Stage, int] = {}
         for i, stage in enumerate(stages):
             industry = industries[i % len(industries)]
             nth = seen.get(industry, 0)
@@ -557,7 +775,9 @@ class _Builder:
                 generic = _GENERIC_NAMES[nth % len(_GENERIC_NAMES)]
                 name = self.words(*generic).format(industry=industry)
                 company_tail = self.words(*_GENERIC_COMPANY)
-            unit = rng.choices(places, weights)[0]
+            rank = ranks.get(stage, 0)
+            ranks[stage] = rank + 1
+            unit = _DEAL[stage][rank]
             investment = Decimal(rng.randrange(8_000, 300_001, 500))
             land: Decimal | None = None
             if not (industry in _SERVICES and rng.random() < 0.4):
@@ -565,9 +785,8 @@ class _Builder:
                 mu = investment / Decimal(rng.randint(250, 700))
                 land = (mu * 2).quantize(Decimal(1)) / 2
             code = f"XM{i + 1:02d}"
-            if stage is Stage.SIGNED:
-                self.signed_rank[code] = len(self.signed_rank)
-            signed, started, operating = self.targets(stage, self.signed_rank.get(code, 0))
+            self.rank[code] = rank
+            signed, started, operating = self.targets(stage, rank)
             project = Project(
                 code=code,
                 name=name,
@@ -582,13 +801,17 @@ class _Builder:
                 target_signed=signed,
                 target_started=started,
                 target_operating=operating,
-                created_at=_at(today - timedelta(days=rng.randint(60, 400)), 9),
             )
+            self.plans[code] = self.steps(project, unit)
+            self.paths[code] = self.history(project)
+            project.created_at = self.paths[code][0][1]
             self.projects.append(project)
         self.session.add_all(self.projects)
         await self.session.flush()
 
-    def targets(self, stage: Stage, rank: int) -> tuple[date, date | None, date | None]:
+    def targets(self, stage: Stage, rank: int) -> tuple[date | None, date | None, date | None]:
+        """The stage targets (签约, 开工, 投产) of the RANKth project of STAGE. A project
+        that has signed gets its signing target from its signing, in history()."""
         r, today = self.rng.randint, self.today
         if stage is Stage.NEGOTIATING:
             signed = _day(today, r(10, 150))
@@ -596,17 +819,29 @@ class _Builder:
             return signed, started, started + timedelta(days=r(300, 720))
         if stage is Stage.SIGNED:
             started = _day(today, _SIGNED_START_IN[rank % len(_SIGNED_START_IN)])
-            return _day(today, -r(20, 240)), started, started + timedelta(days=r(300, 600))
+            return None, started, started + timedelta(days=r(300, 600))
         if stage is Stage.STARTED:
-            return _day(today, -r(320, 500)), _day(today, -r(20, 300)), _day(today, r(30, 500))
+            # The first broke ground days ago: a start this month, whatever the day.
+            started = _day(today, -r(3, 10) if rank == 0 else -r(20, 300))
+            return None, started, _day(today, r(30, 500))
         if stage is Stage.OPERATING:
-            return _day(today, -r(700, 1100)), _day(today, -r(400, 650)), _day(today, -r(10, 300))
+            # Signed a year or more ago, started some months later, operating since; the
+            # first has just begun.
+            started = _day(today, -r(200, 330))
+            operating = started + timedelta(days=r(150, 200))
+            return None, started, _day(today, -r(3, 20)) if rank == 0 else operating
         if stage is Stage.PAUSED:
-            return _day(today, -r(200, 500)), _day(today, r(60, 200)), None
+            return None, _day(today, r(60, 200)), None
         return _day(today, -r(30, 300)), None, None
 
-    def done_on(self, planned: date) -> date:
-        return min(_weekday(planned + timedelta(days=self.rng.randint(-6, 4))), self.today)
+    def done_on(self, planned: date, unit: str) -> date:
+        """When UNIT did a milestone planned for PLANNED: by then (up to six days early) as
+        often as it keeps its promises, up to twelve days late otherwise; never after today."""
+        if self.rng.random() < _HABITS[unit].on_time:
+            done = _weekday(planned - timedelta(days=self.rng.randint(0, 6)))
+        else:
+            done = _weekday_after(planned + timedelta(days=self.rng.randint(1, 12)))
+        return min(done, self.today)
 
     async def build_time_lists(self) -> None:
         for project in self.projects:
@@ -614,7 +849,7 @@ class _Builder:
             self.leads[project.id] = self.rng.sample(officers, k=self.rng.randint(1, 2))
             for lead in self.leads[project.id]:
                 self.session.add(ProjectLead(project_id=project.id, member_id=lead.id))
-            steps = self.steps(project)
+            steps = self.plans[project.code]
             for seq, (kind, title, planned, done, owner) in enumerate(steps, start=1):
                 owner_id = self.units[owner].id if owner else project.unit_id
                 self.milestones.append(
@@ -634,73 +869,217 @@ class _Builder:
     def unit_name(self, unit_id: int) -> str:
         return next(name for name, u in self.units.items() if u.id == unit_id)
 
-    def steps(
-        self, project: Project
-    ) -> list[tuple[str, str, date | None, date | None, str | None]]:
-        """The project's time list: (kind, title, planned, done, owner unit or None)."""
+    def steps(self, project: Project, home: str) -> list[_Step]:
+        """The time list of PROJECT, of the unit HOME: (kind, title, planned, done, owner
+        unit or None). Each milestone is done as punctually as its owner keeps promises."""
         today, stage = self.today, project.stage
-        # targets() gives every stage the dates used here; `or today` only satisfies typing.
-        target_signed = project.target_signed or today
-        target_started = project.target_started or today
         if stage is Stage.NEGOTIATING:
+            target_signed = project.target_signed or today  # targets() gives one
             planned = _weekday(target_signed - timedelta(days=self.rng.randint(5, 30)))
-            done = self.done_on(planned) if planned < today and self.rng.random() < 0.5 else None
+            done = None
+            if planned < today and self.rng.random() < 0.5:
+                done = self.done_on(planned, home)
             return [("site", "选址", planned, done, None)]
         if stage is Stage.DROPPED:
-            planned = _weekday(target_signed - timedelta(days=20))
-            return [("site", "选址", planned, self.done_on(planned), None)]
-        rows: list[tuple[str, str, date | None, date | None, str | None]] = []
+            planned = _weekday((project.target_signed or today) - timedelta(days=20))
+            return [("site", "选址", planned, self.done_on(planned, home), None)]
+        # targets() gives every other stage a start target; `or today` only satisfies typing.
+        target_started = project.target_started or today
+        rows: list[_Step] = []
         past = [s[0] for s in _STEPS if _weekday(target_started - timedelta(days=s[2])) < today]
         latest_past = past[-1] if past else None
         for i, (kind, title, days_before, owner) in enumerate(_STEPS):
             planned = _weekday(target_started - timedelta(days=days_before))
             done = None
             if stage in (Stage.STARTED, Stage.OPERATING):
-                done = self.done_on(planned)
+                done = self.done_on(planned, owner or home)
             elif stage is Stage.SIGNED and planned < today:
                 # Every other signed project is behind on its latest step: that is the red
                 # on the wall chart that the escalation exists for.
-                behind = self.signed_rank[project.code] % 2 == 0 and kind == latest_past
-                done = None if behind else self.done_on(planned)
+                behind = self.rank[project.code] % 2 == 0 and kind == latest_past
+                done = None if behind else self.done_on(planned, owner or home)
             elif stage is Stage.PAUSED:
                 # Paused after the first steps; the rest wait, unplanned, for a restart.
                 if i >= 3:
                     rows.append((kind, title, None, None, owner))
                     continue
                 planned = _weekday(today - timedelta(days=200 - 40 * i))
-                done = self.done_on(planned)
+                done = self.done_on(planned, owner or home)
             rows.append((kind, title, planned, done, owner))
+        if stage in (Stage.STARTED, Stage.OPERATING):
+            return self.broke_ground(project, rows)
         return rows
 
-    async def build_reports(self) -> None:
-        rng, today = self.rng, self.today
-        for n, project in enumerate(self.projects):
-            if project.stage is Stage.DROPPED:
-                continue
-            texts = _REPORTS[project.stage]
-            count = rng.randint(1, 3) if project.stage in (Stage.SIGNED, Stage.STARTED) else 1
-            # Every fifth project has gone quiet, so "waiting for an update" has something.
-            newest = rng.randint(20, 45) if n % 5 == 0 else rng.randint(1, 9)
-            author = self.leads[project.id][0]
-            for k in range(count):
-                day = _weekday(today - timedelta(days=newest + 7 * (count - 1 - k)))
-                amount = None
-                if project.stage is Stage.STARTED:
-                    amount = Decimal(rng.randrange(300, 5001, 50))
-                at = _at(day, 16, 30)
+    def broke_ground(self, project: Project, rows: list[_Step]) -> list[_Step]:
+        """ROWS with groundbreaking (the last step) done on or after every other step: it is
+        the start itself. The first started project broke ground this month."""
+        *before, (kind, title, planned, done, owner) = rows
+        if project.stage is Stage.STARTED and self.rank[project.code] == 0:
+            done = _recent(self.today, self.rng.randint(0, 3))
+        else:
+            done = max([d for *_, d, _owner in rows if d is not None], default=self.today)
+        return [
+            *((k, t, p, min(d, done) if d else d, o) for k, t, p, d, o in before),
+            (kind, title, planned, done, owner),
+        ]
+
+    def history(self, project: Project) -> _Path:
+        """The stages PROJECT went through and when, from its time list: it entered the
+        store negotiating; signed before its first milestone was done (the last signed
+        project this month, whatever the day); started on the day it broke ground;
+        operating months later (the first operating project this month); paused weeks
+        after its last step done; dropped once its signing target had passed. A project
+        that signed gets its signing target near its signing."""
+        r, today, stage = self.rng.randint, self.today, project.stage
+        rank = self.rank[project.code]
+        done = {kind: d for kind, _t, _p, d, _o in self.plans[project.code] if d is not None}
+        first_done = min(done.values(), default=None)
+        days: list[tuple[Stage, date]]
+        if stage is Stage.NEGOTIATING:
+            entered = _weekday(today - timedelta(days=r(50, 200)))
+            if first_done is not None:
+                entered = min(entered, _weekday(first_done - timedelta(days=r(10, 40))))
+            days = [(stage, entered)]
+        elif stage is Stage.DROPPED:
+            site = done["site"]
+            target = project.target_signed or today  # targets() gives one
+            dropped = _weekday(min(target + timedelta(days=r(10, 40)), today - timedelta(days=2)))
+            entered = _weekday(site - timedelta(days=r(20, 60)))
+            days = [(Stage.NEGOTIATING, entered), (stage, max(dropped, site))]
+        else:
+            if stage is Stage.SIGNED and rank == len(_DEAL[Stage.SIGNED]) - 1:
+                signed = _recent(today, r(1, 5))
+            elif first_done is None:
+                signed = _weekday(today - timedelta(days=r(20, 45)))
+            else:
+                signed = _weekday(first_done - timedelta(days=r(7, 40)))
+            entered = _weekday(signed - timedelta(days=r(30, 120)))
+            days = [(Stage.NEGOTIATING, entered), (Stage.SIGNED, signed)]
+            if stage in (Stage.STARTED, Stage.OPERATING):
+                days.append((Stage.STARTED, done["groundbreaking"]))
+            if stage is Stage.OPERATING:
+                started = done["groundbreaking"]
+                if rank == 0:
+                    operating = _recent(today, r(0, 5))
+                else:
+                    target = project.target_operating or today  # targets() gives one
+                    operating = _weekday(target + timedelta(days=r(-15, 20)))
+                    operating = min(operating, _weekday(today - timedelta(days=1)))
+                    operating = max(operating, started + timedelta(days=120))
+                days.append((stage, operating))
+            if stage is Stage.PAUSED:
+                paused = _weekday(max(done.values()) + timedelta(days=r(14, 100)))
+                days.append((stage, min(paused, _weekday(today - timedelta(days=3)))))
+            project.target_signed = signed + timedelta(days=r(-10, 12))
+        # Entered in the morning; the stage moves later in the working day.
+        path = [(days[0][0], _at(days[0][1], 9, 15 * r(0, 3)))]
+        path += [(s, _at(day, r(10, 16), 15 * r(0, 3))) for s, day in days[1:]]
+        return path
+
+    async def build_history(self) -> None:
+        """Write each project's past into stage_moves: the flush hook's row of its entry
+        (made when the project was written, at the build's own time and stage) becomes its
+        entry, negotiating, on its created_at by a coordinator; then a move per stage it
+        reached, by its lead officer."""
+        coordinator = self.staff(CENTER, Role.COORDINATOR)[0]
+        entries = {
+            move.project_id: move
+            for move in await self.session.scalars(
+                select(StageMove).where(
+                    StageMove.project_id.in_([p.id for p in self.projects]),
+                    StageMove.from_stage.is_(None),
+                )
+            )
+        }
+        for project in self.projects:
+            path = self.paths[project.code]
+            entry = entries[project.id]
+            entry.to_stage, entry.at, entry.actor_id = path[0][0], path[0][1], coordinator.id
+            lead = self.leads[project.id][0]
+            for (before, _), (stage, at) in pairwise(path):
                 self.session.add(
-                    ProgressReport(
+                    StageMove(
                         project_id=project.id,
-                        author_id=author.id,
-                        text=self.words(*texts[k % len(texts)]),
-                        report_date=day,
-                        amount=amount,
-                        created_at=at,
+                        from_stage=before,
+                        to_stage=stage,
+                        at=at,
+                        actor_id=lead.id,
                     )
                 )
-                project.last_progress_at = at
-                self.reports += 1
         await self.session.flush()
+
+    async def build_reports(self) -> None:
+        """Progress reports week by week since each project entered the store (a few of
+        them checks that nothing changed), skipping weeks as often as its unit misses them;
+        monthly once operating. Every fifth project has gone quiet for three to six weeks,
+        so that "waiting for an update" has something; a paused or dropped project's last
+        word is the day it stopped."""
+        rng, today = self.rng, self.today
+        reports: list[ProgressReport] = []
+        for n, project in enumerate(self.projects):
+            path = self.paths[project.code]
+            habit = _HABITS[self.unit_name(project.unit_id)]
+            authors = self.leads[project.id]
+            entered = _local(path[0][1])
+            if project.stage in (Stage.PAUSED, Stage.DROPPED):
+                newest = _local(path[-1][1])
+            else:
+                ago = rng.randint(20, 45) if n % 5 == 0 else rng.randint(0, 6)
+                newest = _weekday(today - timedelta(days=ago))
+            monday = newest - timedelta(days=newest.weekday())
+            week = 0
+            while monday + timedelta(days=4) >= entered:
+                day = newest
+                if week:
+                    day = max(monday + timedelta(days=rng.randint(0, 4)), entered)
+                at = _at(day, rng.randint(15, 18), rng.randint(0, 59))
+                stage = _stage_on(path, at)
+                if stage is not None and self.reported(stage, week, habit):
+                    author = authors[week % len(authors)]
+                    reports.append(self.report(project, author, stage, at, newest=week == 0))
+                week += 1
+                monday -= timedelta(days=7)
+        # In the order written: a project's latest report is the one with the highest id.
+        reports.sort(key=lambda r: r.created_at)
+        self.session.add_all(reports)
+        latest = {r.project_id: r.created_at for r in reports}
+        for project in self.projects:
+            project.last_progress_at = latest.get(project.id)
+        self.reports = len(reports)
+        await self.session.flush()
+
+    def reported(self, stage: Stage, week: int, habit: _Habit) -> bool:
+        """Whether a project at STAGE, of a unit of HABIT, was reported on WEEK weeks
+        before its newest report (always on the newest)."""
+        if week == 0:
+            return True
+        if stage is Stage.OPERATING:
+            return week % 4 == 0
+        return stage in _UNDER_WAY and self.rng.random() < habit.reporting
+
+    def report(
+        self, project: Project, author: Member, stage: Stage, at: datetime, *, newest: bool
+    ) -> ProgressReport:
+        """A report on PROJECT at AT (aware UTC), while at STAGE: the stage's texts in
+        their order, a step for every five weeks in it; now and then a check that nothing
+        changed instead (never the newest, which the card shows); an amount invested while
+        building."""
+        reached = max(when for s, when in self.paths[project.code] if s is stage and when <= at)
+        report = ProgressReport(
+            project_id=project.id,
+            author_id=author.id,
+            text="",
+            report_date=_local(at),
+            kind=NO_CHANGE,
+            created_at=at,
+        )
+        if newest or self.rng.random() >= 0.25:
+            texts = _REPORTS[stage]
+            report.kind = REPORT
+            report.text = self.words(*texts[min(len(texts) - 1, (at - reached).days // 35)])
+            if stage is Stage.STARTED:
+                report.amount = Decimal(self.rng.randrange(300, 5001, 50))
+        return report
 
     async def build_problems(self) -> None:
         today = self.today
@@ -726,6 +1105,10 @@ class _Builder:
             )
             if spec.status in (ProblemStatus.RESOLVED, ProblemStatus.CLOSED):
                 problem.resolved_at = _at(raised + timedelta(days=spec.age_days // 2 + 1), 17)
+            # The unit's first reply is its answer, the day counted for its deadline.
+            answers = [n for n, (who, *_text) in enumerate(spec.replies, start=1) if who == "unit"]
+            if answers:
+                problem.answered_at = _at(raised + timedelta(days=answers[0]), 11)
             self.problems.append(problem)
             replies.append((problem, spec))
         self.session.add_all(self.problems)
@@ -789,6 +1172,100 @@ class _Builder:
         self.instructions = 2
         await self.session.flush()
 
+    def answering(self) -> list[tuple[str, Member, bool]]:
+        """The units that are ranked, each with the member who answers for it and whether
+        it is a township (answering for its own projects only)."""
+        found = []
+        for name, kind, _parent in _UNITS:
+            if kind in (UnitKind.TOWNSHIP, UnitKind.SUBDISTRICT, UnitKind.DEPARTMENT):
+                member = (self.staff(name, Role.OFFICER) or self.staff(name, Role.HEAD))[0]
+                found.append((name, member, kind is not UnitKind.DEPARTMENT))
+        return found
+
+    def involved(self, unit: str, day: date, own: bool) -> Project | None:
+        """A project that a problem for UNIT raised on DAY can be about: under
+        way then (signed or started; a township's own, OWN, also negotiating)."""
+        at = _at(day, 12)
+        stages = _UNDER_WAY if own else (Stage.SIGNED, Stage.STARTED)
+        found = [
+            p
+            for p in self.projects
+            if (not own or p.unit_id == self.units[unit].id)
+            and _stage_on(self.paths[p.code], at) in stages
+        ]
+        return self.rng.choice(found) if found else None
+
+    def kept(self, due: date, begun: date, habit: _Habit) -> date:
+        """When a unit of HABIT did what it was asked on BEGUN by DUE: by then as often as
+        it keeps its promises, some working days later otherwise. Never after today: what
+        fell due in the last days was done in time."""
+        if self.rng.random() >= habit.on_time:
+            late = _weekday_after(due + timedelta(days=self.rng.randint(1, 8)))
+            if late <= self.today:
+                return late
+        return max(begun, _weekday(due - timedelta(days=self.rng.randint(0, 3))))
+
+    async def build_past_problems(self) -> None:
+        """The past months' problems, each answered and signed off. Every ranked unit's
+        answers fell due every week or two (a township's every month or so), the latest
+        this month, so that every unit is judged in this month's ranking whatever the day;
+        answered on time as often as the unit keeps its promises."""
+        rng, today = self.rng, self.today
+        coordinator = self.staff(CENTER, Role.COORDINATOR)[0]
+        past: list[tuple[Problem, Member, _PastProblem]] = []
+        for unit, answerer, township in self.answering():
+            pool = _PAST_PROBLEMS[_TOWNSHIP if township else unit]
+            every = (21, 45) if township else (10, 24)
+            k = rng.randrange(len(pool))
+            due = _recent(today, rng.randint(0, 10))
+            while due > today - timedelta(days=_PAST_DAYS):
+                raised = _weekday(due - timedelta(days=rng.randint(3, 8)))
+                project = self.involved(unit, raised, township)
+                if project is not None:
+                    spec = pool[k % len(pool)]
+                    k += 1
+                    answered = self.kept(due, raised, _HABITS[unit])
+                    resolved = _weekday_after(answered + timedelta(days=rng.randint(0, 4)))
+                    problem = Problem(
+                        project_id=project.id,
+                        # The service center raises what a town must do for the company.
+                        raiser_id=(coordinator if township else self.leads[project.id][0]).id,
+                        text=self.words(*spec.text),
+                        category=spec.category,
+                        unit_id=self.units[unit].id,
+                        reply_deadline=due,
+                        status=ProblemStatus.CLOSED
+                        if rng.random() < 0.3
+                        else ProblemStatus.RESOLVED,
+                        created_at=_at(raised, 9, 30),
+                        answered_at=_at(answered, 14, 30),
+                        resolved_at=_at(min(resolved, today), 17),
+                    )
+                    past.append((problem, answerer, spec))
+                due = _weekday(due - timedelta(days=rng.randint(*every)))
+        self.session.add_all([problem for problem, _m, _s in past])
+        await self.session.flush()
+        for problem, answerer, spec in past:
+            signoff = _SIGNOFFS[problem.id % len(_SIGNOFFS)]
+            self.session.add_all(
+                [
+                    ProblemReply(
+                        problem_id=problem.id,
+                        author_id=answerer.id,
+                        text=self.words(*spec.answer),
+                        created_at=problem.answered_at,
+                    ),
+                    ProblemReply(
+                        problem_id=problem.id,
+                        author_id=problem.raiser_id,
+                        text=self.words(*signoff),
+                        created_at=problem.resolved_at,
+                    ),
+                ]
+            )
+            self.problems.append(problem)
+        await self.session.flush()
+
     def handle(self, member: Member) -> DemoMember:
         unit = self.unit_label(self.unit_name(member.unit_id))
         return DemoMember(member.tg_user_id, member.name, member.role, unit)
@@ -846,9 +1323,12 @@ async def build_demo(
     await builder.build_members()
     await builder.build_projects(industries)
     await builder.build_time_lists()
+    await builder.build_history()
     await builder.build_reports()
+    # Today's problems before the past's: the numbers the walkthrough names are small.
     await builder.build_problems()
     await builder.build_instructions()
+    await builder.build_past_problems()
     return builder.city(industries)
 
 

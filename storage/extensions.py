@@ -100,9 +100,15 @@ async def find_item(session: AsyncSession, member: Member, kind: str, item_id: i
 
 
 async def askable_item(session: AsyncSession, member: Member, kind: str, item_id: int) -> Item:
-    """The item, if the member may ask more time for it: its unit's people, or the center."""
+    """The item, if the member may ask more time for it: its unit's people, or the center;
+    and if it is still to be done (a milestone done, a problem answered or an instruction
+    reported done meanwhile is refused with what became of it)."""
     item = await find_item(session, member, kind, item_id)
     require(member.role, Action.ASK_MORE_TIME, own=member.unit_id == item.unit_id)
+    if kind == "milestone":
+        ms = await session.get(Milestone, item_id)
+        if ms is not None and ms.done_date is not None:
+            raise Refused("err.already_done", n=ms.seq, date=ms.done_date.isoformat())
     if kind == "problem":
         problem = await visible_problem(session, member, item_id)
         if problem.status not in UNIT_TURN:

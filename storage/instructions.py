@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.agenda import InstructionRow, instruction_rows
 from storage.errors import Refused
-from storage.models import MAX_ID, Instruction, Member, Project, utcnow
+from storage.models import MAX_ID, Instruction, Member, Project, Stage, utcnow
 from storage.projects import check_text, visible_project
 from storage.rules import Action, require, sees_everything
 
@@ -33,9 +34,10 @@ async def give(
     """A leader's instruction on project CODE to its responsible unit, due by DEADLINE.
 
     DEADLINE and TODAY are local dates; a DEADLINE before TODAY is refused
-    (`err.instruction_past`), as are a member who may not instruct and an unknown code.
+    (`err.instruction_past`), as are a member who may not instruct, an unknown code and a
+    dropped project (`err.instruct_dropped`: nobody would carry it out).
     """
-    project = await visible_project(session, leader, code, Action.INSTRUCT)
+    project = await instructable_project(session, leader, code)
     text = check_text(text)
     if deadline < today:
         raise Refused("err.instruction_past", date=deadline.isoformat())
@@ -50,6 +52,16 @@ async def give(
     session.add(instruction)
     await session.flush()
     return instruction
+
+
+async def instructable_project(session: AsyncSession, leader: Member, code: str) -> Project:
+    """The project LEADER may give an instruction on: one he may see and that is not
+    dropped (终止). Raises Refused (`err.unknown_project`, `err.not_allowed`,
+    `err.instruct_dropped`)."""
+    project = await visible_project(session, leader, code, Action.INSTRUCT)
+    if project.stage is Stage.DROPPED:
+        raise Refused("err.instruct_dropped", code=project.code)
+    return project
 
 
 async def visible_instruction(
@@ -120,15 +132,18 @@ async def report_done(
 
 async def open_for(session: AsyncSession, member: Member, limit: int = 50) -> list[InstructionRow]:
     """The open instructions MEMBER can see in `/instructions`, nearest deadline first: an
-    officer's or head's unit's; every one for coordinators, leaders and admins."""
+    officer's or head's unit's; every one for coordinators, leaders and admins. Those of
+    a project dropped since they were given stay until reported done, marked `dropped`."""
     if sees_everything(member.role):
-        return await instruction_rows(session, limit=limit)
-    return await instruction_rows(session, Instruction.unit_id == member.unit_id, limit=limit)
+        return await instruction_rows(session, limit=limit, dropped=True)
+    return await instruction_rows(
+        session, Instruction.unit_id == member.unit_id, limit=limit, dropped=True
+    )
 
 
 async def for_project(session: AsyncSession, project_id: int) -> list[InstructionRow]:
-    """The project's open instructions, for its card."""
-    return await instruction_rows(session, Instruction.project_id == project_id)
+    """The project's open instructions, for its card (a dropped project's too)."""
+    return await instruction_rows(session, Instruction.project_id == project_id, dropped=True)
 
 
 async def leader_of(session: AsyncSession, instruction: Instruction) -> Member | None:
@@ -138,8 +153,42 @@ async def leader_of(session: AsyncSession, instruction: Instruction) -> Member |
 
 
 async def askable(session: AsyncSession, member: Member, limit: int = 20) -> Sequence[Instruction]:
-    """Open instructions addressed to MEMBER's unit (what it may ask more time for)."""
+    """Open instructions addressed to MEMBER's unit (what it may ask more time for; not
+    those of a dropped project, which no longer run against a deadline)."""
     return [
         r.instruction
         for r in await instruction_rows(session, Instruction.unit_id == member.unit_id, limit=limit)
     ]
+
+
+async def follow_project(
+    session: AsyncSession, project: Project, old_unit_id: int
+) -> list[Instruction]:
+    """PROJECT changed hands from unit OLD_UNIT_ID to `project.unit_id`: its open
+    instructions addressed to the old unit go to the new one, whose turn they now are.
+
+    Their climb starts over (level 0), as a new deadline's does: the old unit's lateness
+    is not the new unit's. The deadline the leader set stays. Done instructions and
+    those addressed to another unit stay as they were. Returns the ones moved.
+    """
+    if project.unit_id == old_unit_id:
+        return []
+    moved = list(
+        (
+            await session.scalars(
+                select(Instruction)
+                .where(
+                    Instruction.project_id == project.id,
+                    Instruction.unit_id == old_unit_id,
+                    Instruction.done_at.is_(None),
+                )
+                .order_by(Instruction.id)
+            )
+        ).all()
+    )
+    for instruction in moved:
+        instruction.unit_id = project.unit_id
+        instruction.escalation_level = 0
+        instruction.escalated_at = None
+    await session.flush()
+    return moved

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import Refused
+from storage.instructions import follow_project
 from storage.models import Project, Stage, Unit, UnitKind
 from storage.projects import normal_code
 
@@ -1016,7 +1017,9 @@ def _read_csv(path: Path) -> _Sheet | None:
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max((",", ";", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[tuple[int, Sequence[object]]] = list(enumerate(reader, start=1))
+    rows: list[tuple[int, Sequence[object]]] = [
+        (n, [csv_unguard(cell) for cell in cells]) for n, cells in enumerate(reader, start=1)
+    ]
     return _read_sheet(path.name, rows, PROJECT_COLUMNS, _project_record)
 
 
@@ -1227,6 +1230,7 @@ async def import_ledger(
         }
         values |= {k: v for k, v in optional.items() if v is not None}
         project = stored_projects.get(prow.code)
+        old_unit = project.unit_id if project is not None else None
         if project is None:
             session.add(Project(code=prow.code, **values))
             result["projects_created"] += 1
@@ -1236,6 +1240,9 @@ async def import_ledger(
                 # The loaded relationship would go on naming the old unit until expired, and
                 # expiring it would mean a lazy load, which an async session cannot do.
                 project.unit = unit
+            if old_unit is not None:
+                # A project that changes hands takes its open instructions to the new unit.
+                await follow_project(session, project, old_unit)
             result["projects_updated"] += 1
         else:
             result["projects_unchanged"] += 1
@@ -1401,6 +1408,25 @@ def _xlsx_value(value: LedgerCell) -> str | int | float | date | None:
     return value
 
 
+# A CSV cell Excel (and LibreOffice, Google Sheets) would run as a formula: one starting
+# with = + - @, or with a tab or carriage return before one. The export writes such text
+# behind an apostrophe, the usual guard (OWASP "CSV injection"), and the import takes the
+# apostrophe off again; a text that starts with apostrophes before one of them gets one
+# apostrophe more, so that every text comes back as it was.
+_FORMULA_START: Final = re.compile(r"'*[=+\-@\t\r]")
+_GUARDED: Final = re.compile(r"'+[=+\-@\t\r]")
+
+
+def csv_guard(text: str) -> str:
+    """TEXT as a CSV cell a spreadsheet shows as text: `=1+1` → `'=1+1`."""
+    return f"'{text}" if _FORMULA_START.match(text) else text
+
+
+def csv_unguard(text: str) -> str:
+    """A CSV cell as the text it guards: `'=1+1` → `=1+1`; any other cell as it is."""
+    return text[1:] if _GUARDED.match(text) else text
+
+
 def _csv_value(value: LedgerCell) -> str:
     if value is None:
         return ""
@@ -1408,7 +1434,7 @@ def _csv_value(value: LedgerCell) -> str:
         return format(value.normalize(), "f")
     if isinstance(value, date):
         return value.isoformat()
-    return value
+    return csv_guard(value)
 
 
 def _write_xlsx(export: LedgerExport, path: Path) -> None:
@@ -1427,6 +1453,10 @@ def _write_xlsx(export: LedgerExport, path: Path) -> None:
                     cell.data_type = "s"
                 elif isinstance(raw, date):
                     cell.number_format = "yyyy-mm-dd"
+                elif isinstance(raw, Decimal):
+                    # 万元 and 亩 with thousands separators, decimals only where there are.
+                    whole = raw == raw.to_integral_value()
+                    cell.number_format = "#,##0" if whole else "#,##0.00"
                 widths[c - 1] = max(widths[c - 1], _shown_width(raw))
         for c, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(c)].width = min(max(width + 2, 8), 50)
@@ -1435,7 +1465,10 @@ def _write_xlsx(export: LedgerExport, path: Path) -> None:
 
 
 def _shown_width(value: LedgerCell) -> int:
-    text = "" if value is None else _csv_value(value)
+    if isinstance(value, Decimal):
+        text = f"{value.normalize():,f}"
+    else:
+        text = "" if value is None else value if isinstance(value, str) else _csv_value(value)
     return len(text) + sum(ord(ch) > 0x2E80 for ch in text)  # a Chinese character is two wide
 
 

@@ -487,6 +487,8 @@ class AuditLog(Base):
     """Append-only: one row per changed record, written by the flush hook in storage.audit."""
 
     __tablename__ = "audit_log"
+    # Undo, the ranking's history and the moves of instructions read one record's rows.
+    __table_args__ = (Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

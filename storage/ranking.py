@@ -30,31 +30,38 @@ early counts. Open items the escalation no longer chases (milestones of paused, 
 or dropped projects, problems and instructions of dropped ones) are not held against the
 unit; a problem closed without an answer before its deadline owed nothing.
 
-Fairness. Diligence rates are scored by the Wilson score lower bound at 95%: what we are
-95% sure the unit's on-time rate is at least, so 1 of 1 scores 0.21 and 29 of 30 scores
-0.83 — one lucky item cannot put a unit on top. Results are counted per project the unit
-holds (a township with three projects competes with one of thirty on the same footing),
-shrunk toward the city's own rate as a Beta prior worth PRIOR_PROJECTS projects (empirical
-Bayes), and scored against that city rate: the city's pace scores 0.5, twice it or more 1
-(`pace_score`). A small unit's few projects pull it toward the city's average, not to the
-bottom, and no single lucky unit sets everyone else's scale. A figure with nothing in it
-for a unit (nothing due, no projects in play) gets no score, and its weight goes to the
-unit's other figures; a figure nobody in the city moved is left out for all. The combined
-score is the weighted mean of the figure scores × 100 (weights: `Weights`, the config's
-`[rank]`). Ties: the score as shown (one decimal), then the items counted, then the name.
+Fairness: one method for every figure, empirical-Bayes shrinkage. A unit's rate is the
+posterior mean under a Beta prior whose mean is the city's own rate for that figure this
+period and whose strength is PRIOR_STRENGTH items (or projects): a unit with few items sits
+near the city's rate, one with many is judged on its own record, and evidence counts both
+ways (1 of 1 is the city's rate nudged up, 29 of 30 high; 0 of 1 the city's rate nudged
+down, 0 of 30 low). On-time shares score their posterior mean (`on_time_score`); their
+prior keeps at least Jeffreys' half item on each side, so that a city where everything was
+late still tells 0 of 30 from 0 of 1, and 1 of 1 never outscores 29 of 30 whatever the
+city's rate. Results are counted per project the unit holds (three projects compete with
+thirty on the same footing), shrunk the same way toward the city's rate, and scored against
+it: the city's pace scores 0.5, twice it or more 1 (`pace_score`), so no single lucky unit
+sets everyone else's scale.
 
-The briefing calls `ranking(session, "month", today, tz, calendar, weights)` as it is.
+A figure with nothing in it for a unit (nothing due, no projects in play) gets no score, and
+its weight goes to the unit's other figures; a figure nobody in the city moved or had due,
+or whose weight is 0, is left out for all (`Ranking.left_out`, every unit's Figure still
+holds its counts). The combined score is the weighted mean of the figure scores × 100
+(weights: `Weights`, the config's `[rank]`). Units whose scores are equal as shown (one
+decimal) share a rank (1, 2, 2, 4), listed by the items counted, then by name.
+
+The briefing calls `ranking(session, "month", today, tz, calendar, weights)` as it is: each
+row's `figures`, `Ranking.idle` and `Ranking.left_out` hold everything /rank shows.
 """
 
 from __future__ import annotations
 
 import bisect
 import enum
-import math
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
@@ -81,8 +88,11 @@ from storage.workdays import WorkCalendar
 __all__ = [
     "DILIGENCE",
     "FIGURES",
+    "JEFFREYS",
+    "LEFT_OUT_CITY",
+    "LEFT_OUT_WEIGHT",
     "PERIOD_WORDS",
-    "PRIOR_PROJECTS",
+    "PRIOR_STRENGTH",
     "RANKED_KINDS",
     "RESULTS",
     "Figure",
@@ -91,13 +101,14 @@ __all__ = [
     "UnitScore",
     "Weights",
     "accepted_words",
+    "on_time_prior",
+    "on_time_score",
     "pace_score",
     "parse_period",
     "period_bounds",
     "previous_bounds",
     "ranking",
     "shrunk",
-    "wilson_lower",
 ]
 
 
@@ -127,12 +138,18 @@ RANKED_KINDS = (UnitKind.TOWNSHIP, UnitKind.SUBDISTRICT, UnitKind.DEPARTMENT)
 
 # The stage each result figure counts arrivals at.
 _ADVANCE = {"signed": Stage.SIGNED, "started": Stage.STARTED, "operating": Stage.OPERATING}
-# z of a two-sided 95% interval.
-Z95 = 1.959963984540054
-# The city's rate weighs as much as this many projects of a unit's own: about a small
-# township's whole pipeline, so there its own record and the city's count alike, while a
-# unit with thirty projects is judged nearly on its own.
-PRIOR_PROJECTS = 5.0
+# The city's rate weighs as much as this many items (or projects) of a unit's own: about a
+# small township's whole pipeline or a month of its deadlines, so there its own record and
+# the city's count alike, while a unit with thirty is judged nearly on its own.
+PRIOR_STRENGTH = 5.0
+# Jeffreys' prior, half an item each way: the least an on-time prior holds on either side.
+# A city where every item was late (or on time) would otherwise make the prior certain and
+# every unit's score the same; and 1 of 1 never outscores 29 of 30 once the misses' side
+# holds 6/29 of an item or more (α + 1 ≤ 28β with α ≤ 5).
+JEFFREYS = 0.5
+# Why a figure is left out for every unit (`Ranking.left_out`).
+LEFT_OUT_WEIGHT = "weight"  # its weight in [rank] is 0
+LEFT_OUT_CITY = "city"  # nobody in the city moved it (results) or had any due (diligence)
 
 
 class Period(enum.StrEnum):
@@ -196,18 +213,7 @@ def previous_bounds(period: Period, today: date) -> tuple[date, date]:
     return _span(Period(period), first - timedelta(days=1))
 
 
-def wilson_lower(k: int, n: int, z: float = Z95) -> float | None:
-    """The Wilson score interval's lower bound for K successes of N (0–1); None when N is 0."""
-    if n <= 0:
-        return None
-    p = k / n
-    z2 = z * z
-    centre = p + z2 / (2 * n)
-    margin = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return max(0.0, (centre - margin) / (1 + z2 / n))
-
-
-def shrunk(amount: float, n: int, prior: float, strength: float = PRIOR_PROJECTS) -> float:
+def shrunk(amount: float, n: int, prior: float, strength: float = PRIOR_STRENGTH) -> float:
     """AMOUNT per project over N projects, pulled toward PRIOR (the city's figure per
     project) as if STRENGTH more projects had done exactly PRIOR: the posterior mean under
     a Beta (for counts) or conjugate (for amounts) prior."""
@@ -220,6 +226,27 @@ def pace_score(amount: float, n: int, city: float) -> float:
     return min(1.0, shrunk(amount, n, city) / (2 * city))
 
 
+def on_time_prior(city: float, strength: float = PRIOR_STRENGTH) -> tuple[float, float]:
+    """The Beta(α, β) prior of an on-time share: mean CITY (the city's share 0–1), worth
+    STRENGTH items, each side at least JEFFREYS (its mean then leans toward ½, and only
+    in a city at more than 90% or less than 10% on time)."""
+    return max(strength * city, JEFFREYS), max(strength * (1 - city), JEFFREYS)
+
+
+def on_time_score(k: int, n: int, city: float, strength: float = PRIOR_STRENGTH) -> float | None:
+    """A diligence score 0–1: the posterior mean of a unit's on-time share, K on time of N
+    judged, under `on_time_prior(CITY, STRENGTH)`; None when N is 0.
+
+    1 of 1 lands just above the prior's mean and 0 of 1 just below it, 29 of 30 and 0 of 30
+    near their own rates. With STRENGTH up to 13 (α + 1 ≤ 28β), 1 of 1 never scores above
+    29 of 30 whatever CITY is; 0 of 30 always scores below 0 of 1.
+    """
+    if n <= 0:
+        return None
+    a, b = on_time_prior(city, strength)
+    return (k + a) / (n + a + b)
+
+
 @dataclass(frozen=True)
 class Figure:
     """One figure of a unit.
@@ -227,8 +254,8 @@ class Figure:
     COUNT of OF: items on time of those judged, projects that reached the stage of those
     that could, or (investment) 万元 of the projects that advanced and the projects in
     play. RATE is COUNT/OF (万元 per project for investment), None when OF is 0. SCORE
-    is 0–1, None when the figure says nothing about the unit (its weight goes to the
-    others).
+    is 0–1, None when the figure says nothing about the unit (OF is 0: its weight goes to
+    the others) or is left out for every unit (see `Ranking.left_out`).
     """
 
     count: int
@@ -236,12 +263,19 @@ class Figure:
     rate: float | None
     score: float | None
 
+    @property
+    def scored(self) -> bool:
+        """Whether the figure counts in the unit's combined score."""
+        return self.score is not None
+
 
 @dataclass(frozen=True)
 class UnitScore:
-    """A ranked unit: its figures (by FIGURES name, those with a weight), its combined
-    SCORE 0–100, its RANK (1 first) and, when it was ranked in the previous period, its
-    rank and score there."""
+    """A ranked unit: its FIGURES (every name of FIGURES, left-out ones too, with their
+    counts), its combined SCORE 0–100, its RANK (1 first; units whose scores round to the
+    same one decimal share it), the ITEMS and projects its scored figures count (the
+    order among equal scores) and, when it was ranked in the previous period, its rank
+    and score there."""
 
     unit_id: int
     unit: str
@@ -250,6 +284,7 @@ class UnitScore:
     rank: int
     prev_rank: int | None = None
     prev_score: float | None = None
+    items: int = 0
 
     @property
     def change(self) -> int | None:
@@ -261,7 +296,9 @@ class UnitScore:
 class Ranking:
     """Units ranked over START–END (local dates, inclusive; END is today), best first;
     IDLE names the units that could be ranked but had nothing to judge in the period.
-    PREV_START–PREV_END is the previous period the changes are measured against."""
+    PREV_START–PREV_END is the previous period the changes are measured against.
+    LEFT_OUT maps each figure scored for no unit to why, in FIGURES order: LEFT_OUT_WEIGHT
+    (its weight is 0) or LEFT_OUT_CITY (nobody in the city moved it or had any due)."""
 
     period: Period
     start: date
@@ -270,6 +307,7 @@ class Ranking:
     idle: list[str] = field(default_factory=list)
     prev_start: date | None = None
     prev_end: date | None = None
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 # --- reading the store ------------------------------------------------------------------
@@ -619,25 +657,33 @@ async def _tally(
 
 def _figures(
     tallies: Tallies, units: Iterable[int], weights: Weights
-) -> dict[int, dict[str, Figure]]:
-    """Every unit's figures with a weight, scored."""
+) -> tuple[dict[int, dict[str, Figure]], dict[str, str]]:
+    """Every unit's eight figures, scored, and the figures left out for all (and why)."""
     units = list(units)
-    shown = [f for f in FIGURES if weights.of(f) > 0]
     result: dict[int, dict[str, Figure]] = {u: {} for u in units}
-    for name in shown:
+    left_out: dict[str, str] = {}
+    for name in FIGURES:
         counts = {u: tallies[u][name] if u in tallies else _Count() for u in units}
-        if name in DILIGENCE:
-            for u, c in counts.items():
-                k = int(c.done)
-                result[u][name] = Figure(k, c.of, k / c.of if c.of else None, wilson_lower(k, c.of))
-            continue
         total = sum(c.of for c in counts.values())
-        prior = sum(c.done for c in counts.values()) / total if total else 0.0
+        city = sum(c.done for c in counts.values()) / total if total else 0.0
+        diligence = name in DILIGENCE
+        if weights.of(name) <= 0:
+            left_out[name] = LEFT_OUT_WEIGHT
+        elif not total or (not diligence and city <= 0):
+            # Shrinking toward a city rate of nothing says nothing: no signing in the city
+            # this month is no one's failure.
+            left_out[name] = LEFT_OUT_CITY
         for u, c in counts.items():
-            score = pace_score(c.done, c.of, prior) if c.of and prior > 0 else None
             rate = c.done / c.of if c.of else None
+            score: float | None = None
+            if name not in left_out and c.of:
+                score = (
+                    on_time_score(int(c.done), c.of, city)
+                    if diligence
+                    else pace_score(c.done, c.of, city)
+                )
             result[u][name] = Figure(round(c.done), c.of, rate, score)
-    return result
+    return result, left_out
 
 
 def _combined(figures: dict[str, Figure], weights: Weights) -> float | None:
@@ -649,14 +695,14 @@ def _combined(figures: dict[str, Figure], weights: Weights) -> float | None:
 
 
 def _items(figures: dict[str, Figure]) -> int:
-    """How many items and projects a unit's figures count (investment's 万元 aside)."""
-    return sum(f.count for n, f in figures.items() if n != "investment" and f.score is not None)
+    """How many items and projects a unit's scored figures count (investment's 万元 aside)."""
+    return sum(f.of for n, f in figures.items() if n != "investment" and f.scored)
 
 
 def _rank(
     units: dict[int, str], tallies: Tallies, weights: Weights
-) -> tuple[list[UnitScore], list[str]]:
-    figures = _figures(tallies, units, weights)
+) -> tuple[list[UnitScore], list[str], dict[str, str]]:
+    figures, left_out = _figures(tallies, units, weights)
     scored: list[tuple[float, int, str, int]] = []
     idle: list[str] = []
     for uid, name in units.items():
@@ -665,13 +711,16 @@ def _rank(
             idle.append(name)
         else:
             scored.append((score, _items(figures[uid]), name, uid))
-    # The score as shown decides; equal ones go to the unit with more counted, then by name.
+    # The score as shown decides; equal ones share the rank (competition ranking: 1, 2, 2,
+    # 4), the unit with more counted listed first, then by name.
     scored.sort(key=lambda s: (-round(s[0], 1), -s[1], s[2], s[3]))
-    rows = [
-        UnitScore(uid, name, figures[uid], score, rank)
-        for rank, (score, _n, name, uid) in enumerate(scored, start=1)
-    ]
-    return rows, sorted(idle)
+    rows: list[UnitScore] = []
+    for place, (score, items, name, uid) in enumerate(scored, start=1):
+        rank = place
+        if rows and round(rows[-1].score, 1) == round(score, 1):
+            rank = rows[-1].rank
+        rows.append(UnitScore(uid, name, figures[uid], score, rank, items=items))
+    return rows, sorted(idle), left_out
 
 
 async def ranking(
@@ -701,19 +750,13 @@ async def ranking(
     args = (tz, calendar, reply_days, instruction_days)
     now = await _tally(session, store, start, last, end, *args)
     before = await _tally(session, store, prev_start, prev_end, prev_end, *args)
-    rows, idle = _rank(store.units, now, weights)
-    prev_rows, _ = _rank(store.units, before, weights)
+    rows, idle, left_out = _rank(store.units, now, weights)
+    prev_rows, _, _ = _rank(store.units, before, weights)
     prev = {r.unit_id: r for r in prev_rows}
     rows = [
-        UnitScore(
-            r.unit_id,
-            r.unit,
-            r.figures,
-            r.score,
-            r.rank,
-            prev[r.unit_id].rank if r.unit_id in prev else None,
-            prev[r.unit_id].score if r.unit_id in prev else None,
-        )
+        replace(r, prev_rank=prev[r.unit_id].rank, prev_score=prev[r.unit_id].score)
+        if r.unit_id in prev
+        else r
         for r in rows
     ]
-    return Ranking(period, start, end, rows, idle, prev_start, prev_end)
+    return Ranking(period, start, end, rows, idle, prev_start, prev_end, left_out)

@@ -170,6 +170,9 @@ class Climb:
     # a problem or an instruction nobody of its unit has acknowledged yet
     unacknowledged: bool = False
     ms_kind: str = ""  # a milestone's kind (site, land…), which names it in English
+    # An instruction: the leader who gave it, the one leader its level 3 reaches while the
+    # bot can reach him as a leader (else every leader does).
+    leader_id: int | None = None
 
 
 async def claim_day(session: AsyncSession, day: date, now: datetime) -> SchedulerRun | None:
@@ -356,6 +359,7 @@ async def escalate(
                 due,
                 order.leader,
                 unacknowledged=not order.acknowledged,
+                leader_id=order.leader_id,
             )
         )
 
@@ -399,6 +403,76 @@ async def _open_instructions(
         )
         found.append((item, given, climbed))
     return found
+
+
+@dataclass(frozen=True)
+class MovedInstruction:
+    """An open instruction that went to another unit with its project (storage.
+    instructions.follow_project), for the notice its new unit gets."""
+
+    move: int  # the audit row of the move: each move is told once
+    id: int
+    code: str
+    name: str  # the project's
+    text: str
+    leader: str
+    deadline: date | None
+    acknowledged: bool
+    unit_id: int  # the unit it went to, whose turn it now is
+    from_unit: int | None  # the unit it came from
+
+
+async def moved_instructions(session: AsyncSession) -> list[MovedInstruction]:
+    """The open instructions (of projects not dropped) whose last move to another unit is
+    the unit they are still with, oldest move first. Read from the audit log, so that the
+    move is found whichever way the project changed hands (the bot's /import, the CLI);
+    the caller keeps each move's notice from being sent twice (its key names the move)."""
+    leader = aliased(Member)
+    rows = (
+        await session.execute(
+            select(Instruction, Project.code, Project.name, leader.name)
+            .join(Project, Project.id == Instruction.project_id)
+            .join(leader, leader.id == Instruction.leader_id)
+            .where(*open_instructions())
+        )
+    ).all()
+    found = {i.id: (i, code, name, who) for i, code, name, who in rows}
+    if not found:
+        return []
+    log = await session.execute(
+        select(AuditLog.id, AuditLog.entity_id, AuditLog.before, AuditLog.after)
+        .where(
+            AuditLog.entity == Instruction.__tablename__,
+            AuditLog.action == "update",
+            AuditLog.entity_id.in_([str(i) for i in found]),
+        )
+        .order_by(AuditLog.id)
+    )
+    last: dict[int, tuple[int, int | None, int]] = {}
+    for audit_id, entity_id, before, after in log:
+        if after and after.get("unit_id") is not None:
+            came_from = (before or {}).get("unit_id")
+            last[int(entity_id)] = (audit_id, came_from, int(after["unit_id"]))
+    moved = []
+    for iid, (audit_id, came_from, went_to) in sorted(last.items(), key=lambda kv: kv[1][0]):
+        instruction, code, name, who = found[iid]
+        if instruction.unit_id != went_to:
+            continue  # moved again since, without the log saying so: nothing to tell
+        moved.append(
+            MovedInstruction(
+                audit_id,
+                iid,
+                code,
+                name,
+                instruction.text,
+                who,
+                instruction.deadline,
+                instruction.acknowledged_at is not None,
+                went_to,
+                came_from,
+            )
+        )
+    return moved
 
 
 @dataclass(frozen=True)

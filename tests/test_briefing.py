@@ -2,7 +2,8 @@
 read back cell by cell in both languages, `/report` in chat, and the meeting's own send on
 frozen days (the configured Monday, a Monday off, twice, and who gets it).
 
-The fixed store, on Thursday 3 December 2026 (the week: 27 November – 3 December):
+The fixed store, on Thursday 3 December 2026 (the week: the seven days 27 November –
+3 December; the month: 1–3 December, the calendar month as /rank's):
 
 | project | unit | stage | 万元 | what makes its light |
 |---|---|---|---|---|
@@ -34,16 +35,18 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import CallbackContext
 
-from bot.briefing import LEVEL_FILLS, LIGHT_FILLS, file_name, render, workbook_bytes
+from bot.briefing import LEVEL_FILLS, LIGHT_FILLS, caption, file_name, render, workbook_bytes
 from bot.config import Config, MeetingConfig, WorkConfig
 from bot.handlers.report import parse_period
 from bot.meeting import due, meeting_for, meeting_job, prepare, send_day
+from bot.texts import CATALOG
 from storage import briefing as store
 from storage.briefing import Briefing, briefing, period_of
 from storage.db import set_actor
 from storage.errors import Refused
 from storage.models import (
     Attachment,
+    Extension,
     Instruction,
     Member,
     Milestone,
@@ -60,6 +63,18 @@ from storage.models import (
     Unit,
     UnitKind,
 )
+from storage.ranking import (
+    FIGURES,
+    LEFT_OUT_CITY,
+    LEFT_OUT_WEIGHT,
+    Figure,
+    Ranking,
+    UnitScore,
+    Weights,
+    period_bounds,
+    ranking,
+)
+from storage.ranking import Period as RankPeriod
 from storage.rules import Light
 from storage.workdays import WorkCalendar
 from tests.harness import ADMIN, COORD, HEAD, LEADER, OFFICER, Harness, start_harness
@@ -220,10 +235,14 @@ def day(value: Any) -> date:
 
 def test_periods() -> None:
     assert period_of("week", TODAY) == store.Period("week", date(2026, 11, 27), TODAY)
-    assert period_of("month", TODAY) == store.Period("month", date(2026, 11, 4), TODAY)
-    # The same day a month ago, in a shorter month: its last day.
+    # The calendar month up to the day, as /rank's month.
+    assert period_of("month", TODAY) == store.Period("month", date(2026, 12, 1), TODAY)
     assert period_of("month", date(2027, 3, 31)).start == date(2027, 3, 1)
-    assert period_of("month", date(2027, 1, 15)).start == date(2026, 12, 16)
+    assert period_of("month", date(2027, 1, 1)) == store.Period(
+        "month", date(2027, 1, 1), date(2027, 1, 1)
+    )
+    for day in (TODAY, date(2027, 1, 1), date(2028, 2, 29)):
+        assert (period_of("month", day).start, day) == period_bounds(RankPeriod.MONTH, day)
     with pytest.raises(Refused) as refused:
         period_of("year", TODAY)
     assert refused.value.key == "err.report_period"
@@ -231,22 +250,24 @@ def test_periods() -> None:
 
 async def test_summary_counts_by_stage_and_unit(session: AsyncSession) -> None:
     b, _ids = await make(session)
-    assert b.projects == 5 and b.investment == Decimal(209000)
+    # The dropped project is counted nowhere, only said apart: the same projects as the
+    # progress sheet's.
+    assert (b.projects, b.investment, b.dropped) == (4, Decimal(208000), 1)
+    assert b.projects == len(b.progress)
     assert [(r.stage, r.projects, r.investment) for r in b.by_stage] == [
         (Stage.NEGOTIATING, 1, Decimal(50000)),
         (Stage.SIGNED, 1, Decimal(120000)),
         (Stage.STARTED, 1, Decimal(30000)),
         (Stage.OPERATING, 1, Decimal(8000)),
         (Stage.PAUSED, 0, Decimal(0)),
-        (Stage.DROPPED, 1, Decimal(1000)),
     ]
-    # The unit with the most projects first.
+    # The unit with the most projects first, then by name.
     assert [(u.unit, u.projects, u.investment, u.red) for u in b.by_unit] == [
-        ("城西镇", 3, Decimal(59000), 0),
         ("城东街道", 2, Decimal(150000), 1),
+        ("城西镇", 2, Decimal(58000), 0),
     ]
-    assert b.by_unit[0].by_stage[Stage.DROPPED] == 1
-    assert b.by_unit[1].by_stage[Stage.STARTED] == 1
+    assert not b.by_unit[1].by_stage.get(Stage.DROPPED)
+    assert b.by_unit[0].by_stage[Stage.STARTED] == 1
 
 
 async def test_what_moved_and_what_went_red_in_the_week(session: AsyncSession) -> None:
@@ -263,11 +284,19 @@ async def test_what_moved_and_what_went_red_in_the_week(session: AsyncSession) -
     ]
 
 
-async def test_the_month_reaches_further_back(session: AsyncSession) -> None:
+async def test_the_month_is_the_calendar_month_as_the_rankings(session: AsyncSession) -> None:
     b, _ids = await make(session, "month")
-    assert [m.code for m in b.moved] == ["XNY01", "ZB03"]
+    assert (b.period.start, b.period.end) == (date(2026, 12, 1), TODAY)
+    assert b.ranking is not None
+    assert (b.ranking.period, b.ranking.start, b.ranking.end) == ("month", b.period.start, TODAY)
+    # November's move (XNY01 signed on 20 November) and reports are last month's.
+    assert [m.code for m in b.moved] == ["ZB03"]
     xny = next(p for p in b.progress if p.code == "XNY01")
-    assert [r.text for r in xny.reports] == ["完成土地预审", "企业考察", "上月的进展"]
+    assert [r.text for r in xny.reports] == ["完成土地预审"]
+    # The week reaches back into November.
+    week = await briefing(session, "week", TODAY, TZ, CAL)
+    xny = next(p for p in week.progress if p.code == "XNY01")
+    assert [r.text for r in xny.reports] == ["完成土地预审", "企业考察"]
 
 
 async def test_progress_rows_lights_reports_and_next_milestones(session: AsyncSession) -> None:
@@ -348,6 +377,29 @@ async def test_an_empty_store_makes_an_empty_briefing(session: AsyncSession) -> 
 # --- the workbook -------------------------------------------------------------------------
 
 
+def trimmed(ws: Worksheet, first: int = 1) -> list[tuple[Any, ...]]:
+    """The sheet's rows from FIRST on without their trailing empty cells: a summary's
+    sections are of different widths."""
+    found = []
+    for r in ws.iter_rows(min_row=first, values_only=True):
+        cells = list(r)
+        while cells and cells[-1] is None:
+            cells.pop()
+        found.append(tuple(cells))
+    return found
+
+
+def section(table: list[tuple[Any, ...]], title: str) -> list[tuple[Any, ...]]:
+    """The rows of a summary section after its title line (header first), up to the blank."""
+    at = next(i for i, r in enumerate(table) if r and str(r[0]).startswith(title))
+    rows_ = []
+    for r in table[at + 1 :]:
+        if not r:
+            break
+        rows_.append(r)
+    return rows_
+
+
 async def test_workbook_in_chinese(session: AsyncSession) -> None:
     b, ids = await make(session)
     wb = read(workbook_bytes("zh", b, "示范市"))
@@ -355,42 +407,51 @@ async def test_workbook_in_chinese(session: AsyncSession) -> None:
     title = "示范市招商例会简报 · 本周（2026-11-27 至 2026-12-03）"
 
     summary = wb["摘要"]
-    table = rows(summary, 1)
-    assert table[0][0] == title
-    assert table[1][0] == "项目 5 个，计划投资 209,000 万元；今日 2026-12-03"
-    stages = table.index(("按阶段",) + (None,) * 9)
-    assert table[stages + 1][:3] == ("阶段", "项目数", "计划投资（万元）")
-    assert [r[:3] for r in table[stages + 2 : stages + 9]] == [
+    table = trimmed(summary)
+    assert table[0] == (title,)
+    assert table[1] == ("项目 4 个，计划投资 208,000 万元（不含已终止项目）；截至 2026-12-03",)
+    # What each count counts, with the numbers the caption gives.
+    assert section(table, "统计口径") == [
+        ("事项", "数量", "统计口径"),
+        ("项目", 4, "在推项目，不含已终止的 1 个；“进展”表逐个列出，"
+                   "其中红灯 1 个、黄灯 1 个、绿灯 2 个"),
+        ("计划投资（万元）", 208000, "上述项目的计划投资合计"),
+        ("未结问题", 2, "待责任单位答复、或已答复待提出人确认的问题，见“问题”表"),
+        ("批示", 3, "未办结的 2 条，加本期办结的 1 条，见“批示”表"),
+    ]  # fmt: skip
+    assert section(table, "按阶段") == [
+        ("阶段", "项目数", "计划投资（万元）"),
         ("洽谈", 1, 50000),
         ("签约", 1, 120000),
         ("开工", 1, 30000),
         ("投产", 1, 8000),
         ("暂停", 0, 0),
-        ("终止", 1, 1000),
-        ("合计", 5, 209000),
+        ("合计", 4, 208000),
     ]
-    units = table.index(("按责任单位",) + (None,) * 9)
-    assert table[units + 1] == (
-        "责任单位", "洽谈", "签约", "开工", "投产", "暂停", "终止", "合计", "计划投资（万元）",
-        "红灯项目",
-    )  # fmt: skip
-    assert table[units + 2] == ("城西镇", 1, 0, 0, 1, 0, 1, 3, 59000, 0)
-    assert table[units + 3] == ("城东街道", 0, 1, 1, 0, 0, 0, 2, 150000, 1)
+    units = section(table, "按责任单位")
+    assert units == [
+        ("责任单位", "洽谈", "签约", "开工", "投产", "暂停", "合计", "计划投资（万元）",
+         "红灯项目"),
+        ("城东街道", 0, 1, 1, 0, 0, 2, 150000, 1),
+        ("城西镇", 1, 0, 0, 1, 0, 2, 58000, 0),
+    ]  # fmt: skip
     # The red count of a unit with red projects is filled red.
-    assert fill(summary, f"J{units + 4}") == RED and fill(summary, f"J{units + 3}") is None
-    moved = table.index(("本期阶段变化（1）",) + (None,) * 9)
-    assert table[moved + 2][:5] == ("ZB03", "=1+1 装备园", "城东街道", "签约", "开工")
-    assert day(table[moved + 2][5]) == date(2026, 12, 1)
-    red = table.index(("本期转红（3）",) + (None,) * 9)
-    assert table[red + 1][:6] == ("项目编号", "项目名称", "责任单位", "类别", "事项", "日期")
-    assert [r[:5] for r in table[red + 2 : red + 5]] == [
+    at = table.index(units[1]) + 1
+    assert fill(summary, f"I{at}") == RED and fill(summary, f"I{at + 1}") is None
+    moved = section(table, "本期阶段变化（1）")
+    assert moved[1][:5] == ("ZB03", "=1+1 装备园", "城东街道", "签约", "开工")
+    assert day(moved[1][5]) == date(2026, 12, 1)
+    red = section(table, "本期转红（3）")
+    assert red[0] == ("项目编号", "项目名称", "责任单位", "类别", "事项", "日期")
+    assert [r[:5] for r in red[1:]] == [
         ("XNY01", "光伏组件<智造>基地", "城东街道", "批示逾期", f"#{ids['i1']} 月底前完成摘牌"),
         ("XNY01", "光伏组件<智造>基地", "城东街道", "节点逾期", "2. 土地摘牌"),
         ("XNY01", "光伏组件<智造>基地", "自然资源局", "问题升至市领导",
          f"#{ids['p1']} 用地指标还没有落实"),
     ]  # fmt: skip
-    ranking = table.index(("单位排名（本月）",) + (None,) * 9)
-    assert table[ranking + 1][:5] == ("名次", "责任单位", "得分", "上期名次", "变化")
+    # The ranking titled with its own dates: the calendar month, as /rank's.
+    ranking = section(table, "单位排名 · 本月（2026-12-01 至 2026-12-03）")
+    assert ranking[0][:5] == ("名次", "责任单位", "得分", "上期名次", "变化")
 
     progress = wb["进展"]
     assert rows(progress, 1)[0][0] == title
@@ -440,14 +501,15 @@ async def test_workbook_in_chinese(session: AsyncSession) -> None:
     assert i1[:6] == (ids["i1"], "XNY01", "光伏组件<智造>基地", "刘市长", "月底前完成摘牌",
                       "城东街道")  # fmt: skip
     assert day(i1[6]) == date(2026, 11, 26) and day(i1[7]) == date(2026, 12, 2)
+    # The chat's words for each state (/today, /instructions).
     assert i1[8:] == (
-        "逾期",
+        "逾期 1 个工作日",
         "蓝（单位负责人）",
         "—",
         "2026-12-02 王专员（城东街道）：完成土地预审",
     )
-    assert i4[8] == "未受理" and i4[11] == "—"
-    assert i2[8:11] == ("已完成", "—", "2026-12-02：已完成摘牌")
+    assert i4[8] == "待受理" and i4[11] == "—"
+    assert i2[8:11] == ("已办结", "—", "2026-12-02：已完成摘牌")
     assert [fill(instructions, f"I{n}") for n in range(3, 6)] == [RED, None, GREEN]
     assert fill(instructions, "J3") == LEVEL_FILLS[1]
 
@@ -456,13 +518,23 @@ async def test_workbook_in_english(session: AsyncSession) -> None:
     b, _ids = await make(session)
     wb = read(workbook_bytes("en", b, "Demo City"))
     assert wb.sheetnames == ["Summary", "Progress", "Problems", "Instructions"]
-    summary = rows(wb["Summary"], 1)
-    assert (
-        summary[0][0]
-        == "Demo City promotion meeting briefing · this week (2026-11-27 to 2026-12-03)"
+    summary = trimmed(wb["Summary"])
+    assert summary[0] == (
+        "Demo City promotion meeting briefing · this week (2026-11-27 to 2026-12-03)",
     )
-    assert ("By stage",) + (None,) * 9 in summary
-    assert ("Turned red in the period (3)",) + (None,) * 9 in summary
+    assert ("By stage",) in summary
+    assert ("Turned red in the period (3)",) in summary
+    assert section(summary, "What is counted")[1:] == [
+        ("Projects", 4, "projects in play, not the 1 dropped; each on the Progress sheet: "
+                        "1 red, 1 yellow, 2 green"),
+        ("Planned investment (10k CNY)", 208000, "the planned investment of those projects"),
+        ("Open problems", 2, "waiting for the unit's answer, or answered and waiting for the "
+                             "raiser's sign-off; see the Problems sheet"),
+        ("Instructions", 3, "the 2 not done, and the 1 done in the period; see the "
+                            "Instructions sheet"),
+    ]  # fmt: skip
+    ranking = section(summary, "Units ranked · This month (2026-12-01 to 2026-12-03)")
+    assert ranking[0][:5] == ("Rank", "Responsible unit", "Score", "Previous rank", "Change")
     assert rows(wb["Progress"], 2)[0][:7] == (
         "Responsible unit", "Code", "Project", "Industry", "Stage",
         "Planned investment (10k CNY)", "Light",
@@ -478,7 +550,190 @@ async def test_workbook_in_english(session: AsyncSession) -> None:
     assert body[0][8] == "2. Land acquired 2026-12-01\n3. Groundbreaking 2027-03-01"
     assert rows(wb["Problems"], 2)[0][10:12] == ("Waiting (working days)", "Escalation")
     assert rows(wb["Problems"])[0][11] == "red (city leader)"
-    assert [r[8] for r in rows(wb["Instructions"])] == ["overdue", "not acknowledged", "done"]
+    assert [r[8] for r in rows(wb["Instructions"])] == ["overdue 1 working day", "new", "done"]
+
+
+async def test_the_caption_counts_what_the_summary_counts(session: AsyncSession) -> None:
+    """One definition of each count: the caption's numbers are the summary's, and the
+    sheets list exactly that many."""
+    b, _ids = await make(session)
+    text = caption("zh", b, "示范市")
+    assert text == (
+        "📊 示范市招商例会简报 · 本周（2026-11-27 至 2026-12-03）\n"
+        "项目 4 个：🔴 1 🟡 1 🟢 2；未结问题 2 个；批示 3 条（未办结 2，本期办结 1）。"
+    )
+    wb = read(workbook_bytes("zh", b, "示范市"))
+    counts = {r[0]: r[1] for r in section(trimmed(wb["摘要"]), "统计口径")[1:]}
+    assert counts == {"项目": 4, "计划投资（万元）": 208000, "未结问题": 2, "批示": 3}
+    assert len(rows(wb["进展"])) == 4
+    assert len(rows(wb["问题"])) == 2
+    assert len(rows(wb["批示"])) == 3
+    stages = section(trimmed(wb["摘要"]), "按阶段")
+    assert stages[-1] == ("合计", 4, 208000)
+    assert sum(r[1] for r in stages[1:-1]) == 4
+    english = caption("en", b, "Demo City")
+    assert english.endswith(
+        "4 projects: 🔴 1 🟡 1 🟢 2; 2 open problems; 3 instructions (2 not done, 1 done in "
+        "the period)."
+    )
+
+
+async def test_instruction_states_are_the_chats_words(session: AsyncSession) -> None:
+    """More time asked, a dropped project's instruction, and the states the chat names:
+    the words come from the same catalog keys as /today and /instructions."""
+    ids = await build(session)
+    old = await session.scalar(select(Project).where(Project.code == "OLD04"))
+    assert old is not None
+    # An instruction on the dropped project, past its deadline: it runs no more.
+    i5 = Instruction(leader_id=ids["liu"], project_id=old.id, text="妥善处置", unit_id=old.unit_id,
+                     deadline=date(2026, 12, 1), created_at=at(date(2026, 11, 20)))  # fmt: skip
+    session.add(i5)
+    session.add(Extension(item_kind="instruction", item_id=ids["i4"], requester_id=ids["wang"],
+                          old_date=date(2026, 12, 20), new_date=date(2027, 1, 10)))  # fmt: skip
+    await session.flush()
+    b = await briefing(session, "week", TODAY, TZ, CAL)
+    states = {i.id: (i.state, i.late, i.pending) for i in b.instructions}
+    assert states == {
+        ids["i1"]: ("overdue", 1, False),
+        ids["i4"]: ("open", 0, True),
+        i5.id: ("dropped", 0, False),
+        ids["i2"]: ("done", 0, False),
+    }
+    # The dropped project's instruction did not "turn red".
+    assert [r.ref for r in b.went_red if r.kind == "instruction"] == [ids["i1"]]
+    words = CATALOG["zh"]
+    zh = {r[0]: r[8] for r in rows(read(workbook_bytes("zh", b, "示范市")).worksheets[3])}
+    assert zh == {
+        ids["i1"]: words["instr.state.overdue"].format(late=1),
+        ids["i4"]: f"{words['instr.state.new']} · {words['instr.state.pending']}",
+        i5.id: words["instr.state.dropped"],
+        ids["i2"]: words["brief.state.done"],
+    }
+    assert zh[ids["i4"]] == "待受理 · 延期待批" and zh[i5.id] == "项目已终止，办结后请报告"
+    en = {r[0]: r[8] for r in rows(read(workbook_bytes("en", b, "示范市")).worksheets[3])}
+    assert en[ids["i1"]] == "overdue 1 working day" and en[ids["i4"]] == "new · more time asked"
+
+
+async def test_amounts_have_thousands_separators(session: AsyncSession) -> None:
+    await build(session)
+    op = await session.scalar(select(Project).where(Project.code == "OP05"))
+    assert op is not None
+    op.investment = Decimal("8000.5")
+    await session.flush()
+    b = await briefing(session, "week", TODAY, TZ, CAL)
+    wb = read(workbook_bytes("zh", b, "示范市"))
+    progress = wb["进展"]
+    formats = {r[1].value: r[5].number_format for r in progress.iter_rows(min_row=3)}
+    assert formats == {"XNY01": "#,##0", "ZB03": "#,##0", "SW02": "#,##0", "OP05": "#,##0.00"}
+    assert progress["F3"].value == 120000
+    summary = wb["摘要"]
+    money = {
+        (r[0].value, c.value): c.number_format
+        for r in summary.iter_rows()
+        for c in r
+        if isinstance(c.value, int | float) and c.number_format != "General"
+    }
+    assert money[("合计", 208000.5)] == "#,##0.00" and money[("签约", 120000)] == "#,##0"
+    assert money[("城东街道", 150000)] == "#,##0"
+
+
+def fake_ranking(left_out: dict[str, str]) -> Ranking:
+    """A ranking as storage.ranking gives it: one unit judged on most figures, one with
+    nothing due on some, a shared rank, a unit with nothing to judge."""
+    figures = {
+        "signed": Figure(2, 5, 0.4, 0.6),
+        "started": Figure(0, 3, 0.0, None),
+        "operating": Figure(0, 0, None, None),
+        "investment": Figure(52000, 6, 8666.7, 0.7),
+        "milestones": Figure(29, 30, 29 / 30, 0.9),
+        "problems": Figure(1, 1, 1.0, 0.7),
+        "instructions": Figure(0, 0, None, None),
+        "reports": Figure(7, 8, 7 / 8, 0.8),
+    }
+    small = dict(figures, milestones=Figure(1, 1, 1.0, 0.6), problems=Figure(0, 0, None, None))
+    return Ranking(
+        RankPeriod.MONTH,
+        date(2026, 12, 1),
+        TODAY,
+        [
+            UnitScore(1, "城东街道", figures, 80.04, 1, prev_rank=2),
+            UnitScore(2, "城西镇", small, 61.0, 2, prev_rank=None),
+            UnitScore(3, "自然资源局", small, 60.96, 2, prev_rank=1),
+        ],
+        ["财政局"],
+        date(2026, 11, 1),
+        date(2026, 11, 30),
+        left_out,
+    )
+
+
+async def test_the_ranking_shows_every_figure_with_its_counts(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As /rank shows them: the counts beside each rate, — where a unit had nothing due,
+    figures left out for everyone named once (not a column of 0%), the idle units."""
+    left_out = {
+        "started": LEFT_OUT_CITY,
+        "operating": LEFT_OUT_CITY,
+        "instructions": LEFT_OUT_WEIGHT,
+    }
+
+    async def fixed(*_args: Any, **_kw: Any) -> Ranking:
+        return fake_ranking(left_out)
+
+    monkeypatch.setattr(store, "ranking", fixed)
+    b, _ids = await make(session)
+    assert b.ranking is not None
+    assert b.ranking.figures == ("signed", "investment", "milestones", "problems", "reports")
+    table = trimmed(read(workbook_bytes("zh", b, "示范市"))["摘要"])
+    ranking = section(table, "单位排名 · 本月（2026-12-01 至 2026-12-03）")
+    assert ranking == [
+        ("名次", "责任单位", "得分", "上期名次", "变化", "签约", "投资", "节点按期",
+         "问题按期答复", "周报按时"),
+        (1, "城东街道", 80.0, 2, "▲1", "2/5（40%）", "52,000 万元/6 个在推项目", "29/30（97%）",
+         "1/1（100%）", "7/8（88%）"),
+        (2, "城西镇", 61.0, "—", "—", "2/5（40%）", "52,000 万元/6 个在推项目", "1/1（100%）",
+         "—", "7/8（88%）"),
+        (2, "自然资源局", 61.0, 1, "▼1", "2/5（40%）", "52,000 万元/6 个在推项目", "1/1（100%）",
+         "—", "7/8（88%）"),
+        ("本期没有可评事项：财政局",),
+        ("开工 —（本期全市无开工，不计分）",),
+        ("投产 —（本期全市无投产，不计分）",),
+        ("批示按期办结 —（权重为 0，不计分）",),
+        ("名次变化与上月（2026-11-01 至 2026-11-30）比较；— 为上期未上榜。",),
+        (CATALOG["zh"]["rank.method"].replace("<i>", "").replace("</i>", ""),),
+    ]  # fmt: skip
+    english = trimmed(read(workbook_bytes("en", b, "Demo City"))["Summary"])
+    ranked = section(english, "Units ranked · This month (2026-12-01 to 2026-12-03)")
+    assert ranked[0][5:] == (
+        "signed", "investment", "milestones on time", "problems answered on time",
+        "weekly reports",
+    )  # fmt: skip
+    assert ranked[1][5:8] == ("2/5 (40%)", "52,000 (10k CNY) / 6 projects in play", "29/30 (97%)")
+    assert ("Nothing to judge this period: 财政局",) in ranked
+
+
+async def test_the_ranking_is_the_one_rank_gives(session: AsyncSession) -> None:
+    """The same units, ranks and counts as storage.ranking's month, the same terms."""
+    b, _ids = await make(session)
+    assert b.ranking is not None
+    expected = await ranking(session, "month", TODAY, TZ, CAL, Weights())
+    assert [(r.rank, r.unit, r.prev_rank) for r in b.ranking.rows] == [
+        (r.rank, r.unit, r.prev_rank) for r in expected.rows
+    ]
+    assert b.ranking.idle == tuple(expected.idle)
+    assert set(b.ranking.figures) | set(b.ranking.left_out) == set(FIGURES)
+    table = trimmed(read(workbook_bytes("zh", b, "示范市"))["摘要"])
+    shown = section(table, "单位排名")
+    header = shown[0]
+    for row, unit in zip(shown[1:], expected.rows, strict=False):
+        for name in b.ranking.figures:
+            f = unit.figures[name]
+            cell = row[header.index(CATALOG["zh"][f"rank.fig.{name}"])]
+            if f.rate is None:
+                assert cell == "—"
+            elif name != "investment":
+                assert cell.startswith(f"{f.count}/{f.of}（"), (name, cell)
 
 
 async def test_every_sheet_prints_on_a4_landscape_fit_to_width(session: AsyncSession) -> None:
@@ -536,7 +791,7 @@ async def test_report_month_and_chinese_words(h: Harness) -> None:
     await h.send(COORD, "/report ＷＥＥＫ")
     assert [m["chat_id"] for m in h.api.media] == [LEADER, ADMIN, COORD]
     titles = [rows(read(m["data"]).worksheets[0], 1)[0][0] for m in h.api.media]
-    assert "本月（2026-11-04 至 2026-12-03）" in titles[0]
+    assert "本月（2026-12-01 至 2026-12-03）" in titles[0]
     assert "本周（2026-11-27 至 2026-12-03）" in titles[1] and "本周" in titles[2]
 
 
@@ -544,8 +799,8 @@ async def test_report_in_the_members_language(h: Harness) -> None:
     await h.send(COORD, "/report 月")
     await h.send(COORD, "/lang en")
     await h.send(COORD, "/report week")
-    assert "本月" in h.api.media[0]["caption"]
-    assert "this week" in h.api.media[1]["caption"]
+    assert "本月（2026-12-01 至 2026-12-03）" in h.api.media[0]["caption"]
+    assert "this week (2026-11-27 to 2026-12-03)" in h.api.media[1]["caption"]
     assert read(h.api.media[1]["data"]).sheetnames[0] == "Summary"
 
 
@@ -658,9 +913,10 @@ async def test_the_meeting_sends_workbook_and_chart_to_coordinators_and_leaders_
         coord_book = read(next(m for m in media if m["chat_id"] == COORD)["data"])
         leader_book = read(next(m for m in media if m["chat_id"] == LEADER)["data"])
         assert coord_book.sheetnames[0] == "摘要" and leader_book.sheetnames[0] == "Summary"
-        assert "2026-12-01 至 2026-12-07" in rows(coord_book["摘要"], 1)[0][0]
+        assert "本周（2026-12-01 至 2026-12-07）" in rows(coord_book["摘要"], 1)[0][0]
         caption = next(m for m in media if m["chat_id"] == COORD)["caption"]
-        assert "2026-12-07（周一） 招商例会" in caption and "项目 2 个" in caption
+        assert caption.startswith("📅 2026-12-07（周一） 招商例会简报\n📊 ")
+        assert "项目 2 个" in caption
 
         # Again the same day (a restart, the catch-up, a second process): nothing more.
         h.api.clear()
@@ -714,6 +970,12 @@ async def test_the_job_catches_up_the_same_day_and_a_newcomer_gets_it_too(
         await meeting_job(context)
         await h.drain()
         assert {m["chat_id"] for m in h.api.media} == {COORD, LEADER}
+        # Sent after the meeting began: the caption claims no "before the meeting".
+        captions = [m["caption"] for m in h.api.media if m["kind"] == "document"]
+        firsts = sorted(c.splitlines()[0] for c in captions)
+        assert firsts[0] == "📅 2026-12-07（周一） 招商例会简报"
+        assert firsts[1].startswith("📅 Briefing for the promotion meeting of 2026-12-07")
+        assert not any("会前" in c or "ahead" in c for c in captions)
         # A second leader joins; the next run serves only them.
         async with h.sessions() as s:
             set_actor(s, None)

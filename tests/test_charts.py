@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,7 @@ import pytest
 from matplotlib.font_manager import FontProperties
 from matplotlib.text import Text
 from PIL import Image
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import bot.charts as charts
@@ -32,6 +33,8 @@ from bot.charts import (
     LABEL_W,
     Bar,
     funnel_png,
+    left_out_note,
+    number_labels,
     rank_png,
     wall_chart_figure,
     wall_chart_pngs,
@@ -52,6 +55,7 @@ from storage.models import (
     Unit,
     UnitKind,
 )
+from storage.projects import normal_code
 from storage.rules import Light
 from storage.wallchart import (
     ALL,
@@ -61,12 +65,15 @@ from storage.wallchart import (
     ChartRow,
     ChartTarget,
     FilterChoices,
-    FilterKind,
     GroupBy,
+    MarkKind,
     MilestoneState,
+    RowMark,
     WallChart,
     default_window,
+    fit_rows,
     funnel,
+    narrowers,
     pages,
     project_light,
     read_filter,
@@ -174,6 +181,7 @@ class City:
         officer = Member(tg_user_id=2, name="王", unit_id=units["east"].id, role=Role.OFFICER)
         s.add_all([leader, officer])
         await s.flush()
+        self.ids["officer"] = officer.id
         d = TODAY
         specs: list[tuple[str, str, Stage, str, int, dict[str, Any]]] = [
             # code, unit, stage, industry, investment (万元), extras
@@ -377,14 +385,15 @@ async def test_filters(session: AsyncSession, city: City) -> None:
 
     assert await read("") == ALL
     east = await read("城东")  # part of a name, when only one unit has it
-    assert east == ChartFilter(FilterKind.UNIT, "城东街道", city.ids["east"])
+    assert east == ChartFilter(unit="城东街道", unit_id=city.ids["east"])
     assert await read("城东街道") == east
-    assert await read("开工") == ChartFilter(FilterKind.STAGE, "started")
-    assert await read("Started") == ChartFilter(FilterKind.STAGE, "started")
-    assert await read("在建") == ChartFilter(FilterKind.STAGE, "started")
-    assert await read("新能源") == ChartFilter(FilterKind.INDUSTRY, "新能源")
-    assert await read("光伏") == ChartFilter(FilterKind.INDUSTRY, "新能源")
-    assert await read("ｃｄ０１") == ChartFilter(FilterKind.PROJECT, "CD01", city.ids["CD01"])
+    assert await read("开工") == ChartFilter(stage=Stage.STARTED)
+    assert await read("Started") == ChartFilter(stage=Stage.STARTED)
+    assert await read("under construction") == ChartFilter(stage=Stage.STARTED)
+    assert await read("在建") == ChartFilter(stage=Stage.STARTED)
+    assert await read("新能源") == ChartFilter(industry="新能源")
+    assert await read("光伏") == ChartFilter(industry="新能源")
+    assert await read("ｃｄ０１") == ChartFilter(code="CD01", project_id=city.ids["CD01"])
 
     # The unit's projects grouped by stage, in the order projects move through them.
     chart = await chart_of(session, east)
@@ -442,13 +451,24 @@ async def test_an_officer_sees_their_own_unit_only(session: AsyncSession, city: 
     with pytest.raises(Refused) as info:
         await read("城西镇")
     assert info.value.key == "err.chart_not_yours"
-    # another unit's code is not disclosed: it reads as a word that names nothing
+    # another unit's code: not among the officer's projects, with no word of whose it is;
+    # a code that names nothing gets the same answer, so nothing is disclosed
+    for code in ("XC01", "ｘｃ０１", "ZZ99"):
+        with pytest.raises(Refused) as info:
+            await read(code)
+        assert info.value.key == "err.chart_code_not_yours"
+        assert info.value.params["code"] == normal_code(code)
+        assert info.value.params["unit"] == "城东街道"
+        assert "城西镇" not in str(info.value.params)
+        choices = info.value.params["choices"]
+        assert choices.units == ("城东街道",) and choices.code == "CD01"
+    # a word that is no code still names nothing
     with pytest.raises(Refused) as info:
-        await read("XC01")
+        await read("火星")
     assert info.value.key == "err.chart_filter"
     assert info.value.params["choices"].units == ("城东街道",)
     # "城" is a part of the officer's own unit's name only, as far as they may look
-    assert (await read("城")).id == east
+    assert (await read("城")).unit_id == east
 
 
 async def test_funnel_figures_and_median_days(session: AsyncSession, city: City) -> None:
@@ -510,6 +530,194 @@ async def test_page_split_at_25_rows(session: AsyncSession, city: City) -> None:
     await session.flush()
     chart = await chart_of(session)
     assert len(chart.rows) == MAX_ROWS + 1 and chart.too_many
+
+
+async def test_filters_combine(session: AsyncSession, city: City) -> None:
+    """A unit, a stage and an industry together, separated by spaces or a Chinese
+    keyboard's punctuation; each part read as it is alone."""
+
+    async def read(word: str, unit_id: int | None = None) -> ChartFilter:
+        return await read_filter(
+            session, word, unit_id=unit_id, industries=INDUSTRIES, aliases=ALIASES
+        )
+
+    east, land = city.ids["east"], city.ids["land"]
+    signed_east = ChartFilter(unit="城东街道", unit_id=east, stage=Stage.SIGNED)
+    for typed in ("城东街道 签约", "城东街道，签约", "城东街道、签约", "签约 城东", "城东：签约"):
+        assert await read(typed) == signed_east, typed
+    assert await read("签约 光伏") == ChartFilter(stage=Stage.SIGNED, industry="新能源")
+    assert await read("自然资源局；新材料") == ChartFilter(
+        unit="自然资源局", unit_id=land, industry="新材料"
+    )
+    assert await read("城东 under construction 新能源") == ChartFilter(
+        unit="城东街道", unit_id=east, stage=Stage.STARTED, industry="新能源"
+    )
+
+    # All parts must hold: the rows are those of every part at once.
+    assert layout(await chart_of(session, signed_east)) == [
+        ("signed", "CD01", R),
+        ("signed", "CD04", R),
+    ]
+    energy = await chart_of(session, await read("签约 新能源"))
+    assert layout(energy) == [("城东街道", "CD01", R), ("自然资源局", "ZR01", R)]
+    assert (await chart_of(session, await read("城西镇 签约"))).rows == ()
+    # an officer combines within their own unit
+    mine = await read("签约 新材料", unit_id=east)
+    assert [r.code for r in (await chart_of(session, mine, unit_id=east)).rows] == ["CD04"]
+    with pytest.raises(Refused) as info:
+        await read("城西镇 签约", unit_id=east)
+    assert info.value.key == "err.chart_not_yours"
+
+    # Two of a kind, or a code with anything else, is refused with both words.
+    for typed, first, word in (
+        ("签约 开工", "签约", "开工"),
+        ("城东街道 城西镇", "城东街道", "城西镇"),
+        ("CD01 签约", "CD01", "签约"),
+        ("新能源 CD01", "新能源", "CD01"),
+    ):
+        with pytest.raises(Refused) as info:
+            await read(typed)
+        assert info.value.key == "err.chart_twice", typed
+        assert (info.value.params["first"], info.value.params["word"]) == (first, word)
+    # The word that names nothing is the one the refusal repeats.
+    with pytest.raises(Refused) as info:
+        await read("城东街道 火星 签约")
+    assert info.value.key == "err.chart_filter" and info.value.params["word"] == "火星"
+
+
+async def test_refusals_offer_what_the_store_has(session: AsyncSession, city: City) -> None:
+    """Units that own no project (leadership, the center, an empty township) are not
+    offered; the example code and the combined example are real ones."""
+    with pytest.raises(Refused) as info:
+        await read_filter(session, "火星", unit_id=None, industries=INDUSTRIES)
+    choices = info.value.params["choices"]
+    assert choices == FilterChoices(
+        units=("城东街道", "城西镇", "自然资源局"),
+        industries=INDUSTRIES,
+        code="CD01",
+        # two signed projects each in 城东街道 and 自然资源局: the first unit made
+        combined=("城东街道", Stage.SIGNED),
+    )
+    west = city.ids["west"]
+    with pytest.raises(Refused) as info:
+        await read_filter(session, "火星", unit_id=west, industries=INDUSTRIES)
+    assert info.value.params["choices"] == FilterChoices(
+        ("城西镇",), INDUSTRIES, "XC01", ("城西镇", Stage.NEGOTIATING)
+    )
+    # a unit with no projects: nothing to offer but the words
+    with pytest.raises(Refused) as info:
+        await read_filter(session, "火星", unit_id=city.ids["empty"], industries=())
+    assert info.value.params["choices"] == FilterChoices((), (), None, None)
+
+
+async def test_narrowers_cut_the_rows_and_never_repeat_the_filter(
+    session: AsyncSession, city: City
+) -> None:
+    def offered(chart: WallChart) -> list[tuple[str | None, Stage | None, str | None, int]]:
+        return [(n.flt.unit, n.flt.stage, n.flt.industry, n.count) for n in narrowers(chart)]
+
+    # The city: three units, then the stages, then the industries, most rows first.
+    assert offered(await chart_of(session)) == [
+        ("城东街道", None, None, 4),
+        ("城西镇", None, None, 4),
+        ("自然资源局", None, None, 2),
+        (None, Stage.SIGNED, None, 4),
+        (None, Stage.NEGOTIATING, None, 2),
+        (None, Stage.STARTED, None, 2),
+        (None, None, "新材料", 4),  # equals by name
+        (None, None, "新能源", 4),
+        (None, None, "生物医药", 2),
+    ]
+    # One unit: its stages and industries with the unit kept, never the unit alone.
+    east = ChartFilter(unit="城东街道", unit_id=city.ids["east"])
+    assert offered(await chart_of(session, east)) == [
+        ("城东街道", Stage.SIGNED, None, 2),
+        ("城东街道", Stage.NEGOTIATING, None, 1),
+        ("城东街道", Stage.STARTED, None, 1),
+        ("城东街道", None, "新材料", 2),
+        ("城东街道", None, "新能源", 2),
+    ]
+    # 城东 signed: both industries split it; the stage is not offered again.
+    assert offered(await chart_of(session, replace(east, stage=Stage.SIGNED))) == [
+        ("城东街道", Stage.SIGNED, "新材料", 1),
+        ("城东街道", Stage.SIGNED, "新能源", 1),
+    ]
+    # Nothing splits 自然资源局's new-energy projects (one), and a code is one project.
+    land = ChartFilter(unit="自然资源局", unit_id=city.ids["land"], industry="新能源")
+    assert offered(await chart_of(session, land)) == []
+    assert (
+        offered(await chart_of(session, ChartFilter(code="CD01", project_id=city.ids["CD01"])))
+        == []
+    )
+
+    # Past the limit, those that bring it under come first (most rows first), then the
+    # ones that only cut it (fewest first): never a filter that keeps every row.
+    start, end = default_window(TODAY)
+    rows = tuple(
+        ChartRow(i, f"B{i:03d}", "批量", "大镇" if i < 260 else "小镇", Stage.SIGNED if i < 200
+                 else Stage.STARTED, "新能源", G, (), (), "", unit_id=1 if i < 260 else 2)
+        for i in range(300)
+    )  # fmt: skip
+    big = WallChart(TODAY, start, end, ALL, GroupBy.UNIT, (), rows)
+    assert big.too_many
+    assert offered(big) == [
+        ("小镇", None, None, 40),
+        ("大镇", None, None, 260),
+        (None, Stage.SIGNED, None, 200),
+        (None, Stage.STARTED, None, 100),
+    ]
+    town = replace(big, flt=ChartFilter(unit="大镇", unit_id=1), rows=rows[:260])
+    assert offered(town) == [("大镇", Stage.SIGNED, None, 200), ("大镇", Stage.STARTED, None, 60)]
+
+
+async def add_green(s: AsyncSession, unit_id: int, n: int, prefix: str = "G") -> None:
+    """N projects with nothing due: green rows."""
+    s.add_all(
+        Project(code=f"{prefix}{i:03d}", name="绿灯项目", industry="新能源", unit_id=unit_id)
+        for i in range(n)
+    )
+    await s.flush()
+
+
+async def test_the_meeting_chart_draws_every_red_and_yellow_and_says_what_it_leaves_out(
+    session: AsyncSession, city: City
+) -> None:
+    """More projects than ten pictures hold: every red and yellow row is drawn, the
+    green ones are left out and counted, and the counts stay the whole city's."""
+    await add_green(session, city.ids["empty"], 290)  # 300 on the wall: 4 red, 3 yellow
+    whole = await chart_of(session)
+    assert len(whole.rows) == 300 and whole.too_many
+    cut = fit_rows(whole)
+    assert layout(cut) == [
+        ("城东街道", "CD01", R),
+        ("城东街道", "CD04", R),
+        ("城东街道", "CD02", Y),
+        ("城西镇", "XC01", R),
+        ("城西镇", "XC02", Y),
+        ("自然资源局", "ZR01", R),
+        ("自然资源局", "ZR02", Y),
+    ]
+    assert cut.groups == ("城东街道", "城西镇", "自然资源局")
+    assert dict(cut.counts) == dict(whole.counts) == {R: 4, Y: 3, G: 293, Light.NONE: 0}
+    assert dict(cut.left_out) == {G: 293}
+    assert cut.example_unit == "空白乡"  # 290 of the 293 left out
+    assert (cut.group_size("城东街道"), cut.group_size("城西镇")) == (4, 4)
+    assert len(pages(cut)) == 1
+    note = left_out_note("zh", cut)
+    assert note is not None
+    assert note.startswith("另有 293 个绿灯项目未画出") and "/chart 空白乡" in note
+    assert "293 green projects are not drawn" in (left_out_note("en", cut) or "")
+    assert left_out_note("zh", whole) is None
+
+    # Even the red and yellow rows are too many: the worst first, and how many are out.
+    worst = fit_rows(whole, limit=5)
+    assert [r.code for r in worst.rows] == ["CD01", "CD04", "CD02", "XC01", "ZR01"]
+    assert dict(worst.left_out) == {Y: 2, G: 293}
+    note = left_out_note("zh", worst) or ""
+    assert "先画最严重的" in note and "2 个黄灯、293 个绿灯项目未画出" in note
+    # a chart within the limit is left as it is
+    small = await chart_of(session, ChartFilter(unit="城东街道", unit_id=city.ids["east"]))
+    assert fit_rows(small) is small
 
 
 # --- the pictures -------------------------------------------------------------------------
@@ -681,6 +889,194 @@ def test_rank_bars_best_on_top_and_long_lists_within_limits(strict_glyphs: None)
     within_telegram_limits(many)
 
 
+async def test_rows_say_what_colours_them(session: AsyncSession, city: City) -> None:
+    """A row coloured by a problem, an instruction or an urged milestone carries a mark
+    for it; every red or yellow row shows something of that colour."""
+    chart = await chart_of(session)
+    marks = {r.code: r.marks for r in chart.rows if r.marks}
+    assert marks == {
+        "XC01": (RowMark(MarkKind.PROBLEM, 1, R),),  # level 3
+        "XC02": (RowMark(MarkKind.PROBLEM, 1, Y),),  # level 1: the row's only reason
+        "ZR01": (RowMark(MarkKind.INSTRUCTION, 1, R),),  # past its deadline
+        "ZR02": (RowMark(MarkKind.INSTRUCTION, 1, Y),),  # due in 4 days
+    }
+    # A milestone urged before its date (CD03's second, due in March) turns the row
+    # yellow: marked so. Two more open problems at level 0 are counted, weighing nothing.
+    await session.execute(
+        update(Milestone)
+        .where(Milestone.project_id == city.ids["CD03"], Milestone.seq == 2)
+        .values(escalation_level=2)
+    )
+    for _ in range(2):
+        session.add(
+            Problem(project_id=city.ids["XC02"], raiser_id=city.ids["officer"], text="又一个",
+                    category=ProblemCategory.OTHER, unit_id=city.ids["west"],
+                    status=ProblemStatus.ANSWERED)
+        )  # fmt: skip
+    await session.flush()
+    chart = await chart_of(session)
+    rows = {r.code: r for r in chart.rows}
+    assert rows["CD03"].light is Y and rows["CD03"].marks == (RowMark(MarkKind.URGED, 1, Y),)
+    assert rows["XC02"].marks == (RowMark(MarkKind.PROBLEM, 3, Y),)
+
+    def shown(row: ChartRow) -> set[Light]:
+        seen = {m.light for m in row.marks}
+        seen |= {t.light for t in row.targets}
+        for m in row.milestones:
+            if m.state is MilestoneState.OVERDUE:
+                seen.add(R)
+            elif m.state is MilestoneState.PLANNED and m.planned is not None:
+                seen.add(Y if m.planned <= TODAY + timedelta(days=SOON) else G)
+        return seen
+
+    for row in chart.rows:
+        if row.light in (R, Y):
+            assert row.light in shown(row), row.code
+
+
+def test_number_labels_never_cover_each_other() -> None:
+    def w(text: str) -> float:
+        return 6.0 * len(text)
+
+    def place(items: list[tuple[float, int]], **kw: Any) -> list[tuple[float, int, str]]:
+        found = number_labels(items, w, join="、", lo=400, hi=1240, **kw)
+        for lane in (0, 1):
+            spans = sorted(label.span for label in found if label.lane == lane)
+            assert all(a[1] <= b[0] for a, b in pairwise(spans))
+        return [(label.x, label.lane, label.text) for label in found]
+
+    # one day, and a day so close its marker overlaps: one label, numbers apart
+    assert place([(500, 3), (500, 2), (500, 4), (505, 5)]) == [(502.5, 0, "2、3、4、5")]
+    # neighbours that would touch: the second goes below the line, the third above
+    assert place([(600, 10), (611, 11), (622, 12), (633, 13)]) == [
+        (600, 0, "10"),
+        (611, 1, "11"),
+        (622, 0, "12"),
+        (633, 1, "13"),
+    ]
+    # below the line is a target's letter: the crowd shares one label above
+    assert place([(600, 10), (611, 11)], blocked=[(605, 620)]) == [(609, 0, "10、11")]
+    # kept inside the picture at its edges
+    assert place([(1240, 9), (380, 1)]) == [(403, 0, "1"), (1237, 0, "9")]
+
+
+def text_items(fig: Any) -> list[Text]:
+    return [t for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
+
+
+def test_numbers_stay_legible_on_target_bars(strict_glyphs: None) -> None:
+    """Milestones due on one day share a label with the numbers apart; a number over a
+    target bar sits on a ground of the row's colour, above the bar."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import to_hex
+    from matplotlib.patches import Rectangle
+
+    start, end = default_window(TODAY)
+    day = TODAY + timedelta(days=20)
+    ms = tuple(
+        ChartMilestone(n, "节点", "other", d, None, MilestoneState.PLANNED)
+        for n, d in ((2, day), (3, day), (4, day), (5, day + timedelta(days=2)),
+                     (6, day + timedelta(days=30)), (7, day + timedelta(days=34)))
+    )  # fmt: skip
+    targets = (ChartTarget(Stage.STARTED, day, Light.GREEN),)
+    row = ChartRow(
+        1, "XM01", "光伏", "城东街道", Stage.SIGNED, "新能源", G, ms, targets, "城东街道"
+    )
+    chart = WallChart(TODAY, start, end, ALL, GroupBy.UNIT, ("城东街道",), (row,), {G: 1})
+    fig = wall_chart_figure("zh", chart, chart.rows)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    numbers = [
+        t
+        for t in text_items(fig)
+        if t.get_text()[0].isdigit()
+        and t.get_fontsize() == 8
+        and t.get_window_extent(renderer).y0 > charts.BOTTOM  # not the legend's sample
+    ]
+    assert sorted(t.get_text() for t in numbers) == ["2、3、4、5", "6", "7"]
+    boxes = [t.get_window_extent(renderer) for t in numbers]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b)
+    bar_z = max(c.get_zorder() for c in fig.findobj(LineCollection) if c.get_linewidth()[0] == 2.6)
+    grounds = [
+        p.get_window_extent(renderer)
+        for p in fig.findobj(Rectangle)
+        if to_hex(p.get_facecolor()) == charts.BANDS[G] and p.get_zorder() > bar_z
+    ]
+    for text, box in zip(numbers, boxes, strict=True):
+        assert text.get_zorder() > bar_z
+        assert any(g.x0 <= box.x0 and g.x1 >= box.x1 for g in grounds), text.get_text()
+
+
+def test_a_long_name_shortens_in_the_title_but_the_filter_and_date_stay(
+    strict_glyphs: None,
+) -> None:
+    start, end = default_window(TODAY)
+    name = "经济技术开发区管理委员会" * 9  # 99 characters
+    for lang, stage, day in (
+        ("zh", "阶段：签约", "2026-12-03（周四）"),
+        ("en", "stage: signed", "2026-12-03 (Thu)"),
+    ):
+        flt = ChartFilter(unit=name, unit_id=1, stage=Stage.SIGNED)
+        chart = WallChart(TODAY, start, end, flt, GroupBy.STAGE, (), ())
+        fig = wall_chart_figure(lang, chart, (), page=2, of=3)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        (title,) = [t for t in text_items(fig) if t.get_fontsize() == 16]
+        text = title.get_text()
+        assert name[:10] in text and name not in text and "…" in text
+        assert f"{stage} · {day}" in text and text.endswith(("（2/3）", " (2/3)"))
+        assert title.get_window_extent(renderer).x1 <= fig.bbox.width - 16
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_legend_explains_every_sign(lang: str, strict_glyphs: None) -> None:
+    from matplotlib.lines import Line2D
+
+    fig = wall_chart_figure(lang, synthetic(3), synthetic(3).rows)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    height = fig.bbox.height
+    legend = [t for t in text_items(fig) if t.get_window_extent(renderer).y1 < charts.BOTTOM]
+    words = " ".join(t.get_text() for t in legend)
+    expected = {
+        "zh": ("节点在时间轴外", "未到", "7 天内到期", "已过未达成", "已达成", "未解决问题",
+               "未办结批示", "已催办的节点", "序号", "行底色"),
+        "en": ("before/after the time shown", "ahead", "due within 7 days", "passed, not reached",
+               "reached", "open problems", "open instructions", "milestones urged", "No.",
+               "Row colour"),
+    }[lang]  # fmt: skip
+    for word in expected:
+        assert word in words, word
+    for t in legend:
+        box = t.get_window_extent(renderer)
+        assert box.x1 <= fig.bbox.width and box.y0 >= 0, t.get_text()
+    # samples of the edge triangles and of the four colours of a target bar
+    edges = {
+        line.get_marker()
+        for line in fig.findobj(Line2D)
+        if line.get_marker() in ("<", ">") and line.get_window_extent(renderer).y1 < charts.BOTTOM
+    }
+    assert edges == {"<", ">"}
+    assert height > 0
+
+
+def test_row_marks_are_drawn_in_their_colour(strict_glyphs: None) -> None:
+    from matplotlib.colors import to_hex
+
+    start, end = default_window(TODAY)
+    marks = (RowMark(MarkKind.PROBLEM, 2, R), RowMark(MarkKind.INSTRUCTION, 1, Y))
+    row = ChartRow(1, "XM01", "光伏", "城东街道", Stage.SIGNED, "新能源", R, (), (), "城东街道",
+                   marks)  # fmt: skip
+    chart = WallChart(TODAY, start, end, ALL, GroupBy.UNIT, ("城东街道",), (row,), {R: 1})
+    for lang, signs in (("zh", ("⚠2", "批1")), ("en", ("⚠2", "★1"))):
+        fig = wall_chart_figure(lang, chart, chart.rows)
+        drawn = {t.get_text(): to_hex(t.get_color()) for t in text_items(fig)}
+        assert drawn[signs[0]] == charts.COLOURS[R]
+        assert drawn[signs[1]] == charts.AMBER
+
+
 # --- through the bot --------------------------------------------------------------------
 
 
@@ -722,8 +1118,15 @@ async def test_chart_is_a_photo_with_the_counts(h: Harness) -> None:
     assert "城东街道" in caption and "🔴 1　🟡 0　🟢 0" in caption
     (refused,) = await h.send(OFFICER, "/chart 城西镇")
     assert "只能查看本单位" in refused
-    (unknown,) = await h.send(OFFICER, "/chart SW02")
-    assert "没有找到“SW02”" in unknown and "城西镇" not in unknown
+    # Another unit's code: not among the officer's unit's projects, with their own as the
+    # example, and nothing said of whose it is (the same answer as for no project at all).
+    (foreign,) = await h.send(OFFICER, "/chart SW02")
+    assert foreign == (
+        "本单位的项目中没有“SW02”。您只能查看本单位（城东街道）的项目："
+        "如 <code>/chart XNY01</code>，或发送 /chart 查看本单位的全部项目。"
+    )
+    (nowhere,) = await h.send(OFFICER, "/chart ZZ99")
+    assert nowhere == foreign.replace("SW02", "ZZ99")
 
 
 async def test_the_card_wears_the_light_of_its_chart_row(h: Harness) -> None:
@@ -831,3 +1234,133 @@ async def test_board_is_a_picture_and_text(h: Harness) -> None:
     await h.send(LEADER, "/lang en")
     (english,) = await h.send(LEADER, "/board")
     assert "signed: 1 · 120,000 (10k CNY)" in english
+
+
+async def test_chart_filters_combine_through_the_bot(h: Harness) -> None:
+    assert await h.send(COORD, "/chart 城东街道 签约") == []
+    caption = photos(h, COORD)[-1]["caption"]
+    assert "城东街道 · 阶段：签约 · 2026-12-03（周四）" in caption and "🔴 1　🟡 0　🟢 0" in caption
+    assert await h.send(COORD, "/chart 城东街道，签约") == []
+    assert photos(h, COORD)[-1]["caption"] == caption
+    assert await h.send(COORD, "/chart 签约、新能源") == []
+    assert "全市 · 阶段：签约 · 产业：新能源" in photos(h, COORD)[-1]["caption"]
+    (nothing,) = await h.send(COORD, "/chart 城西镇 签约")
+    assert nothing == "城西镇 · 阶段：签约：没有项目。"
+    (twice,) = await h.send(COORD, "/chart 签约 开工")
+    assert twice.startswith("“签约”和“开工”不能一起用")
+    # an officer narrows their own unit's chart
+    assert await h.send(OFFICER, "/chart 签约 新能源") == []
+    assert "城东街道 · 阶段：签约 · 产业：新能源" in photos(h, OFFICER)[-1]["caption"]
+    await h.send(COORD, "/lang en")
+    assert await h.send(COORD, "/chart 城东街道 signed") == []
+    assert "城东街道 · stage: signed" in photos(h, COORD)[-1]["caption"]
+
+
+async def test_too_many_offers_filters_that_narrow_it(h: Harness) -> None:
+    """城西镇 with 256 projects: the answer offers its stages and industries with their
+    counts, never `/chart 城西镇` again; one of them is answered with a picture."""
+    async with h.sessions() as s:
+        set_actor(s, None)
+        s.add_all(
+            Project(code=f"W{i:03d}", name="西镇项目", unit_id=h.ids["west"],
+                    stage=Stage.SIGNED if i < 235 else Stage.STARTED,
+                    industry="新材料" if i < 235 else "新能源")
+            for i in range(255)
+        )  # fmt: skip
+        await s.commit()
+    (answer,) = await h.send(COORD, "/chart 城西镇")
+    assert answer.startswith("共有 256 个项目符合")
+    offered = answer.split("\n")[1:]
+    assert offered == [
+        "<code>/chart 城西镇 签约</code>（235）",
+        "<code>/chart 城西镇 开工</code>（20）",
+        "<code>/chart 城西镇 洽谈</code>（1）",
+        "<code>/chart 城西镇 新材料</code>（235）",
+        "<code>/chart 城西镇 新能源</code>（20）",
+        "<code>/chart 城西镇 生物医药</code>（1）",
+    ]
+    assert h.api.media == []
+    # what is offered is read back as offered
+    assert await h.send(COORD, "/chart 城西镇 开工") == []
+    (west,) = photos(h, COORD)
+    assert "城西镇 · 阶段：开工" in west["caption"] and "🟢 20" in west["caption"]
+    # the whole city: the units first, with what each would keep
+    (city,) = await h.send(COORD, "/chart")
+    assert "<code>/chart 城东街道</code>（1）" in city.split("\n")[1:]
+    assert "<code>/chart 城西镇</code>（256）" in city.split("\n")[1:]
+
+
+def test_too_many_of_one_kind_offers_a_code() -> None:
+    """Rows that no unit, stage or industry splits: a project's code to look at."""
+    from bot.handlers.charts import too_many
+
+    start, end = default_window(TODAY)
+    rows = tuple(
+        ChartRow(i, f"B{i:03d}", "批量", "大镇", Stage.SIGNED, "新能源", G, (), (), "signed",
+                 unit_id=1)
+        for i in range(260)
+    )  # fmt: skip
+    flt = ChartFilter(unit="大镇", unit_id=1, stage=Stage.SIGNED)
+    chart = WallChart(TODAY, start, end, flt, GroupBy.STAGE, ("signed",), rows)
+    text = too_many("zh", chart)
+    assert "无法再细分" in text and "<code>/chart B000</code>" in text
+    assert "/chart 大镇" not in text
+
+
+async def test_refusals_give_real_examples(h: Harness) -> None:
+    """The examples come from the store; units that own no project are not offered."""
+    (unknown,) = await h.send(COORD, "/chart 火星")
+    assert "单位：“城东街道”、“城西镇”\n" in unknown
+    for absent in ("市领导", "招商服务中心", "自然资源局", "XNY01"):
+        assert absent not in unknown
+    # the first code in order, and a unit with a stage its projects are at
+    assert "项目：编号，如 <code>/chart SW02</code>" in unknown
+    assert "组合：如 <code>/chart 城东街道 签约</code>" in unknown
+    # an officer is offered their own unit and code
+    (mine,) = await h.send(OFFICER, "/chart 火星")
+    assert "单位：“城东街道”\n" in mine and "<code>/chart XNY01</code>" in mine
+    assert "城西镇" not in mine and "SW02" not in mine
+    await h.send(COORD, "/lang en")
+    (english,) = await h.send(COORD, "/chart mars")
+    assert "project: its code, e.g. <code>/chart SW02</code>" in english
+    assert "combined: e.g. <code>/chart 城东街道 signed</code>" in english
+
+
+async def test_the_meeting_sends_every_red_and_yellow_row_and_names_the_rest(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The city's chart sent before the meeting, with 301 projects: one picture (the one
+    red project), saying on it how many green ones are not drawn; the counts are the
+    whole city's."""
+    from bot.meeting import prepare
+
+    async with h.sessions() as s:
+        set_actor(s, None)
+        await add_green(s, h.ids["west"], 299)
+        await s.commit()
+    drawn: list[tuple[WallChart, list[str]]] = []
+    real = charts.wall_chart_figure
+
+    def spy(lang: str, chart: WallChart, rows: Any, page: int = 1, of: int = 1) -> Any:
+        fig = real(lang, chart, rows, page, of)
+        drawn.append((chart, [t.get_text() for t in text_items(fig)]))
+        return fig
+
+    monkeypatch.setattr(charts, "wall_chart_figure", spy)
+    monday = datetime(2026, 12, 7, 8, 30, tzinfo=h.config.city.tz)
+    h.clock.now = monday
+    async with h.sessions() as s:
+        result = await prepare(s, h.config, h.app.bot_data["services"].calendar, monday)
+        await s.commit()
+    await h.drain()
+    assert result.queued
+    pictures = [m for m in photos(h, COORD)]
+    assert len(pictures) == 1
+    within_telegram_limits(pictures[0]["data"])
+    # drawn once per language read (the coordinator's and the leader's: both zh)
+    chart, texts = drawn[0]
+    assert [r.code for r in chart.rows] == ["XNY01"]
+    assert dict(chart.counts) == {R: 1, Y: 0, G: 300, Light.NONE: 0}
+    assert "■ 绿 300（未画出 300）" in texts
+    note = next(t for t in texts if t.startswith("⚠ 另有"))
+    assert note.startswith("⚠ 另有 300 个绿灯项目未画出") and "/chart 城西镇" in " ".join(texts)

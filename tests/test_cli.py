@@ -1,5 +1,6 @@
-"""The `wallchart` command line: demo, invite, import, migrate, tick, and run without a token;
-what every sub-command says about a wrong configuration or a store it cannot open."""
+"""The `wallchart` command line: demo, invite, import, export, report, migrate, tick, and run
+without a token; what every sub-command says about a wrong configuration or a store it cannot
+open; the demo never overwriting a store that holds anything but its own untouched city."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ import sys
 import tomllib
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+import bot.cli
 from bot.cli import main
 from bot.config import parse_config
 from bot.texts import CATALOG
@@ -104,6 +108,7 @@ def test_demo_in_english_is_english_throughout(
     assert main(["demo", "--db", str(db), "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "The demo city is in" in out and "Milestones" in out and "this officer gets" in out
+    assert "was untouched; it was built anew" not in out  # a new file, nothing replaced
     assert CJK.findall(out) == [], [line for line in out.splitlines() if CJK.search(line)]
     assert re.search(r"At \d{4}-\d\d-\d\d 09:00 CST \(\+08:00\) the bot will send", out)
     # Nothing was queued by the demo's look at tomorrow, and nothing says so.
@@ -120,6 +125,12 @@ def test_demo_in_english_is_english_throughout(
     assert config.city.service_center in units
     assert set(config.routing.values()) <= units
     assert industries == set(config.city.industries)
+    # The city's name too, so that the bot's briefing and chart are titled in English.
+    assert config.city.name == "Demo City"
+    books = list(tmp_path.glob("briefing_*.xlsx"))
+    assert len(books) == 1
+    title = openpyxl.load_workbook(books[0]).worksheets[0]["A1"].value
+    assert title.startswith("Demo City promotion meeting briefing · this week (")
 
 
 def test_run_without_a_token_runs_the_demo(
@@ -213,7 +224,12 @@ def test_export_then_import_changes_nothing(
         assert main(["--config", str(config), "import", str(DATA / example)]) == 0
     capsys.readouterr()
     out = tmp_path / "台账导出.xlsx"
+    # In Chinese by default, as import, invite, report and demo speak.
     assert main(["--config", str(config), "export", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"已从存储 {tmp_path / 'city.sqlite3'} ([store] url in {config})")
+    assert said.rstrip().endswith(f"导出到 {out}：6 个单位、14 个项目")
+    assert main(["--config", str(config), "export", str(out), "--lang", "en"]) == 0
     said = capsys.readouterr().out
     assert said.startswith(f"wrote {out} from the store {tmp_path / 'city.sqlite3'}")
     assert said.rstrip().endswith(": 6 units, 14 projects")
@@ -238,6 +254,8 @@ def test_export_then_import_changes_nothing(
 
     csv_out = tmp_path / "projects.csv"
     assert main(["--config", str(other), "export", str(csv_out)]) == 0
+    assert "14 个项目（CSV 不含单位" in capsys.readouterr().out
+    assert main(["--config", str(other), "export", str(csv_out), "--lang", "en"]) == 0
     assert "14 projects (a CSV holds no units" in capsys.readouterr().out
     assert main(["--config", str(config), "import", str(csv_out)]) == 0
     assert "项目：新增 0 个，更新 0 个，无变化 14 个。" in capsys.readouterr().out
@@ -248,24 +266,36 @@ def test_export_says_what_it_cannot_write(
 ) -> None:
     # No store yet: said, and none is created (as for tick).
     assert main(["--config", str(config), "export", str(tmp_path / "a.xlsx")]) == 1
+    assert "没有存储" in capsys.readouterr().err
+    assert main(["--config", str(config), "export", str(tmp_path / "a.xlsx"), "--lang", "en"]) == 1
     assert "There is no store at" in capsys.readouterr().err
     assert not (tmp_path / "city.sqlite3").exists() and not (tmp_path / "a.xlsx").exists()
     (tmp_path / "folder.xlsx").mkdir()
-    for target, why in [
-        ("ledger.xls", "name it .xlsx (units and projects) or .csv (projects only)"),
-        ("ledger", "name it .xlsx (units and projects) or .csv (projects only)"),
-        ("no/such/ledger.xlsx", f"the folder {tmp_path / 'no' / 'such'} does not exist"),
-        ("folder.xlsx", "it is a folder"),
-    ]:
+    for target, why, why_zh in [
+        ("ledger.xls", "name it .xlsx (units and projects) or .csv (projects only)",
+         "文件名请以 .xlsx（单位和项目）或 .csv（仅项目）结尾"),
+        ("ledger", "name it .xlsx (units and projects) or .csv (projects only)",
+         "文件名请以 .xlsx（单位和项目）或 .csv（仅项目）结尾"),
+        ("no/such/ledger.xlsx", f"the folder {tmp_path / 'no' / 'such'} does not exist",
+         f"文件夹 {tmp_path / 'no' / 'such'} 不存在"),
+        ("folder.xlsx", "it is a folder", "这是一个文件夹"),
+    ]:  # fmt: skip
         path = tmp_path / target
-        assert main(["--config", str(config), "export", str(path)]) == 2
+        assert main(["--config", str(config), "export", str(path), "--lang", "en"]) == 2
         assert one_line(capsys.readouterr().err) == f"wallchart: cannot write {path}: {why}"
+        assert main(["--config", str(config), "export", str(path)]) == 2
+        assert one_line(capsys.readouterr().err) == f"wallchart: 不能写入 {path}：{why_zh}"
     # An empty store: a blank ledger, and it says so.
     assert main(["--config", str(config), "migrate"]) == 0
     capsys.readouterr()
-    assert main(["--config", str(config), "export", str(tmp_path / "blank.xlsx")]) == 0
+    assert (
+        main(["--config", str(config), "export", str(tmp_path / "blank.xlsx"), "--lang", "en"]) == 0
+    )
     said = capsys.readouterr().out
     assert ": 0 units, 0 projects" in said and "the store is empty" in said
+    assert main(["--config", str(config), "export", str(tmp_path / "blank.xlsx")]) == 0
+    said = capsys.readouterr().out
+    assert "0 个单位、0 个项目" in said and "存储是空的" in said
     assert main(["--config", str(config), "import", str(tmp_path / "blank.xlsx")]) == 1
     assert "没有" in capsys.readouterr().err
 
@@ -273,8 +303,16 @@ def test_export_says_what_it_cannot_write(
 # --- report -----------------------------------------------------------------------------
 
 
+def frozen(monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
+    """The command line's clock stopped at AT."""
+    monkeypatch.setattr(bot.cli, "now", lambda: at)
+
+
 def test_report_writes_a_readable_workbook(
-    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    config: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert main(["--config", str(config), "import", str(DATA / "ledger-example.xlsx")]) == 0
     with sqlite3.connect(tmp_path / "city.sqlite3") as conn:
@@ -284,7 +322,9 @@ def test_report_writes_a_readable_workbook(
     capsys.readouterr()
     out = tmp_path / "out" / "简报.xlsx"
     out.parent.mkdir()
-    argv = ["--config", str(config), "report", "--week", "--out", str(out), "--date", "2026-12-03"]
+    # 10:00 in the city on Thursday 3 December 2026: the week ends that day.
+    frozen(monkeypatch, datetime(2026, 12, 3, 2, 0, tzinfo=UTC))
+    argv = ["--config", str(config), "report", "--week", "--out", str(out)]
     assert main(argv) == 0
     said = capsys.readouterr().out
     assert f"简报已写入 {out}" in said and "本周（2026-11-27 至 2026-12-03）" in said
@@ -299,14 +339,45 @@ def test_report_writes_a_readable_workbook(
     assert main(["--config", str(config), "report", "--month", "--lang", "en"]) == 0
     written = sorted(p.name for p in tmp_path.glob("briefing_month_*.xlsx"))
     assert len(written) == 1
-    assert f"The briefing is in {tmp_path / written[0]}" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert f"The briefing is in {tmp_path / written[0]}" in said
+    assert "this month (2026-12-01 to 2026-12-03)" in said
+    assert written == ["briefing_month_2026-12-03.xlsx"]
     assert openpyxl.load_workbook(tmp_path / written[0]).sheetnames[0] == "Summary"
+
+
+def test_report_is_todays_and_an_xlsx(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No briefing "as of" another day (it would mix that day's period with today's lights
+    and open items), and no workbook under a name that is not .xlsx."""
+    assert main(["--config", str(config), "import", str(DATA / "ledger-example.xlsx")]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main(["--config", str(config), "report", "--date", "2026-11-23"])
+    assert exited.value.code == 2
+    capsys.readouterr()
+    for name in ("x.csv", "x.xls", "x"):
+        out = tmp_path / name
+        assert main(["--config", str(config), "report", "--out", str(out)]) == 2
+        line = one_line(capsys.readouterr().err)
+        assert line == f"wallchart: 不能写入 {out}：简报是 Excel 工作簿，请用 .xlsx 结尾的文件名"
+        assert not out.exists()
+    out = tmp_path / "x.csv"
+    assert main(["--config", str(config), "report", "--out", str(out), "--lang", "en"]) == 2
+    assert one_line(capsys.readouterr().err) == (
+        f"wallchart: cannot write {out}: the briefing is an Excel workbook; name it .xlsx"
+    )
+    assert main(["--config", str(config), "report", "--out", str(tmp_path / "X.XLSX")]) == 0
+    assert openpyxl.load_workbook(tmp_path / "X.XLSX").sheetnames[0] == "摘要"
 
 
 def test_report_on_an_empty_or_missing_store(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["--config", str(config), "report"]) == 1
+    assert "处没有存储" in capsys.readouterr().err
+    assert main(["--config", str(config), "report", "--lang", "en"]) == 1
     assert "There is no store at" in capsys.readouterr().err
     assert not (tmp_path / "city.sqlite3").exists()
     assert main(["--config", str(config), "migrate"]) == 0
@@ -332,6 +403,114 @@ def test_demo_writes_its_wall_chart_and_briefing_here(
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in charts)
     wb = openpyxl.load_workbook(books[0])
     assert len(list(wb["进展"].iter_rows(min_row=3))) >= 29  # the demo's projects but one
+
+
+# --- the demo never overwrites a store that is not its own ---------------------------------
+
+
+def dump(db: Path) -> list[str]:
+    """Every row and the schema of the SQLite file DB, as SQL."""
+    with closing(sqlite3.connect(db)) as conn:
+        return list(conn.iterdump())
+
+
+def count(db: Path, table: str) -> int:
+    with closing(sqlite3.connect(db)) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def test_the_demo_refuses_a_real_store_and_leaves_it_intact(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "city.sqlite3"
+    assert main(["--config", str(config), "import", str(DATA / "ledger-example.xlsx")]) == 0
+    assert main(["--config", str(config), "invite", "青山镇", "专员"]) == 0
+    capsys.readouterr()
+    before = dump(db)
+    assert main(["demo", "--db", str(db)]) == 2
+    captured = capsys.readouterr()
+    assert one_line(captured.err) == (
+        f"wallchart: {db} 里已有数据（6 个单位、10 个项目、0 名成员），不是示范程序上次留下、"
+        "未经改动的示范城市，示范不会覆盖它。请用 --db 另选一个文件，或加 --force 替换它"
+        "（其中的数据将全部删除）。"
+    )
+    assert captured.out == ""
+    assert main(["demo", "--db", str(db), "--lang", "en"]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith(f"wallchart: {db} holds data (6 units, 10 projects, 0 members)")
+    assert "--db" in line and "--force" in line
+    # Nothing touched: not the store, and no chart or workbook written beside it.
+    assert dump(db) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["city.sqlite3", "config.toml"]
+
+    # --force replaces it, as asked.
+    assert main(["demo", "--db", str(db), "--force"]) == 0
+    assert "示范城市已写入" in capsys.readouterr().out
+    assert count(db, "projects") == 30 and count(db, "invites") == 0
+
+
+def test_an_untouched_demo_is_built_anew(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "demo.sqlite3"
+    at = demo_city(tmp_path, capsys)
+    # What only reads leaves it the demo's own: a dry run and the briefing.
+    assert main(["tick", "--db", str(db), "--dry-run", "--at", at]) == 0
+    assert main(["report", "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["demo", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert f"（{db} 里上次的示范城市未经改动，已重新生成。）" in out
+    assert "示范城市已写入" in out
+    assert count(db, "projects") == 30
+    # Twice under the default name in this folder, as `wallchart demo` and `run` without a
+    # token do.
+    assert main(["demo"]) == 0
+    assert main(["demo", "--lang", "en"]) == 0
+    assert "The previous demo city in wallchart-demo.sqlite3 was untouched" in (
+        capsys.readouterr().out
+    )
+
+
+@pytest.mark.parametrize("change", ["invite", "tick"])
+def test_a_demo_changed_since_it_was_built_is_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: str
+) -> None:
+    """The store the demo tells users to run the bot on: an invite made there, or the
+    scheduler's messages, are someone's work."""
+    db = tmp_path / "demo.sqlite3"
+    at = demo_city(tmp_path, capsys)
+    config = tmp_path / "demo.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{db}"\n')
+    if change == "invite":
+        assert main(["--config", str(config), "invite", "青山镇", "专员"]) == 0
+    else:
+        assert main(["tick", "--db", str(db), "--at", at]) == 0
+    capsys.readouterr()
+    before = dump(db)
+    assert main(["demo", "--db", str(db)]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "示范城市建成后有过改动" in line and "--force" in line
+    assert dump(db) == before
+    if change == "invite":
+        assert count(db, "invites") == 1
+    else:
+        assert outbox_rows(db) > 0
+
+
+def test_the_demo_takes_an_empty_file_and_refuses_one_that_is_no_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    assert main(["demo", "--db", str(empty)]) == 0
+    assert count(empty, "projects") == 30
+    capsys.readouterr()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("会议记录：下周一招商例会\n")
+    assert main(["demo", "--db", str(notes)]) == 2
+    assert "不是 Wallchart 的存储" in one_line(capsys.readouterr().err)
+    assert notes.read_text() == "会议记录：下周一招商例会\n"
 
 
 # --- tick -------------------------------------------------------------------------------

@@ -31,9 +31,15 @@ NYE = date(2025, 12, 31)  # Wednesday before New Year; next week 5–11 Jan 2026
 APR = date(2026, 4, 1)  # Wednesday before Qingming (4–6 April, Saturday to Monday)
 THU = date(2026, 12, 3)  # Thursday; the day the tester raised problems with dates in them
 OCT = date(2026, 10, 8)  # Thursday after National Day
+DEC20 = date(2026, 12, 20)  # Sunday: the 5th is 15 days back, 5 January 16 days ahead
+DEC21 = date(2026, 12, 21)  # Monday: the 5th is 16 days back, 5 January 15 days ahead
+JAN02 = date(2027, 1, 2)  # Saturday, two days into a new year
+JAN28 = date(2026, 1, 28)  # Wednesday: the 12th is 16 days back, 12 February 15 ahead
+JUN09 = date(2026, 6, 9)  # Tuesday: 8 December is 182 days ahead, 12 December 2025 179 back
 
 WEEKDAYS = {
     WED: 2, SF: 3, SF_SAT: 5, ND: 1, ND_SAT: 5, SUN: 6, JAN31: 5, NYE: 2, APR: 2, THU: 3, OCT: 3,
+    DEC20: 6, DEC21: 0, JAN02: 5, JAN28: 2, JUN09: 1,
 }  # fmt: skip
 
 
@@ -81,7 +87,7 @@ CASES: list[tuple[date, str, date | None]] = [
     (WED, "下个月5号", d(2027, 1, 5)),
     (WED, "本月20日", d(2026, 12, 20)),
     (WED, "12月5日前", d(2026, 12, 5)),
-    (WED, "12月1日", d(2027, 12, 1)),  # yesterday's date: next year's
+    (WED, "12月1日", d(2026, 12, 1)),  # yesterday's date: that past day, not next year's
     (WED, "十二月五号", d(2026, 12, 5)),
     (WED, "3月15日", d(2027, 3, 15)),
     (WED, "1月10号", d(2027, 1, 10)),
@@ -96,7 +102,7 @@ CASES: list[tuple[date, str, date | None]] = [
     (WED, "12/5", d(2026, 12, 5)),
     (WED, "1.15", d(2027, 1, 15)),
     (WED, "5号", d(2026, 12, 5)),
-    (WED, "1号", d(2027, 1, 1)),  # the 1st has passed: next month's
+    (WED, "1号", d(2026, 12, 1)),  # the 1st was yesterday: nearer than 1 January
     (WED, "15日前", d(2026, 12, 15)),
     (WED, "二十五号", d(2026, 12, 25)),
     (WED, "12 月 18 日", d(2026, 12, 18)),
@@ -180,12 +186,12 @@ CASES: list[tuple[date, str, date | None]] = [
     (WED, "December 5th", d(2026, 12, 5)),
     (WED, "5 Dec", d(2026, 12, 5)),
     (WED, "5th of December", d(2026, 12, 5)),
-    (WED, "Dec 1", d(2027, 12, 1)),
+    (WED, "Dec 1", d(2026, 12, 1)),
     (WED, "Jan 15", d(2027, 1, 15)),
     (WED, "March 3, 2027", d(2027, 3, 3)),
     (WED, "12/5/2026", d(2026, 12, 5)),
     (WED, "the 15th", d(2026, 12, 15)),
-    (WED, "the 1st", d(2027, 1, 1)),
+    (WED, "the 1st", d(2026, 12, 1)),
     (WED, "the 10th of next month", d(2027, 1, 10)),
     (WED, "tomorrow", d(2026, 12, 3)),
     (WED, "day after tomorrow", d(2026, 12, 4)),
@@ -252,7 +258,7 @@ CASES: list[tuple[date, str, date | None]] = [
     (SF, "月底", d(2026, 2, 28)),
     (SF, "下个月", d(2026, 3, 31)),
     (SF, "2月29日", None),  # 2026 is not a leap year
-    (SF, "2月10日", d(2027, 2, 10)),
+    (SF, "2月10日", d(2026, 2, 10)),  # two days ago, not next year
     (SF, "2月15日", d(2026, 2, 15)),
     (SF, "3天后", d(2026, 2, 15)),
     (SF, "十天内", d(2026, 2, 22)),
@@ -330,9 +336,9 @@ CASES: list[tuple[date, str, date | None]] = [
     (ND_SAT, "next business day", d(2026, 10, 12)),
     (ND_SAT, "in 3 business days", d(2026, 10, 14)),
     (ND_SAT, "国庆前", d(2027, 9, 30)),  # this year's has passed
-    (ND_SAT, "10月1日", d(2027, 10, 1)),
+    (ND_SAT, "10月1日", d(2026, 10, 1)),
     (ND_SAT, "上旬", d(2026, 10, 10)),  # the 10th is today
-    (ND_SAT, "月初", d(2026, 11, 5)),
+    (ND_SAT, "月初", d(2026, 10, 5)),  # five days ago is nearer than 5 November
     (ND_SAT, "中旬", d(2026, 10, 20)),
     # --- SUN: Sunday 1 Mar 2026, the last day of its week -----------------------------
     (SUN, "下周五", d(2026, 3, 6)),
@@ -348,7 +354,7 @@ CASES: list[tuple[date, str, date | None]] = [
     (SUN, "3个工作日内", d(2026, 3, 4)),
     (SUN, "月底", d(2026, 3, 31)),
     (SUN, "月初", d(2026, 3, 5)),
-    (SUN, "2月28日", d(2027, 2, 28)),
+    (SUN, "2月28日", d(2026, 2, 28)),
     (SUN, "3月1日", d(2026, 3, 1)),
     (SUN, "1号", d(2026, 3, 1)),
     (SUN, "周末", d(2026, 3, 1)),
@@ -364,7 +370,7 @@ CASES: list[tuple[date, str, date | None]] = [
     (JAN31, "下个月", d(2026, 2, 28)),
     (JAN31, "下月底", d(2026, 2, 28)),
     (JAN31, "下下个月", d(2026, 3, 31)),
-    (JAN31, "30号", None),  # passed this month, and February has no 30th
+    (JAN31, "30号", d(2026, 1, 30)),  # yesterday (and February has no 30th)
     (JAN31, "31号", d(2026, 1, 31)),
     (JAN31, "5号", d(2026, 2, 5)),
     (JAN31, "3个工作日内", d(2026, 2, 4)),
@@ -541,6 +547,73 @@ CASES: list[tuple[date, str, date | None]] = [
     (WED, "after the holidays", d(2027, 1, 4)),
     (WED, "before the holiday", d(2026, 12, 31)),
     (WED, "before National Day", d(2027, 9, 30)),
+    # --- a date without its year just passed is that past day -------------------------------
+    # The trial of 3 December: /extend typed 12月1日 was set to 1 December 2027. A month-day
+    # (a day of the month) nearer in the past than in the future is the past day, which the
+    # callers refuse as past and ask again; one clearly ahead still rolls forward.
+    (THU, "12月1日", d(2026, 12, 1)),
+    (THU, "１２月１日", d(2026, 12, 1)),
+    (THU, "十二月一日", d(2026, 12, 1)),
+    (THU, "12月1号", d(2026, 12, 1)),
+    (THU, "12.1", d(2026, 12, 1)),
+    (THU, "12/1", d(2026, 12, 1)),
+    (THU, "12-1", d(2026, 12, 1)),
+    (THU, "11月30日", d(2026, 11, 30)),
+    (THU, "11月底", d(2026, 11, 30)),
+    (THU, "11月", d(2026, 11, 30)),
+    (THU, "1号", d(2026, 12, 1)),
+    (THU, "2日", d(2026, 12, 2)),
+    (THU, "30号", d(2026, 12, 30)),  # this month's is ahead: never last month's
+    (THU, "12月第一个周二", d(2026, 12, 1)),
+    (THU, "第48周", d(2026, 11, 27)),  # ISO week 48: 23–29 November
+    (THU, "11月28日至12月1日", d(2026, 12, 1)),
+    (THU, "3月1日", d(2027, 3, 1)),  # clearly ahead: still next year's
+    (THU, "3.1", d(2027, 3, 1)),
+    (THU, "3/1", d(2027, 3, 1)),
+    (THU, "3-1", d(2027, 3, 1)),
+    (THU, "6月3日", d(2027, 6, 3)),  # 183 days back, 182 ahead: ahead
+    (THU, "6月4日", d(2026, 6, 4)),  # 182 days back, 183 ahead: back
+    (DEC20, "5号", d(2026, 12, 5)),
+    (DEC21, "5号", d(2027, 1, 5)),
+    (DEC21, "中旬", d(2026, 12, 20)),
+    (DEC21, "上旬", d(2026, 12, 10)),
+    (JAN02, "12月30日", d(2026, 12, 30)),  # across a year's end: last year's
+    (JAN02, "12.30", d(2026, 12, 30)),
+    (JAN02, "12月", d(2026, 12, 31)),
+    (JAN02, "2月1日", d(2027, 2, 1)),
+    (THU, "Dec 1", d(2026, 12, 1)),
+    (THU, "1 Dec", d(2026, 12, 1)),
+    (THU, "December 1st", d(2026, 12, 1)),
+    (THU, "the 1st of December", d(2026, 12, 1)),
+    (THU, "by November", d(2026, 11, 30)),
+    (THU, "the 2nd", d(2026, 12, 2)),
+    (THU, "the first Tuesday of December", d(2026, 12, 1)),
+    (THU, "week 48", d(2026, 11, 27)),
+    (THU, "1 March", d(2027, 3, 1)),
+    (THU, "March 1", d(2027, 3, 1)),
+    (JAN02, "Dec 30", d(2026, 12, 30)),
+    (DEC21, "the 5th", d(2027, 1, 5)),
+    # a range: its start by the rule, its end the first such day from the start
+    (THU, "12月1日至12月10日", d(2026, 12, 10)),  # begun two days ago, ends ahead
+    (THU, "1日至10日", d(2026, 12, 10)),
+    (JAN02, "12月28日至1月5日", d(2027, 1, 5)),
+    (JAN02, "12月28日至1月1日", d(2027, 1, 1)),  # ended yesterday: the past day
+    (JAN28, "the 12th to the 15th", d(2026, 2, 15)),
+    (JUN09, "12月8日到12月12日", d(2026, 12, 12)),
+    (JUN09, "Dec 8 to Dec 12", d(2026, 12, 12)),
+    # --- a month-day with a hyphen (a year-less 2026-12-15); ranges and full dates kept ----
+    (THU, "12-15", d(2026, 12, 15)),
+    (THU, "12-5", d(2026, 12, 5)),
+    (THU, "１２－１５", d(2026, 12, 15)),
+    (THU, "12-15前", d(2026, 12, 15)),
+    (THU, "12-15前完成", d(2026, 12, 15)),
+    (THU, "1-5", d(2027, 1, 5)),
+    (THU, "12-8至12-12", d(2026, 12, 12)),
+    (THU, "12月8日-12日", d(2026, 12, 12)),
+    (THU, "8-12日", d(2026, 12, 12)),  # days 8 to 12, not 12 August
+    (THU, "2026-12-15", d(2026, 12, 15)),
+    (THU, "12/15前", d(2026, 12, 15)),
+    (THU, "截至12月10日", d(2026, 12, 10)),
 ]
 
 # Text with no date in it; checked against WED.
@@ -596,6 +669,12 @@ NON_DATES: list[str] = [
     "happy new year",
     "多年前的问题",
     "三年前",
+    # a hyphen between numbers that are no month-day
+    "第3-5条",
+    "ABC-12-5",
+    "0571-8888",
+    "13-5",
+    "12-35",
 ]
 
 # Free text (a problem, an instruction): no deadline, though a date field would find one.
@@ -625,13 +704,23 @@ NOT_DEADLINES_IN_TEXT: list[str] = [
     "已于12月20日提交申请",
     "12月10日已经报送",
     "截至12月底累计完成80%",
-    "请于11月30日前答复",  # a month-day just passed is the past, not next year
     "2号已提交",
     "月初已开工",
     "下半年产值增长",
     "每月20日前报送月报",
     "the land was handed over on Nov 30",
     "output grew 1.8 this year",
+    # a day just passed stated as a fact; 截至 with a figure after it, or a passed day
+    "11月30日例会",
+    "11月30日前已报送",
+    "12月1日已经完成",
+    "截至11月30日累计完成投资",
+    "截至11月30日完成80%",
+    "截至12月1日，累计完成投资5亿元",
+    "截至12月10日累计完成投资5亿",
+    "截至11月30日",
+    "企业11月30日提交用地申请，至今未批复",
+    "11月30日提交的方案需修改",
 ]
 
 # Free text with a deadline a cue binds: (today, text, deadline).
@@ -661,6 +750,48 @@ DEADLINES_IN_TEXT: list[tuple[date, str, date]] = [
     (THU, "please reply after the holiday", d(2027, 1, 4)),
     (OCT, "please reply by Oct 22", d(2026, 10, 22)),
     (OCT, "用地问题原定2026年10月1日前答复", d(2026, 10, 1)),  # past: the caller says so
+    # forms the trial found unread, and short ones that must keep working
+    (THU, "12-15前完成", d(2026, 12, 15)),
+    (THU, "请于12-15前报送", d(2026, 12, 15)),
+    (THU, "１２－１５前答复", d(2026, 12, 15)),
+    (THU, "12-8到12-12前办结", d(2026, 12, 12)),
+    (THU, "12/15前", d(2026, 12, 15)),
+    (THU, "截至12月10日", d(2026, 12, 10)),
+    (THU, "截至12月10日完成整改", d(2026, 12, 10)),
+    (THU, "截止12月10日", d(2026, 12, 10)),
+    (THU, "12月8日-12日完成", d(2026, 12, 12)),
+    (THU, "明天前", d(2026, 12, 4)),
+    (THU, "下周一前", d(2026, 12, 7)),
+    (THU, "本周五前", d(2026, 12, 4)),
+    (THU, "月底完成", d(2026, 12, 31)),  # a cue verb after the date binds it
+    (THU, "明天完成", d(2026, 12, 4)),
+    (THU, "下周一完成", d(2026, 12, 7)),
+    (THU, "11月30日报送的方案，请12月10日前落实", d(2026, 12, 10)),  # the day ahead is asked
+]
+
+# Free text whose cue binds a day just passed: that past day, not next year's and not
+# nothing (/instruct refuses it and asks again; /problem keeps its default term and says so).
+PAST_DEADLINES_IN_TEXT: list[tuple[date, str, date]] = [
+    (THU, "12月1日前完成", d(2026, 12, 1)),
+    (THU, "11月30日前报送", d(2026, 11, 30)),
+    (THU, "请于12月1日前完成", d(2026, 12, 1)),
+    (THU, "12月1日完成", d(2026, 12, 1)),
+    (THU, "12月1日完成摘牌", d(2026, 12, 1)),
+    (THU, "请于11月30日前答复", d(2026, 11, 30)),
+    (THU, "务必12月1日前办结", d(2026, 12, 1)),
+    (THU, "最迟12月2日答复", d(2026, 12, 2)),
+    (THU, "１２月１日前完成", d(2026, 12, 1)),
+    (THU, "十二月一日前落实", d(2026, 12, 1)),
+    (THU, "12/1前完成", d(2026, 12, 1)),
+    (THU, "12.1前完成", d(2026, 12, 1)),
+    (THU, "12-1前反馈", d(2026, 12, 1)),
+    (THU, "1号前报送", d(2026, 12, 1)),
+    (THU, "11月底前完成", d(2026, 11, 30)),
+    (THU, "截至11月30日前完成", d(2026, 11, 30)),
+    (THU, "please reply by Dec 1", d(2026, 12, 1)),
+    (THU, "due Nov 30", d(2026, 11, 30)),
+    (ND_SAT, "月初前完成", d(2026, 10, 5)),
+    (JAN02, "请于12月28日前答复", d(2026, 12, 28)),
 ]
 
 
@@ -757,8 +888,8 @@ def test_a_deadline_a_cue_binds_in_free_text(case: tuple[date, str, date]) -> No
 
 
 def test_free_text_leaves_the_date_field_reading_alone() -> None:
-    # A date field still reads a passed month-day as next year's, and a bare date.
-    assert parse_deadline("11月30日已提交", THU) == d(2027, 11, 30)
+    # A date field reads any date, fact or not (the past day here), and a bare date.
+    assert parse_deadline("11月30日已提交", THU) == d(2026, 11, 30)
     assert parse_deadline("12月15日", THU) == d(2026, 12, 15)
     assert deadline_in_text("12月15日", THU) is None
 
@@ -779,11 +910,6 @@ JAN04 = d(2027, 1, 4)
 @pytest.mark.parametrize(
     ("text", "today"),
     [
-        ("用地指标还没有落实，请于12月15日前答复", MAR15),
-        ("土地报批材料被退回，最迟12月20日答复", MAR15),
-        ("请自然资源局于12月10日之前给予答复", MAR15),
-        ("2号地块规划条件未出，请自规局12月底前出具", MAR15),
-        ("请于12月28日前答复", JAN04),
         ("已于昨天18:00提交材料，请尽快答复", THU),
         ("昨晚8点已报送", THU),
         ("合同第12条约定，甲方应于土地出让后30日内办理交地", THU),
@@ -809,3 +935,46 @@ def test_a_date_the_text_does_not_ask_for_is_no_deadline(text: str, today: date)
 def test_a_date_the_text_asks_for_near_a_years_end(text: str, today: date, expected: date) -> None:
     found = deadline_in_text(text, today)
     assert found is not None and found.day == expected
+
+
+@pytest.mark.parametrize(
+    "case", PAST_DEADLINES_IN_TEXT, ids=[_case_id(c) for c in PAST_DEADLINES_IN_TEXT]
+)
+def test_a_cue_bound_day_just_passed_is_that_past_day(case: tuple[date, str, date]) -> None:
+    today, text, expected = case
+    found = deadline_in_text(text, today)
+    assert found is not None and found.day == expected < today
+    assert found.matched in text
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "expected"),
+    [
+        # Late last year's date read early this year: the past day the text asked for.
+        ("用地指标还没有落实，请于12月15日前答复", MAR15, d(2026, 12, 15)),
+        ("土地报批材料被退回，最迟12月20日答复", MAR15, d(2026, 12, 20)),
+        ("请自然资源局于12月10日之前给予答复", MAR15, d(2026, 12, 10)),
+        ("2号地块规划条件未出，请自规局12月底前出具", MAR15, d(2026, 12, 31)),
+        ("请于12月28日前答复", JAN04, d(2026, 12, 28)),
+    ],
+)
+def test_last_years_date_asked_for_early_this_year_is_last_years(
+    text: str, today: date, expected: date
+) -> None:
+    found = deadline_in_text(text, today)
+    assert found is not None and found.day == expected
+
+
+# The words of the trial that a date field and a free text must read as the same day.
+SAME_DAY_FIELD_AND_TEXT = [
+    "12月1日", "１２月１日", "十二月一日", "12.1", "12/1", "12-1", "１２－１", "11月30日",
+    "1号", "11月底", "3月1日", "12-15", "１２－１５", "1月5日", "Dec 1", "1 Dec", "Mar 1",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("words", SAME_DAY_FIELD_AND_TEXT)
+def test_a_field_and_a_free_text_share_one_rule_for_the_year(words: str) -> None:
+    field = parse_deadline(words, THU)
+    text = f"reply by {words}" if words.isascii() else f"请{words}前完成"
+    found = deadline_in_text(text, THU)
+    assert field is not None and found is not None and found.day == field

@@ -9,6 +9,8 @@ names, the largest numbers).
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +31,8 @@ from storage.ledger import (
     ImportResult,
     LedgerError,
     LedgerExport,
+    csv_guard,
+    csv_unguard,
     export_ledger,
     import_ledger,
     read_ledger,
@@ -508,3 +512,102 @@ async def test_what_cannot_be_written(session: AsyncSession, tmp_path: Path) -> 
     (folder / "old.csv").write_text("序号,备注\n1,旧\n")
     write_ledger(export, folder / "old.csv")
     assert (folder / "old.csv").read_text(encoding="utf-8-sig").startswith("项目编号,")
+
+
+# --- a CSV that Excel opens ---------------------------------------------------------------
+
+# Texts a spreadsheet would run as a formula from a CSV (= + - @, a tab or a carriage
+# return first), texts that already start with apostrophes, and plain ones.
+FORMULA_LIKE = [
+    '=HYPERLINK("http://x.example","点击")',
+    "+86 产业园",
+    "-1号地块",
+    "@SUM(A1:A9)",
+    "'=已加引号",
+    "''+两个引号",
+    "'普通引号",
+    "-",
+    "正常名称",
+]
+
+
+def test_the_csv_guard_comes_off_as_it_went_on() -> None:
+    assert csv_guard("=1+1") == "'=1+1" and csv_unguard("'=1+1") == "=1+1"
+    for text in [*FORMULA_LIKE, "\t=1+1", "\r@x", "'\t=1", "", "2026", "a=b"]:
+        guarded = csv_guard(text)
+        assert csv_unguard(guarded) == text, text
+        # What a spreadsheet reads first is never the start of a formula.
+        assert guarded[:1] not in ("=", "+", "-", "@", "\t", "\r"), text
+    # Only what the guard puts there is taken off: a plain apostrophe stays.
+    assert csv_unguard("'普通引号") == "'普通引号" and csv_unguard("'2026") == "'2026"
+
+
+async def test_formulas_are_text_in_the_csv_and_come_back_unchanged(
+    session: AsyncSession, template_db: Path, tmp_path: Path
+) -> None:
+    """Import → export → import: names that start like formulas are guarded in the CSV,
+    read back as they were, and the second export is the first byte for byte."""
+    lead = Unit(name="领导", kind=UnitKind.LEADERSHIP)
+    session.add(lead)
+    await session.flush()
+    town = Unit(name="=城东", kind=UnitKind.SUBDISTRICT, parent_id=lead.id)
+    session.add(town)
+    await session.flush()
+    for n, text in enumerate(FORMULA_LIKE):
+        session.add(
+            Project(
+                code=f"F{n + 1}",
+                name=text,
+                enterprise=FORMULA_LIKE[-1 - n],
+                industry="新能源",
+                investment=Decimal(1000 + n),
+                unit_id=town.id,
+            )
+        )
+    await session.flush()
+    expected = await ledger_rows(session)
+    export = await export_to(session, tmp_path / "a.csv")
+    await export_to(session, tmp_path / "a.xlsx")
+
+    raw = (tmp_path / "a.csv").read_text(encoding="utf-8-sig")
+    cells = [cell for row in csv.reader(io.StringIO(raw, newline="")) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert '\'=HYPERLINK(""http://x.example"",""点击"")' in raw
+    lines = raw.splitlines()
+    # (quoted for its commas: Excel takes the quotes off and sees the apostrophe first)
+    assert lines[1].startswith("F1,\"'=HYPERLINK(") and lines[1].endswith(",'=城东,,,")
+    assert lines[5].startswith("F5,''=已加引号,")
+    assert lines[7].startswith("F7,'普通引号,") and lines[8].startswith("F8,'-,")
+    assert len(export.projects.rows) == len(FORMULA_LIKE)
+
+    # The CSV read back is the store's text, not the guarded one.
+    ledger = read_ledger(tmp_path / "a.csv")
+    assert ledger.errors == ()
+    assert [p.name for p in ledger.projects] == FORMULA_LIKE
+    assert {p.unit for p in ledger.projects} == {"=城东"}
+
+    # Into a store that has the units: the projects come back whole, and export the same.
+    async with fresh_store(template_db, tmp_path / "b.sqlite3") as b:
+        await import_file(b, tmp_path / "a.xlsx")
+        assert await import_file(b, tmp_path / "a.csv") == ImportResult(
+            projects_unchanged=len(FORMULA_LIKE)
+        )
+        assert await ledger_rows(b) == expected
+        await export_to(b, tmp_path / "b.csv")
+    assert (tmp_path / "b.csv").read_bytes() == (tmp_path / "a.csv").read_bytes()
+    # And the store it came from finds nothing changed.
+    assert await import_file(session, tmp_path / "b.csv") == ImportResult(
+        projects_unchanged=len(FORMULA_LIKE)
+    )
+
+
+async def test_amounts_in_the_exported_workbook_have_thousands_separators(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    await import_file(session, EXAMPLE_XLSX)
+    await import_file(session, EXAMPLE_CSV)
+    await export_to(session, tmp_path / "out.xlsx")
+    rows = {r[0][0]: r for r in cells(tmp_path / "out.xlsx")["项目"][1:]}
+    assert rows["QS01"][4] == (350000, "#,##0", "n") and rows["QS01"][5] == (600, "#,##0", "n")
+    assert rows["QS04"][4] == (45000.5, "#,##0.00", "n")
+    assert rows["DC02"][5] == (None, "General", "n")

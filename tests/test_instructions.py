@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
+from bot.scheduler import tell_moved_instructions
 from storage import agenda, extensions, instructions, schedule
 from storage.db import set_actor
 from storage.demo import build_demo
@@ -27,6 +28,10 @@ from storage.models import (
     Instruction,
     Member,
     Milestone,
+    Outbox,
+    Problem,
+    ProblemCategory,
+    ProblemStatus,
     Project,
     Role,
     Unit,
@@ -568,6 +573,356 @@ async def test_bad_input_gets_a_clear_answer(h: Harness) -> None:
     assert "内容太长" in long[0]
 
 
+# --- the leader who gave it, and only him, at the top step ---------------------------------
+
+OTHER_LEADER = 402
+
+
+async def add_leader(h: Harness, tg: int = OTHER_LEADER, name: str = "张副市长") -> None:
+    async with h.sessions() as s:
+        set_actor(s, None)
+        lead = await s.scalar(select(Unit).where(Unit.kind == UnitKind.LEADERSHIP))
+        assert lead is not None
+        s.add(Member(tg_user_id=tg, name=name, unit_id=lead.id, role=Role.LEADER))
+        await s.commit()
+
+
+async def set_active(h: Harness, tg: int, active: bool) -> None:
+    async with h.sessions() as s:
+        set_actor(s, None)
+        member = await s.scalar(select(Member).where(Member.tg_user_id == tg))
+        assert member is not None
+        member.active = active
+        await s.commit()
+
+
+async def test_an_instructions_top_step_is_the_leader_who_gave_it(h: Harness) -> None:
+    await add_leader(h)
+    async with h.sessions() as s:
+        set_actor(s, None)
+        project = await s.scalar(select(Project).where(Project.code == "XNY01"))
+        officer = await s.scalar(select(Member).where(Member.tg_user_id == OFFICER))
+        assert project is not None and officer is not None
+        first = await s.scalar(
+            select(Milestone).where(Milestone.project_id == project.id, Milestone.seq == 1)
+        )
+        assert first is not None
+        first.planned_date = d(8)  # late from the 9th: level 3 on the 14th
+        problem = Problem(
+            project_id=project.id,
+            raiser_id=officer.id,
+            text="园区道路未贯通",
+            category=ProblemCategory.UTILITIES,
+            unit_id=h.ids["land"],
+            reply_deadline=d(8),
+            status=ProblemStatus.ACKNOWLEDGED,
+            created_at=at(d(8), 8),
+        )
+        s.add(problem)
+        await s.commit()
+        pid = problem.id
+    iid, _ = await give(h, "3个工作日内完成土地摘牌")  # 刘市长's, due Monday 12th
+    await h.press(OFFICER, f"in:ack:{iid}")
+    for day in (8, 9, 10, 12, 13, 14, 15):
+        await run_day(h, d(day))
+    assert await level(h, iid) == 3
+    liu = texts_to(h, LEADER, "每日简报")
+    zhang = texts_to(h, OTHER_LEADER, "每日简报")
+    # The 14th: a milestone and a problem reach level 3, and every leader, as before.
+    for digest in (liu[-2], zhang[-2]):
+        assert "今日升级到您这里的事项 2 个" in digest
+        assert "🟥XNY01 节点1「选址」" in digest and f"🟥问题 #{pid} XNY01" in digest
+    # The 15th: the instruction reaches the leader who gave it, told once, as a climb.
+    assert "今日升级到您这里的事项 1 个" in liu[-1] and "今日无新增" not in liu[-1]
+    assert (
+        f"🟥批示 #{iid} XNY01：3个工作日内完成土地摘牌（刘市长，期限 2026-10-12（周一），"
+        "逾期 3 个工作日）· 责任：城东街道"
+    ) in liu[-1]
+    assert liu[-1].count(f"批示 #{iid}") == 1 and "您批示、已逾期未办结" not in liu[-1]
+    # The other leader hears nothing of it, that day or any other.
+    assert "今日无新增逾期和升级事项" in zhang[-1]
+    assert not about(h, OTHER_LEADER, iid)
+    # The next day it is one of his overdue instructions.
+    await run_day(h, d(16))
+    assert f"🟥批示 #{iid} XNY01 → 城东街道" in texts_to(h, LEADER, "每日简报")[-1]
+    assert not about(h, OTHER_LEADER, iid)
+    # /today: his own as climbed to him, once; the other leader's without it.
+    h.clock.now = at(d(16), 11)
+    mine = (await h.send(LEADER, "/today"))[0]
+    assert "已升级到您这里的事项 3 个" in mine and mine.count(f"批示 #{iid}") == 1
+    assert f"🟥批示 #{iid} XNY01：3个工作日内完成土地摘牌（刘市长" in mine
+    assert "您批示、已逾期未办结" not in mine
+    theirs = (await h.send(OTHER_LEADER, "/today"))[0]
+    assert "已升级到您这里的事项 2 个" in theirs and f"批示 #{iid}" not in theirs
+    assert "节点1「选址」" in theirs and f"问题 #{pid}" in theirs
+    # The service center still sees it (level 2 and up are its).
+    assert f"🟥批示 #{iid}" in (await h.send(COORD, "/today"))[0]
+
+
+async def test_a_leader_who_left_leaves_his_instructions_to_every_leader(h: Harness) -> None:
+    await add_leader(h)
+    iid, _ = await give(h, "3个工作日内完成土地摘牌")
+    await h.press(OFFICER, f"in:ack:{iid}")
+    for day in (8, 9, 10, 12, 13, 14):
+        await run_day(h, d(day))
+    assert not about(h, OTHER_LEADER, iid)
+    await set_active(h, LEADER, False)
+    await run_day(h, d(15))
+    digest = texts_to(h, OTHER_LEADER, "每日简报")[-1]
+    assert "今日升级到您这里的事项 1 个" in digest and f"🟥批示 #{iid} XNY01" in digest
+    h.clock.now = at(d(15), 11)
+    assert f"🟥批示 #{iid} XNY01" in (await h.send(OTHER_LEADER, "/today"))[0]
+
+
+# --- the leader told when more time moves his deadline ------------------------------------
+
+
+async def test_the_leader_is_told_when_more_time_moves_his_deadline(h: Harness) -> None:
+    iid, _ = await give(h, "3个工作日内完成土地摘牌")
+    h.clock.now = at(d(9), 11)
+    await h.press(OFFICER, f"go:extend:i:{iid}")
+    await h.send(OFFICER, "10月30日")
+    h.api.clear()
+    async with h.sessions() as s:
+        ext = await s.scalar(select(Extension).order_by(Extension.id.desc()))
+        assert ext is not None
+    await h.press(HEAD, f"xa:{ext.id}")
+    told = h.api.texts(LEADER)
+    assert len(told) == 1
+    assert (
+        f"您的批示 #{iid}（XNY01）期限由 2026-10-12（周一） 延至 2026-10-30（周五），"
+        "李主任（城东街道）批准" in told[0]
+    )
+    assert "原批示：3个工作日内完成土地摘牌" in told[0]
+    # Undone by the approver: told again, the old date back.
+    undo = next(b for b in h.api.buttons(HEAD) if b.startswith("un:"))
+    await h.press(HEAD, undo)
+    back = h.api.texts(LEADER)[-1]
+    assert f"您的批示 #{iid}（XNY01）的延期已被 李主任（城东街道）撤销" in back
+    assert "期限由 2026-10-30（周五） 恢复为 2026-10-12（周一）" in back
+    assert (await stored(h, iid)).deadline == d(12)
+    # A refusal moves nothing, and tells the leader nothing.
+    await h.press(HEAD, f"xr:{ext.id}")
+    assert len(h.api.texts(LEADER)) == 2
+    # A head's request is the service center's to approve; the leader reads English.
+    await h.send(LEADER, "/lang en")
+    other, _ = await give(h, "月底前完成供电线路迁改")
+    await h.send(HEAD, f"/extend i:{other} 11月20日")
+    async with h.sessions() as s:
+        ext = await s.scalar(select(Extension).order_by(Extension.id.desc()))
+        assert ext is not None and ext.item_id == other
+    h.api.clear()
+    await h.press(COORD, f"xa:{ext.id}")
+    told = h.api.texts(LEADER)
+    assert len(told) == 1
+    assert f"Your instruction #{other} (XNY01) is now due 2026-11-20 (Fri) instead of" in told[0]
+    assert "2026-10-31 (Sat)" in told[0] and "approved by 陈科长 (招商服务中心)" in told[0]
+
+
+# --- a dropped project ----------------------------------------------------------------------
+
+
+async def test_a_dropped_project_takes_no_instruction_and_keeps_its_open_ones(h: Harness) -> None:
+    iid, _ = await give(h, "月底前完成土地摘牌")
+    await h.send(COORD, "/stage XNY01 dropped")
+    # Given before the project was dropped: still listed, marked, until reported done.
+    listed = (await h.send(OFFICER, "/instructions"))[0]
+    assert f"批示 #{iid} <code>XNY01</code>" in listed and "项目已终止，办结后请报告" in listed
+    assert f"go:fulfil:{iid}" in h.api.buttons(OFFICER)
+    assert "项目已终止" in (await h.send(LEADER, "/instructions"))[0]
+    card = (await h.send(OFFICER, "/project XNY01"))[0]
+    assert f"批示 #{iid} [项目已终止，办结后请报告] → 城东街道" in card
+    # It no longer prompts or climbs.
+    for day in (9, 10, 12):
+        await run_day(h, d(day))
+    assert not [x for x in texts_to(h, OFFICER, "今日提醒") if f"批示 #{iid}" in x]
+    assert await level(h, iid) == 0
+    # No new instruction on it: refused with the reason, nothing stored, nobody told.
+    h.api.clear()
+    refused = await h.send(LEADER, "/instruct XNY01 加快推进")
+    assert len(refused) == 1 and "项目 XNY01 已终止，不能再下达批示" in refused[0]
+    assert not h.api.texts(OFFICER) and not h.api.texts(HEAD)
+    async with h.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Instruction)) == 1
+    # …nor offered in the picker.
+    await h.send(LEADER, "/instruct")
+    assert h.api.buttons(LEADER) == ["f:project:SW02", "f:cancel"]
+    await h.send(LEADER, "/cancel")
+    await h.send(LEADER, "/lang en")
+    assert "Project XNY01 was dropped" in (await h.send(LEADER, "/instruct XNY01 hurry"))[0]
+    # The unit closes it, and the leader is told as ever.
+    h.clock.now = at(d(12), 11)
+    await h.send(OFFICER, f"/fulfil {iid} 项目已终止，摘牌不再办理")
+    assert f"Instruction #{iid} done" in h.api.texts(LEADER)[-1]
+    assert "没有未办结" in (await h.send(OFFICER, "/instructions"))[0]
+
+
+# --- reported done by the service center --------------------------------------------------
+
+
+async def test_reported_done_for_a_unit_names_the_reporters_own_unit(h: Harness) -> None:
+    west, _ = await give(h, "月底前完成规划调整", code="SW02")
+    h.api.clear()
+    replies = await h.send(COORD, f"/fulfil {west} 已完成规划调整（服务中心代报）")
+    assert f"已报告批示 #{west}（SW02）办结" in replies[0]
+    told = h.api.texts(LEADER)[-1]
+    assert "陈科长（招商服务中心，代城西镇）：已完成规划调整（服务中心代报）" in told
+    assert "城西镇 陈科长" not in told
+    # The unit hears that its instruction was reported done for it, and what was said.
+    note = h.api.texts(OTHER_OFFICER)
+    assert len(note) == 1
+    assert f"批示 #{west}（SW02）已由 陈科长（招商服务中心）代本单位报告办结" in note[0]
+    assert "办理情况：已完成规划调整（服务中心代报）" in note[0]
+    assert not h.api.texts(OFFICER) and not h.api.texts(HEAD)
+    # Reported by its own unit, nobody is told it was done for them.
+    await h.send(LEADER, "/lang en")
+    east, _ = await give(h, "月底前完成摘牌")
+    h.api.clear()
+    await h.send(OFFICER, f"/fulfil {east} 已摘牌")
+    assert "城东街道, 王专员: 已摘牌" in h.api.texts(LEADER)[-1]
+    assert not h.api.texts(HEAD)
+    # In English, the reporter of another unit likewise.
+    third, _ = await give(h, "月底前完成环评", code="SW02")
+    await h.send(COORD, f"/fulfil {third} 环评已批复")
+    assert "陈科长 (招商服务中心, for 城西镇): 环评已批复" in h.api.texts(LEADER)[-1]
+
+
+# --- a deadline on a day off ------------------------------------------------------------------
+
+
+async def test_a_deadline_on_a_day_off_is_kept_and_said(h: Harness) -> None:
+    h.clock.now = at(d(3), 10)  # Saturday 3 October, National Day
+    iid, reply = await give(h, "下周一前报送", code="SW02")
+    assert (await stored(h, iid)).deadline == d(5)  # kept as written
+    assert "完成期限 2026-10-05（周一）" in reply and "该日为国庆节假期" in reply
+    # An ordinary weekend; the make-up Saturday and the default term are working days.
+    h.clock.now = at(THU, 10)
+    _, reply = await give(h, "10月17日前完成选址")
+    assert "2026-10-17（周六） 该日为休息日，不是工作日" in reply
+    for text in ("10月10日前完成选址", "加快推进选址"):
+        _, reply = await give(h, text)
+        assert "不是工作日" not in reply, text
+    await h.send(LEADER, "/lang en")
+    h.clock.now = at(d(3), 10)
+    _, reply = await give(h, "finish by October 5")
+    assert "is a day off (National Day)" in reply
+    # A problem's deadline echo says it too.
+    async with h.sessions() as s:
+        land = await s.get(Unit, h.ids["land"])
+        assert land is not None
+    await h.send(OFFICER, "/problem XNY01 请下周一前答复用地指标")
+    replies = await h.press(OFFICER, f"f:unit:{land.id}")
+    assert "答复期限 2026-10-05（周一）" in replies[0] and "该日为国庆节假期" in replies[0]
+
+
+# --- a project that changes hands ---------------------------------------------------------------
+
+
+async def test_a_project_moved_by_the_ledger_takes_its_open_instructions(h: Harness) -> None:
+    iid, _ = await give(h, "3个工作日内完成土地摘牌")
+    done, _ = await give(h, "月底前完成选址")
+    await h.send(OFFICER, f"/fulfil {done} 已完成选址")
+    await run_day(h, d(9))
+    assert await level(h, iid) == 1  # no receipt: the head of 城东街道 heard of it
+    h.clock.now = at(d(9), 11)
+    h.api.clear()
+    csv = "code,name,industry,investment,unit\nXNY01,光伏组件<智造>基地,新能源,120000,城西镇\n"
+    replies = await h.upload(COORD, csv.encode(), "台账.csv")
+    assert "台账导入完成" in replies[0] and "更新 1 个" in replies[0]
+    moved, closed = await stored(h, iid), await stored(h, done)
+    assert moved.unit_id == h.ids["west"] and moved.escalation_level == 0
+    assert closed.unit_id == h.ids["east"]  # done is done: it stays where it was carried out
+    # The new unit's people are told at once by the import, with the buttons, and only once.
+    assert [x for x in about(h, OTHER_OFFICER, iid) if "转交" in x]
+    await run_day(h, d(10))
+    note = [x for x in about(h, OTHER_OFFICER, iid) if "转交" in x]
+    assert len(note) == 1
+    assert "随项目由 城东街道 转交 城西镇 办理" in note[0] and "3个工作日内完成土地摘牌" in note[0]
+    assert "请于 2026-10-12（周一） 前办结" in note[0]
+    assert {f"in:ack:{iid}", f"go:fulfil:{iid}", f"go:extend:i:{iid}"} <= set(
+        h.api.all_buttons(OTHER_OFFICER)
+    )
+    assert f"批示 #{iid}" in texts_to(h, OTHER_OFFICER, "今日提醒")[-1]
+    # The old unit is no longer pressed: no prompt, no urge, not in its list.
+    assert not [x for x in texts_to(h, OFFICER, "今日提醒") if f"批示 #{iid}" in x]
+    assert "没有未办结" in (await h.send(OFFICER, "/instructions"))[0]
+    h.api.clear()
+    await h.send(COORD, f"/urge i{iid}")
+    assert not h.api.texts(OFFICER) and about(h, OTHER_OFFICER, iid)
+    await run_day(h, d(12))
+    async with h.sessions() as s:
+        notes = await s.scalar(
+            select(func.count()).select_from(Outbox).where(Outbox.dedupe_key.startswith("moved:"))
+        )
+    assert notes == 1  # one person of 城西镇, one move
+    # The new unit carries it out.
+    assert "已报告" in (await h.send(OTHER_OFFICER, f"/fulfil {iid} 已摘牌"))[0]
+
+
+async def test_the_new_unit_can_be_told_at_once_and_only_once(h: Harness) -> None:
+    """The import tells the new unit itself; `tell_moved_instructions` (and the next tick)
+    then find nothing more to tell."""
+    iid, _ = await give(h, "月底前完成土地摘牌")
+    await h.press(OFFICER, f"in:ack:{iid}")
+    h.api.clear()
+    csv = "code,name,industry,investment,unit\nXNY01,光伏组件<智造>基地,新能源,120000,城西镇\n"
+    await h.upload(COORD, csv.encode(), "台账.csv")
+    async with h.sessions() as s:
+        assert await tell_moved_instructions(s, h.clock()) == 0
+    note = h.api.texts(OTHER_OFFICER)
+    assert len(note) == 1 and f"领导批示 #{iid}" in note[0] and "转交 城西镇" in note[0]
+    # acknowledged already: no Acknowledge button, the other two
+    assert h.api.buttons(OTHER_OFFICER) == [f"go:fulfil:{iid}", f"go:extend:i:{iid}"]
+    await run_day(h, d(9))
+    assert len([x for x in h.api.texts(OTHER_OFFICER) if "转交" in x]) == 1
+
+
+# --- small things ------------------------------------------------------------------------------
+
+
+async def test_numbers_too_large_for_an_id_are_unknown_instructions(h: Harness) -> None:
+    assert "找不到批示 #99999999999" in (await h.send(OFFICER, "/ack i99999999999"))[0]
+    assert "找不到批示 #99999999999" in (await h.send(OFFICER, "/fulfil 99999999999 已办"))[0]
+    assert "找不到批示 #99999999999" in (await h.send(COORD, "/urge i99999999999"))[0]
+    assert "不是有效的编号" in (await h.send(OFFICER, "/fulfil " + "9" * 40))[0]
+
+
+async def test_today_lists_the_instructions_first_as_the_prompt_does(h: Harness) -> None:
+    async with h.sessions() as s:
+        set_actor(s, None)
+        first = await s.scalar(select(Milestone).where(Milestone.seq == 1))
+        assert first is not None
+        first.planned_date = d(8)
+        await s.commit()
+    iid, _ = await give(h, "月底前完成土地摘牌")
+    h.clock.now = at(d(9), 11)
+    today = (await h.send(OFFICER, "/today"))[0]
+    assert "已逾期节点 1 个" in today
+    assert today.index(f"批示 #{iid}") < today.index("已逾期节点")
+    await run_day(h, d(12))
+    prompt = texts_to(h, OFFICER, "今日提醒")[-1]
+    assert prompt.index(f"批示 #{iid}") < prompt.index("选址")
+
+
+async def test_more_time_on_an_item_done_since_it_was_picked(h: Harness) -> None:
+    iid, _ = await give(h, "3个工作日内完成土地摘牌")
+    await h.send(OFFICER, "/extend")
+    await h.press(OFFICER, f"f:item:i:{iid}")
+    await h.send(HEAD, f"/fulfil {iid} 已完成")
+    replies = await h.send(OFFICER, "10月30日")
+    assert "已报告办结" in replies[0] and "按钮无效" not in replies[0]
+    # a date that would be refused for its own sake: the item's state is what counts
+    await h.send(OFFICER, "/extend")
+    await h.press(OFFICER, "f:item:m:1")
+    await h.send(HEAD, "/done XNY01 1")
+    replies = await h.send(OFFICER, "今天")
+    assert "节点 1 已于 2026-10-08 完成" in replies[0]
+    assert "按钮无效" not in replies[0] and "延期日期" not in replies[0]
+    async with h.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Extension)) == 0
+    assert h.api.buttons(OFFICER)[-1:] != ["f:cancel"]  # the flow ended
+
+
 # --- the store on both backends -------------------------------------------------------------
 
 
@@ -655,6 +1010,19 @@ async def test_the_store_on_both_backends(session: AsyncSession) -> None:
     assert [r.instruction.id for r in await instructions.open_for(session, officer)] == [second.id]
     assert (await instructions.leader_of(session, first)) is leader
 
+    # The project changes hands: its open instruction follows it, the done one stays.
+    project = await session.scalar(select(Project).where(Project.code == "AB1"))
+    assert project is not None
+    second.escalation_level = 2
+    project.unit_id = west.id
+    moved = await instructions.follow_project(session, project, east.id)
+    assert [i.id for i in moved] == [second.id]
+    assert (second.unit_id, second.escalation_level) == (west.id, 0)
+    assert first.unit_id == east.id
+    told = await schedule.moved_instructions(session)
+    assert [(m.id, m.from_unit, m.unit_id) for m in told] == [(second.id, east.id, west.id)]
+    assert await instructions.follow_project(session, project, west.id) == []
+
 
 # --- the demo --------------------------------------------------------------------------------
 
@@ -675,3 +1043,39 @@ async def test_the_demo_shows_one_overdue_and_one_new(session: AsyncSession) -> 
     assert officer is not None
     todo = await agenda.agenda(session, officer, today, at(today), soon_days=7, stale_days=14)
     assert [r.instruction.id for r in todo.instructions] == [new.id]
+
+
+# --- a date just passed, typed without its year ----------------------------------------------
+
+
+async def test_a_day_just_passed_in_the_text_is_refused_not_taken_as_next_years(
+    h: Harness,
+) -> None:
+    """10月1日 on 8 October is a week ago: refused and asked again, not 1 October 2027,
+    and not the default term as if the text held no date; 10-15 is read as 15 October."""
+    for text in ("10月1日前完成摘牌", "请于9月30日前报送", "10.1完成摘牌", "Oct 1前反馈"):
+        past = await h.send(LEADER, f"/instruct XNY01 {text}")
+        assert "已经过去" in past[0] and "文中未写期限" not in past[0], text
+        assert "批示内容" in past[-1]
+        await h.send(LEADER, "/cancel")
+    async with h.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Instruction)) == 0
+    iid, said = await give(h, "10-15前完成摘牌")
+    assert "完成期限 2026-10-15" in said
+    assert (await stored(h, iid)).deadline == d(15)
+    iid, said = await give(h, "截至10月20日")
+    assert (await stored(h, iid)).deadline == d(20)
+    iid, said = await give(h, "截至9月30日累计完成投资8亿，继续加快")
+    assert "文中未写期限" in said  # a figure as of a past day: no deadline
+
+
+async def test_more_time_to_a_day_just_passed_is_asked_again(h: Harness) -> None:
+    iid, _ = await give(h, "3个工作日内完成土地摘牌")
+    h.clock.now = at(d(14), 11)
+    await h.press(OFFICER, f"go:extend:i:{iid}")
+    again = await h.send(OFFICER, "10月13日")  # yesterday: not 13 October 2027
+    assert "2026-10-13（周二） 已经过去" in again[0] and "延期到的日期" in again[-1]
+    async with h.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Extension)) == 0
+    replies = await h.send(OFFICER, "10-30")
+    assert "已提交延期申请" in replies[0] and "2026-10-30（周五）" in replies[0]

@@ -1,6 +1,7 @@
-"""The units' ranking (/rank): periods, the Wilson bound and the shrinkage, what each figure
-counts on a city built for the purpose, the fairness claims, the weights, the change since
-the previous period, and /rank in chat. Store tests run on SQLite and PostgreSQL."""
+"""The units' ranking (/rank): periods, the empirical-Bayes shrinkage, what each figure counts
+on a city built for the purpose, the fairness claims, the weights, shared ranks, the change
+since the previous period, what the briefing reads, and /rank in chat. Store tests run on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -33,19 +34,24 @@ from storage.models import (
     UnitKind,
 )
 from storage.ranking import (
+    DILIGENCE,
     FIGURES,
+    LEFT_OUT_CITY,
+    LEFT_OUT_WEIGHT,
+    RESULTS,
     Figure,
     Period,
     Ranking,
     UnitScore,
     Weights,
+    on_time_prior,
+    on_time_score,
     pace_score,
     parse_period,
     period_bounds,
     previous_bounds,
     ranking,
     shrunk,
-    wilson_lower,
 )
 from storage.workdays import WorkCalendar
 from tests.harness import (
@@ -137,17 +143,50 @@ def test_an_unknown_period_word_is_refused_with_the_words_accepted(text: str) ->
 # --- the two methods ---------------------------------------------------------------------
 
 
-def test_wilson_lower_bound_known_values() -> None:
-    # 1/(1 + z²) for one of one; the others from the closed form.
-    assert wilson_lower(1, 1) == pytest.approx(0.2065, abs=1e-4)
-    assert wilson_lower(29, 30) == pytest.approx(0.8333, abs=1e-4)
-    assert wilson_lower(10, 10) == pytest.approx(0.7225, abs=1e-4)
-    assert wilson_lower(1, 2) == pytest.approx(0.0945, abs=1e-4)
-    assert wilson_lower(0, 5) == 0.0
-    assert wilson_lower(0, 0) is None
-    # More evidence of the same rate scores higher; a lucky one never beats a long record.
-    assert wilson_lower(3, 3) < wilson_lower(30, 30)  # type: ignore[operator]
-    assert wilson_lower(1, 1) < wilson_lower(29, 30)  # type: ignore[operator]
+def ots(k: int, n: int, city: float) -> float:
+    """on_time_score for N > 0, typed as a float."""
+    score = on_time_score(k, n, city)
+    assert score is not None
+    return score
+
+
+def test_on_time_shares_shrink_toward_the_city_both_ways() -> None:
+    city = 0.8
+    # Beta(4, 1): the city's rate as its mean, worth five items.
+    assert on_time_prior(city) == pytest.approx((4.0, 1.0))
+    assert ots(1, 1, city) == pytest.approx(5 / 6)  # the city nudged up
+    assert ots(0, 1, city) == pytest.approx(4 / 6)  # the city nudged down
+    assert ots(29, 30, city) == pytest.approx(33 / 35)  # high
+    assert ots(0, 30, city) == pytest.approx(4 / 35)  # low
+    assert ots(0, 1, city) < city < ots(1, 1, city)
+    assert on_time_score(0, 0, city) is None
+    # The results' shrinkage exactly, while the city keeps between 10% and 90%.
+    assert ots(3, 7, 0.6) == pytest.approx(shrunk(3, 7, 0.6))
+
+
+def test_a_city_where_everything_was_late_still_weighs_the_evidence() -> None:
+    # Jeffreys' half item keeps the prior from being a certain 0 (or 1).
+    assert on_time_prior(0.0) == (0.5, 5.0)
+    assert ots(0, 1, 0.0) == pytest.approx(0.5 / 6.5)
+    assert ots(0, 30, 0.0) == pytest.approx(0.5 / 35.5)
+    assert on_time_prior(1.0) == (5.0, 0.5)
+    assert ots(1, 1, 1.0) == pytest.approx(6 / 6.5)
+    assert ots(1, 1, 1.0) < ots(30, 30, 1.0)
+    # Without it a punctual city would put one lucky item above 29 of 30: two units, 30/31.
+    assert shrunk(1, 1, 30 / 31) > shrunk(29, 30, 30 / 31)
+    assert ots(1, 1, 30 / 31) < ots(29, 30, 30 / 31)
+
+
+@pytest.mark.parametrize("city", [i / 200 for i in range(201)])
+def test_the_fairness_claims_hold_whatever_the_city_rate(city: float) -> None:
+    def score(k: int, n: int) -> float:
+        return ots(k, n, city)
+
+    assert score(1, 1) < score(29, 30)
+    assert score(0, 30) < score(0, 1) < score(1, 1)
+    assert score(1, 1) < score(3, 3) < score(30, 30)
+    assert score(0, 30) < score(0, 3)
+    assert all(0 < score(k, 30) < 1 for k in (0, 15, 30))
 
 
 def test_shrinkage_pulls_toward_the_city_rate_by_five_projects() -> None:
@@ -456,7 +495,8 @@ async def test_each_figure_counts_what_the_readme_says(session: AsyncSession) ->
     # Rates beside counts; no rate and no score where nothing was judged.
     f = rows["城东街道"].figures
     assert f["milestones"].rate == pytest.approx(3 / 4)
-    assert f["milestones"].score == pytest.approx(wilson_lower(3, 4))
+    # The city kept 5 of its 9 milestones: 1/3, 3/4 and 1/2.
+    assert f["milestones"].score == pytest.approx(ots(3, 4, 5 / 9))
     assert f["problems"] == Figure(0, 0, None, None)
     assert f["investment"].rate == pytest.approx(85000 / 6)
 
@@ -483,10 +523,15 @@ async def test_scores_combine_the_figures_by_weight(session: AsyncSession) -> No
         expected = 100 * sum(a * b for a, b in scored) / sum(a for a, _ in scored)
         assert row.score == pytest.approx(expected)
         assert 0 <= row.score <= 100
-    # 自然资源局 is judged on its milestones and problems only: 2×w(1,2) + 2×0 over 4.
-    assert rows["自然资源局"].score == pytest.approx(100 * wilson_lower(1, 2) / 2)  # type: ignore[operator]
+    # 52.83 and 52.79 are both 52.8 as shown: they share the first place, 城东街道 listed
+    # first for counting more (25 items and projects against 18).
+    assert round(rows["青山镇"].score, 1) == round(rows["城东街道"].score, 1) == 52.8
+    assert (rows["城东街道"].items, rows["青山镇"].items) == (25, 18)
+    # 自然资源局 is judged on its milestones (city 5/9) and problems (city 1/3) only.
+    land = (2 * ots(1, 2, 5 / 9) + 2 * ots(0, 1, 1 / 3)) / 4
+    assert rows["自然资源局"].score == pytest.approx(100 * land)
     assert [row.unit for row in r.rows] == ["城东街道", "青山镇", "自然资源局"]
-    assert [row.rank for row in r.rows] == [1, 2, 3]
+    assert [row.rank for row in r.rows] == [1, 1, 3]
 
 
 async def test_the_change_since_the_previous_period(session: AsyncSession) -> None:
@@ -502,8 +547,9 @@ async def test_the_change_since_the_previous_period(session: AsyncSession) -> No
     assert counts(prev["城东街道"])["milestones"] == (1, 1)
     assert nov.idle == ["空闲乡", "自然资源局"]
 
+    # Ranks are compared, shared ones too: 城东街道 rose to share the first place.
     assert (rows["城东街道"].prev_rank, rows["城东街道"].change) == (2, 1)
-    assert (rows["青山镇"].prev_rank, rows["青山镇"].change) == (1, -1)
+    assert (rows["青山镇"].prev_rank, rows["青山镇"].change) == (1, 0)
     assert (rows["自然资源局"].prev_rank, rows["自然资源局"].change) == (None, None)
     assert rows["青山镇"].prev_score == pytest.approx(prev["青山镇"].score)
     assert rows["城东街道"].prev_score == pytest.approx(prev["城东街道"].score)
@@ -567,11 +613,17 @@ async def test_the_same_record_per_project_scores_the_same_whatever_the_size(
         await c.project(f"S{i}", "小镇", *([(Stage.SIGNED, d(12, 3))] if i < 1 else []))
     for i in range(30):
         await c.project(f"B{i}", "大镇", *([(Stage.SIGNED, d(12, 3))] if i < 10 else []))
-    rows = by_name(await c.rank())
+    results = Weights(milestones=0, problems=0, instructions=0, reports=0)
+    rows = by_name(await c.rank(weights=results))
     # Both sign at the city's pace (one in three): both score 0.5.
     assert rows["小镇"].figures["signed"].score == pytest.approx(0.5)
     assert rows["大镇"].figures["signed"].score == pytest.approx(0.5)
     assert rows["小镇"].score == pytest.approx(rows["大镇"].score)
+    # Neither reported a week: 60 missed reports weigh more than 6.
+    rows = by_name(await c.rank())
+    assert counts(rows["小镇"])["reports"] == (0, 6) and counts(rows["大镇"])["reports"] == (0, 60)
+    assert rows["小镇"].figures["reports"].score > rows["大镇"].figures["reports"].score  # type: ignore[operator]
+    assert rows["小镇"].score > rows["大镇"].score
 
 
 async def test_one_lucky_item_does_not_outrank_29_of_30(session: AsyncSession) -> None:
@@ -587,9 +639,10 @@ async def test_one_lucky_item_does_not_outrank_29_of_30(session: AsyncSession) -
     lucky, steady = by_name(r)["幸运镇"], by_name(r)["踏实镇"]
     assert counts(lucky)["milestones"] == (1, 1) and counts(steady)["milestones"] == (29, 30)
     assert lucky.figures["milestones"].rate == 1.0 > steady.figures["milestones"].rate  # type: ignore[operator]
-    # Nothing else is judged for either: the score is the bound itself.
-    assert lucky.score == pytest.approx(20.65, abs=0.01)
-    assert steady.score == pytest.approx(83.33, abs=0.01)
+    # Nothing else is judged for either: the score is the shrunk share itself. The city
+    # kept 30 of 31, yet the lucky one sits below the steady one.
+    assert lucky.score == pytest.approx(100 * 5.8387 / 6.3387, abs=0.01)
+    assert steady.score == pytest.approx(100 * 33.8387 / 35.3387, abs=0.01)
     assert [row.unit for row in r.rows] == ["踏实镇", "幸运镇"]
 
 
@@ -612,10 +665,11 @@ async def test_nothing_due_is_no_score_and_the_weights_renormalise(session: Asyn
     assert housing.figures["problems"] == Figure(0, 0, None, None)
     assert housing.figures["instructions"].score is None
     assert housing.figures["signed"].score is None
-    # Neither 0 (it would be dragged down) nor 100: its milestones alone, re-weighted.
-    assert housing.score == pytest.approx(100 * wilson_lower(10, 10))  # type: ignore[operator]
-    # A missed item is a 0 where nothing due is none: 2×0.72 + 2×0 over 4.
-    assert rows["交通局"].score == pytest.approx(housing.score / 2)
+    # Neither 0 (it would be dragged down) nor 100: its milestones alone, re-weighted. The
+    # city kept all 20 milestones and missed its one problem.
+    assert housing.score == pytest.approx(100 * ots(10, 10, 1.0))
+    # A missed item counts where nothing due does not: 2×0.97 + 2×0.08 over 4.
+    assert rows["交通局"].score == pytest.approx(100 * (ots(10, 10, 1.0) + ots(0, 1, 0.0)) / 2)
     assert [row.unit for row in r.rows] == ["住建局", "交通局"]
     # The township whose only project operates has nothing to judge: idle, not last.
     assert r.idle == ["城东街道"]
@@ -628,11 +682,19 @@ async def test_a_zero_weight_leaves_the_figure_out(session: AsyncSession) -> Non
     c = await sample_city(session)
     w = replace(Weights(), problems=0.0, reports=0.0)
     r = await c.rank(weights=w)
-    for row in r.rows:
-        assert "problems" not in row.figures and "reports" not in row.figures
+    assert r.left_out == {"problems": LEFT_OUT_WEIGHT, "reports": LEFT_OUT_WEIGHT}
     land = by_name(r)["自然资源局"]
-    # Its problem (0 of 1) no longer counts: milestones alone.
-    assert land.score == pytest.approx(100 * wilson_lower(1, 2))  # type: ignore[operator]
+    # Its problem (0 of 1) is still counted for the reader, but no longer scored.
+    assert land.figures["problems"] == Figure(0, 1, 0.0, None)
+    assert not land.figures["problems"].scored and land.figures["milestones"].scored
+    assert land.score == pytest.approx(100 * ots(1, 2, 5 / 9))
+    # Out of every unit's line, named once below.
+    lines = rank_text("zh", r).splitlines()
+    assert not [line for line in lines if line.startswith("  ") and "问题" in line]
+    assert not [line for line in lines if line.startswith("  ") and "周报" in line]
+    assert lines.count("问题按期答复 —（权重为 0，不计分）") == 1
+    assert lines.count("周报按时 —（权重为 0，不计分）") == 1
+    assert "reports — (its weight is 0; not scored)" in rank_text("en", r)
 
 
 async def test_changing_the_weights_changes_the_order_as_expected(session: AsyncSession) -> None:
@@ -645,28 +707,140 @@ async def test_changing_the_weights_changes_the_order_as_expected(session: Async
     assert [row.unit for row in on_results.rows] == ["青山镇", "城东街道"]
     assert "自然资源局" in on_results.idle
     assert [row.unit for row in on_diligence.rows] == ["城东街道", "青山镇", "自然资源局"]
+    assert on_results.left_out == dict.fromkeys(DILIGENCE, LEFT_OUT_WEIGHT)
     for row in on_results.rows:
-        assert set(row.figures) == {"signed", "started", "operating", "investment"}
+        assert set(row.figures) == set(FIGURES)
+        assert {n for n, f in row.figures.items() if f.scored} <= set(RESULTS)
     nothing = await c.rank(weights=Weights(*([0.0] * len(FIGURES))))
     assert nothing.rows == [] and "青山镇" in nothing.idle
 
 
-async def test_ties_go_to_more_items_counted_then_the_name(session: AsyncSession) -> None:
+async def test_a_figure_nobody_moved_is_shown_as_left_out_not_as_zero(
+    session: AsyncSession,
+) -> None:
     c = await City(session).setup()
-    for name in ("乙镇", "甲镇", "丙镇", "丁镇"):
+    for name in ("甲镇", "乙镇"):
+        await c.unit(name)
+        for i in range(3):
+            await c.project(f"P{name}{i}", name)  # negotiating all month: nobody signed
+    await c.milestone("P甲镇0", d(12, 2), d(12, 2))
+    await c.report("P乙镇0", d(12, 2))
+    r = await c.rank()
+    assert r.left_out == dict.fromkeys(
+        ("signed", "started", "operating", "investment", "problems", "instructions"),
+        LEFT_OUT_CITY,
+    )
+    row = by_name(r)["甲镇"]
+    # Counted for the reader, scored for no one.
+    assert row.figures["signed"] == Figure(0, 3, 0.0, None)
+    assert row.figures["investment"] == Figure(0, 3, 0.0, None)
+    assert row.figures["started"] == Figure(0, 0, None, None)
+    assert counts(row)["reports"] == (0, 6) and row.figures["reports"].scored
+    zh = rank_text("zh", r)
+    assert "签约 0/3" not in zh and "投资 0 万元" not in zh and "成果：" not in zh
+    for line in (
+        "签约 —（本期全市无签约，不计分）",
+        "开工 —（本期全市无开工，不计分）",
+        "投产 —（本期全市无投产，不计分）",
+        "投资 —（本期全市无项目推进，不计分）",
+        "问题按期答复 —（本期全市无到期问题，不计分）",
+        "批示按期办结 —（本期全市无到期批示，不计分）",
+    ):
+        assert zh.splitlines().count(line) == 1, line
+    # 乙镇 has no milestone due while the city has: its own line says so.
+    assert "作风：节点按期 — · 周报按时 1/6（17%）" in zh
+    en = rank_text("en", r)
+    assert "signed — (no signing in the city this period; not scored)" in en
+    assert "signed 0/3" not in en
+
+
+async def test_what_the_briefing_reads(session: AsyncSession) -> None:
+    """Every unit's eight figures (count, of, rate, score, scored), why a figure is left out
+    for all, the items counted, and the idle units: all /rank shows."""
+    c = await sample_city(session)
+    r = await c.rank(weights=replace(Weights(), reports=0))
+    assert [row.unit for row in r.rows] == ["城东街道", "青山镇", "自然资源局"]
+    assert all(list(row.figures) == list(FIGURES) for row in r.rows)
+    east = by_name(r)["城东街道"]
+    m = east.figures["milestones"]
+    assert (m.count, m.of, m.rate, m.scored) == (3, 4, 0.75, True)
+    assert m.score == pytest.approx(ots(3, 4, 5 / 9))
+    # Nothing due for the unit: no rate, no score; left out for all (weight 0): counted.
+    assert east.figures["problems"] == Figure(0, 0, None, None)
+    assert (east.figures["reports"].count, east.figures["reports"].of) == (4, 12)
+    assert not east.figures["reports"].scored
+    assert r.left_out == {"reports": LEFT_OUT_WEIGHT}
+    # 4 + 2 + 1 projects that could move, 4 milestones, 2 instructions (investment aside).
+    assert east.items == 13
+    assert r.idle == ["空闲乡"]
+
+
+async def test_equal_scores_share_a_rank_listed_by_items_then_name(session: AsyncSession) -> None:
+    c = await City(session).setup()
+    for name in ("乙镇", "甲镇", "丙镇", "丁镇", "戊镇"):
         await c.unit(name)
         await c.project(f"P{name}", name, stage=Stage.OPERATING)
-    # 乙, 甲 and 丁 score w(1,1) = 20.7 each, 甲 on two items (a milestone and a problem,
-    # both one of one), the others on one; 丙 keeps 2 of 3: 20.8, no tie.
+    # Every milestone and problem kept (city rate 1): 乙, 甲 and 丁 keep one of one, 甲 a
+    # problem too, and score the same 92.3; 丙 keeps 3 of 3 (94.1); 戊 let an instruction
+    # slip (7.7).
     for name in ("乙镇", "甲镇", "丁镇"):
         await c.milestone(f"P{name}", d(12, 2), d(12, 2))
     await c.problem("P甲镇", "甲镇", d(12, 1), deadline=d(12, 4), answered=at(d(12, 2)))
-    for day, done in ((d(12, 2), d(12, 2)), (d(12, 3), d(12, 3)), (d(12, 4), None)):
-        await c.milestone("P丙镇", day, done)
-    r = await c.rank(weights=Weights(0, 0, 0, 0, milestones=1, problems=1, instructions=0))
-    assert [row.unit for row in r.rows] == ["丙镇", "甲镇", "丁镇", "乙镇"]
-    assert r.rows[1].score == pytest.approx(r.rows[2].score) == pytest.approx(r.rows[3].score)
-    assert [row.rank for row in r.rows] == [1, 2, 3, 4]
+    for day in (d(12, 2), d(12, 3), d(12, 4)):
+        await c.milestone("P丙镇", day, day)
+    await c.instruction("P戊镇", "戊镇", d(12, 1), d(12, 4))
+    # November: 乙 and 丁 kept theirs, shared the first place; 甲 was late, third.
+    for name, done in (("乙镇", d(11, 10)), ("丁镇", d(11, 10)), ("甲镇", d(11, 12))):
+        await c.milestone(f"P{name}", d(11, 10), done)
+    w = Weights(0, 0, 0, 0, milestones=1, problems=1, instructions=1, reports=0)
+    r = await c.rank(weights=w)
+    got = [(row.rank, row.unit, f"{row.score:.1f}", row.items, row.prev_rank) for row in r.rows]
+    assert got == [
+        (1, "丙镇", "94.1", 3, None),
+        (2, "甲镇", "92.3", 2, 3),  # the same score on two items
+        (2, "丁镇", "92.3", 1, 1),  # 丁 (U+4E01) before 乙 (U+4E59)
+        (2, "乙镇", "92.3", 1, 1),
+        (5, "戊镇", "7.7", 1, None),
+    ]
+    assert [row.change for row in r.rows] == [None, 1, -1, -1, None]
+    text = rank_text("zh", r)
+    assert "2. <b>甲镇</b> ▲1  <b>92.3</b> 分" in text
+    assert "2. <b>丁镇</b> ▼1  <b>92.3</b> 分" in text and "2. <b>乙镇</b> ▼1" in text
+    assert "5. <b>戊镇</b> —  <b>7.7</b> 分" in text
+    assert [b.label for b in rank_picture("zh", r).bars] == [
+        "1. 丙镇",
+        "2. 甲镇",
+        "2. 丁镇",
+        "2. 乙镇",
+        "5. 戊镇",
+    ]
+
+
+async def test_everything_late_is_ranked_by_the_evidence_not_the_alphabet(
+    session: AsyncSession,
+) -> None:
+    """The user trial: every milestone late, every unit scored 0.0 and sorted by name.
+    (Done a day late: open ones of a project in operation are no longer held against it.)"""
+    c = await City(session).setup()
+    html = "<b>新区</b> & 开发区"
+    for name, missed_nov, missed_dec in ((html, 2, 30), ("乙镇", 10, 1), ("大镇", 0, 5)):
+        await c.unit(name)
+        await c.project(f"P{name}", name, stage=Stage.OPERATING)
+        for i in range(missed_nov):
+            await c.milestone(f"P{name}", d(11, 2 + i % 20), d(11, 3 + i % 20))
+        for i in range(missed_dec):
+            await c.milestone(f"P{name}", d(12, 1 + i % 13), d(12, 2 + i % 13))
+    r = await c.rank()
+    # The city kept none: each unit's 0 of n from Beta(0.5, 5), more misses lower.
+    got = [(row.rank, row.unit, counts(row)["milestones"], row.change) for row in r.rows]
+    assert got == [(1, "乙镇", (0, 1), 1), (2, "大镇", (0, 5), None), (3, html, (0, 30), -2)]
+    assert [round(row.score, 1) for row in r.rows] == [7.7, 4.8, 1.4]
+    # November the same way: 0 of 2 above 0 of 10; 大镇 had nothing due.
+    assert [(row.unit, row.prev_rank) for row in r.rows] == [("乙镇", 2), ("大镇", None), (html, 1)]
+    text = rank_text("zh", r)
+    assert "1. <b>乙镇</b> ▲1  <b>7.7</b> 分" in text
+    assert "3. <b>&lt;b&gt;新区&lt;/b&gt; &amp; 开发区</b> ▼2  <b>1.4</b> 分" in text
+    assert "节点按期 0/30（0%）" in text
 
 
 async def test_an_empty_store_and_the_briefings_call(session: AsyncSession) -> None:
@@ -716,15 +890,20 @@ async def test_rank_answers_with_the_table_and_the_bars(h: Harness) -> None:
     # 城东街道 signed its one negotiating project; 城西镇 none of its one. November had
     # 城西镇 first on its weekly reports (5 of 5) and 城东街道 second.
     assert "1. <b>城东街道</b> ▲1  <b>58.3</b> 分" in text
-    assert "签约 1/1（100%）" in text and "开工 0/1（0%）" in text
-    assert "投资 120,000 万元/1 个在推项目" in text
+    assert "签约 1/1（100%）" in text and "投资 120,000 万元/1 个在推项目" in text
     assert "2. <b>城西镇</b> ▼1  <b>41.7</b> 分" in text
     assert "签约 0/1（0%）" in text and "投资 0 万元/1 个在推项目" in text
-    # Nothing due yet this month: shown, not scored.
-    assert "节点按期 —" in text and "周报按时 —" in text
+    # Nobody in the city started a project, nor had anything due yet: said once, as left
+    # out, never as a 0% that looks counted.
+    assert "开工 0/1" not in text and "开工 —（本期全市无开工，不计分）" in text
+    assert "节点按期 —（本期全市无到期节点，不计分）" in text
+    assert "周报按时 —（本期全市无应报周报，不计分）" in text
+    unit_lines = [line for line in text.splitlines() if line.startswith("  ")]
+    assert len(unit_lines) == 2 and not any("开工" in line for line in unit_lines)
     assert "本期没有可评事项：自然资源局" in text
     assert "名次变化与上月（2026-11-01 至 2026-11-30）比较" in text
-    assert "Wilson" in text
+    assert "经验贝叶斯" in text and "1/1 不会压过 29/30，0/30 低于 0/1" in text
+    assert "得分相同名次并列" in text
     assert text.index("城东街道") < text.index("城西镇")
     assert "👉" not in text  # the coordinator's unit is not ranked
 
@@ -758,6 +937,8 @@ async def test_rank_for_a_quarter_a_year_and_in_english(h: Harness) -> None:
     year = "\n".join(await h.send(ADMIN, "/rank year"))
     assert "This year: units ranked</b> (2026-01-01 to 2026-12-03)" in year
     assert "signed 1/1 (100%)" in year and "milestones on time 0/1 (0%)" in year
+    assert "started — (no start in the city this period; not scored)" in year
+    assert "empirical Bayes" in year and "1 of 1 never beats 29 of 30" in year
     assert "Changes against last year (2025-01-01 to 2025-12-31)" in year
     # Nobody was ranked in 2025: every change is new.
     assert "1. <b>城东街道</b> —" in year or "1. <b>城西镇</b> —" in year

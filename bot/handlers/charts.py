@@ -8,7 +8,6 @@ is closed, so a slow drawing holds no database connection.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,7 @@ from storage.wallchart import (
     WallChart,
     default_window,
     funnel,
+    narrowers,
     read_filter,
     wall_chart,
 )
@@ -58,17 +58,55 @@ def stage_words(lang: str) -> list[str]:
     return [t(lang, f"stage.{s.value}") for s in Stage]
 
 
+# Refusals name at most this many units; a longer list ends with "and N more".
+UNITS_SHOWN = 12
+# Names in a caption are cut to this many characters (a caption holds 1,024).
+CAPTION_NAME = 60
+
+
+def filter_words(lang: str, flt: ChartFilter) -> str:
+    """What to type after /chart for FLT, as read_filter reads it back: the unit's name,
+    the stage in the member's language and the industry, spaced; or the code."""
+    if flt.code is not None:
+        return flt.code
+    parts = [flt.unit] if flt.unit is not None else []
+    if flt.stage is not None:
+        parts.append(t(lang, f"stage.{flt.stage.value}"))
+    if flt.industry is not None:
+        parts.append(flt.industry)
+    return " ".join(parts)
+
+
 def filter_refusal(lang: str, exc: Refused) -> str:
-    """The answer to a word that names no unit, stage, industry or project: what does."""
+    """The answer to a filter /chart cannot read: what does name something, with
+    examples taken from the store (a real unit, stage and code within reach)."""
     if exc.key == "err.chart_ambiguous":
         names = [t(lang, "chart.quote", name=n) for n in exc.params["units"]]
         return t(lang, exc.key, word=exc.params["word"], units=Raw(any_of(lang, names)))
     choices = exc.params["choices"]
     assert isinstance(choices, FilterChoices)
+    if exc.key == "err.chart_code_not_yours":
+        example = (
+            t(lang, "chart.own_example", code=choices.code)
+            if choices.code is not None
+            else t(lang, "chart.own_none")
+        )
+        return t(lang, exc.key, code=exc.params["code"], unit=exc.params["unit"],
+                 example=Raw(example))  # fmt: skip
     sep = t(lang, "join.sep")
-    units = sep.join(t(lang, "chart.quote", name=n) for n in choices.units[:12])
-    if len(choices.units) > 12:
-        units += t(lang, "chart.and_more", n=len(choices.units) - 12)
+    units = sep.join(t(lang, "chart.quote", name=n) for n in choices.units[:UNITS_SHOWN])
+    if len(choices.units) > UNITS_SHOWN:
+        units += t(lang, "chart.and_more", n=len(choices.units) - UNITS_SHOWN)
+    code = (
+        t(lang, "chart.code_example", code=choices.code)
+        if choices.code is not None
+        else t(lang, "chart.code_none")
+    )
+    combined = ""
+    if choices.combined is not None:
+        unit, stage = choices.combined
+        words = filter_words(lang, ChartFilter(unit=unit, stage=stage))
+        combined = t(lang, "chart.combined_example", words=words)
     return t(
         lang,
         exc.key,
@@ -76,28 +114,38 @@ def filter_refusal(lang: str, exc: Refused) -> str:
         units=Raw(units or "—"),
         stages=Raw(sep.join(stage_words(lang))),
         industries=Raw(sep.join(t(lang, "chart.quote", name=n) for n in choices.industries)),
+        code=Raw(code),
+        combined=Raw(combined),
     )
 
 
-def suggestions(lang: str, chart: WallChart) -> str:
-    """A few filters that would cut a chart too big to send: the units with the most
-    projects, the busiest stage and industry."""
-    by_unit = Counter(r.unit for r in chart.rows)
-    by_stage = Counter(r.stage for r in chart.rows)
-    by_industry = Counter(r.industry for r in chart.rows)
-    words = [u for u, _ in by_unit.most_common(2)]
-    words += [t(lang, f"stage.{s.value}") for s, _ in by_stage.most_common(1)]
-    words += [i for i, _ in by_industry.most_common(1)]
-    return t(lang, "join.sep").join(t(lang, "chart.example", word=w) for w in dict.fromkeys(words))
+def too_many(lang: str, chart: WallChart) -> str:
+    """The answer to a chart too big to send: filters that narrow it, computed from the
+    rows that matched, each with the projects it keeps; or, when nothing narrows it, a
+    code to look at one project by."""
+    found = narrowers(chart)
+    if not found:
+        return t(lang, "chart.too_many_flat", n=len(chart.rows), max=MAX_ROWS,
+                 pictures=MAX_PICTURES, code=chart.rows[0].code)  # fmt: skip
+    examples = "\n".join(
+        t(lang, "chart.narrower", words=filter_words(lang, n.flt), n=n.count) for n in found
+    )
+    return t(lang, "chart.too_many", n=len(chart.rows), max=MAX_ROWS, pictures=MAX_PICTURES,
+             examples=Raw(examples))  # fmt: skip
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= CAPTION_NAME else name[: CAPTION_NAME - 1] + "…"
 
 
 def caption(lang: str, chart: WallChart, pictures: int) -> str:
     """The title and the counts per colour, under the picture (or the album's first)."""
     counts = chart.counts
+    name = chart.flt.unit or chart.scope
     text = t(
         lang,
         "chart.caption",
-        title=chart_title(lang, chart),
+        title=chart_title(lang, chart, name=_short(name) if name else None),
         red=counts.get(Light.RED, 0),
         yellow=counts.get(Light.YELLOW, 0),
         green=counts.get(Light.GREEN, 0),
@@ -155,7 +203,7 @@ async def _chart(call: Call, found: list[_Found]) -> None:
             aliases=city.industry_aliases,
         )
     except Refused as exc:
-        if exc.key in ("err.chart_filter", "err.chart_ambiguous"):
+        if exc.key in ("err.chart_filter", "err.chart_ambiguous", "err.chart_code_not_yours"):
             call.say(filter_refusal(call.lang, exc))
             return
         raise
@@ -173,15 +221,7 @@ async def _chart(call: Call, found: list[_Found]) -> None:
     if not chart.rows:
         call.say(call.t("chart.nothing", what=chart_scope(call.lang, chart)))
     elif chart.too_many:
-        call.say(
-            call.t(
-                "chart.too_many",
-                n=len(chart.rows),
-                max=MAX_ROWS,
-                pictures=MAX_PICTURES,
-                examples=Raw(suggestions(call.lang, chart)),
-            )
-        )
+        call.say(too_many(call.lang, chart))
     else:
         chat = call.update.effective_chat
         assert chat is not None

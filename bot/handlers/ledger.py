@@ -28,6 +28,7 @@ from telegram.ext import (
 from bot.handlers.base import Call, guarded
 from bot.handlers.start import anything_else
 from bot.routing import routing_gaps, tell_admins
+from bot.scheduler import tell_moved_instructions
 from bot.texts.ledger import describe
 from storage import flows
 from storage.errors import Refused
@@ -94,6 +95,9 @@ async def _import(call: Call, file_id: str, name: str, suffix: str, size: int | 
             call.say("\n".join(lines))
             return
     call.say(call.t("ledger.summary", **result.as_params()))
+    # Projects that changed hands took their open instructions along: tell the new units
+    # now rather than at the next tick (the outbox sends it once this update commits).
+    await tell_moved_instructions(call.session, call.svc.clock())
     # The routing may name units this ledger was expected to bring: say which are missing.
     missing = await routing_gaps(call.session, call.svc.config)
     if missing:

@@ -15,6 +15,7 @@ from bot.flow import Ask, Choices, Command, Fields
 from bot.format import day, item_label, kind_title, milestone_title
 from bot.handlers import undo
 from bot.handlers.base import Call, guarded
+from bot.handlers.leader_notes import tell_deadline_moved
 from bot.handlers.problems import acknowledge_instruction, instruction_ref
 from bot.handlers.projects import date_check, echo
 from bot.input import number
@@ -139,6 +140,9 @@ async def decide(call: Call, approve: bool) -> None:
             call.session, since, call.member.id, [("extensions", ext.id)], {"status"}
         )
         markup = await undo.offer(call, moved, "extension")
+        if item.kind == "instruction":
+            # The leader who gave it hears that his deadline moved, and who moved it.
+            await tell_deadline_moved(call, item.id, ext.old_date, ext.new_date)
     call.say(call.t(f"ok.{outcome}", item=label, date=decided), markup)
     text = t(
         requester.lang,
@@ -175,10 +179,17 @@ async def item_check(call: Call, _fields: Fields, raw: str) -> str:
 
 
 async def extension_date_check(call: Call, fields: Fields, raw: str) -> str:
-    """The new date: after today and after the item's current date, else asked again."""
-    new = date.fromisoformat(await date_check(call, fields, raw))
+    """The new date: after today and after the item's current date, else asked again.
+
+    An item done (or answered) since it was picked is not asked a date for again: the
+    date is let through as typed, and `run_extend` says what became of the item.
+    """
     kind, item_id = extensions.parse_ref(str(fields["item"]))
-    item = await extensions.find_item(call.session, call.member, kind, item_id)
+    try:
+        item = await extensions.askable_item(call.session, call.member, kind, item_id)
+    except Refused:
+        return raw.strip()
+    new = date.fromisoformat(await date_check(call, fields, raw))
     if new <= call.today() or (item.due is not None and new <= item.due):
         raise Refused("err.extension_date", date=day(call.lang, new), old=day(call.lang, item.due))
     return new.isoformat()
@@ -186,6 +197,8 @@ async def extension_date_check(call: Call, fields: Fields, raw: str) -> str:
 
 async def run_extend(call: Call, f: Fields) -> None:
     kind, item_id = extensions.parse_ref(f["item"])
+    # Done since it was picked: refused here with its state, which ends the flow.
+    await extensions.askable_item(call.session, call.member, kind, item_id)
     new = date.fromisoformat(f["date"])
     ext, item = await extensions.request(
         call.session, call.member, kind, item_id, new, call.today()

@@ -15,12 +15,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.dates import deadline_in_text
 from bot.flow import Ask, Choices, Command, Fields
-from bot.format import day, instruction_list, short
+from bot.format import day, day_off_note, instruction_list, short
 from bot.handlers import undo
 from bot.handlers.base import Call, guarded
 from bot.handlers.projects import project_check, project_choices, text_check
 from bot.handlers.undo import taken_note
-from bot.input import number, skip_separators, split_command
+from bot.input import fold, number, skip_separators, split_command
 from bot.keyboards import (
     inline_markup,
     instruction_buttons,
@@ -28,12 +28,21 @@ from bot.keyboards import (
     problem_buttons,
     signoff_row,
 )
-from bot.texts import t
+from bot.texts import Raw, t
 from storage import extensions, instructions
 from storage import problems as store
+from storage import projects as project_store
 from storage import undo as undo_store
 from storage.errors import Refused
-from storage.models import Member, Problem, ProblemCategory, ProblemStatus, Project, Unit
+from storage.models import (
+    Member,
+    Problem,
+    ProblemCategory,
+    ProblemStatus,
+    Project,
+    Stage,
+    Unit,
+)
 from storage.outbox import Buttons
 from storage.people import Actors, actors_for, unit_by_name, units
 from storage.projects import check_text as store_check_text
@@ -196,6 +205,8 @@ async def run_problem(call: Call, f: Fields) -> None:
         taken = taken_note(call.lang, reading)
         if taken:
             text += "\n" + taken
+        if off := day_off_note(call.lang, deadline, call.svc.calendar):
+            text += "\n" + off
         target = undo_store.Target(
             "problems",
             problem.id,
@@ -309,6 +320,23 @@ async def run_reopen(call: Call, f: Fields) -> None:
 # --- leaders' instructions ---------------------------------------------------------------
 
 
+async def instruct_project_check(call: Call, _fields: Fields, raw: str) -> str:
+    """A project the leader may instruct on: not a dropped one, which nobody carries out."""
+    return (await instructions.instructable_project(call.session, call.member, fold(raw))).code
+
+
+async def instruct_project_choices(call: Call, _fields: Fields) -> Choices:
+    """The projects offered to instruct on (the first twenty), less the dropped ones."""
+    found = await project_store.list_projects(call.session, call.member)
+    offered = [
+        p
+        for p in found
+        if p.stage is not Stage.DROPPED
+        and allowed(call.member.role, Action.INSTRUCT, own=project_store.owns(call.member, p))
+    ]
+    return [(p.code, f"{p.code} {p.name}") for p in offered[:20]]
+
+
 async def instruct_text_check(call: Call, _fields: Fields, raw: str) -> str:
     """The instruction's text; a deadline in it already past is refused, and the text
     asked for again (an instruction is not given with a deadline it has missed)."""
@@ -343,8 +371,11 @@ async def run_instruct(call: Call, f: Fields) -> None:
     )
     if reading is None:
         said += "\n" + call.t("ok.instruct_default", days=work_days)
-    elif taken := taken_note(call.lang, reading):
-        said += "\n" + taken
+    else:
+        if taken := taken_note(call.lang, reading):
+            said += "\n" + taken
+        if off := day_off_note(call.lang, deadline, call.svc.calendar):
+            said += "\n" + off
     call.say(said)
     await notify_unit(
         call,
@@ -369,12 +400,19 @@ def instruction_ref(text: str, *, marked: bool = False) -> tuple[int | None, str
     """The instruction number TEXT starts with, and the rest of TEXT as written.
 
     MARKED: only a number marked as an instruction's (`i3`, `批示3`) counts. A number too
-    large for an id is none.
+    large for an id is still read (the store answers that there is no such instruction),
+    unless it is too long to be meant as a number at all.
     """
     found = _INSTRUCTION_REF.match(text)
     if found is None or (marked and not found["mark"]):
         return None, text
-    return number(found["id"]), skip_separators(text[found.end() :])
+    digits = fold(found["id"])
+    if len(digits) > MAX_DIGITS:
+        return None, text
+    return int(digits), skip_separators(text[found.end() :])
+
+
+MAX_DIGITS = 20  # longer is no id typed by mistake, and would only flood the answer
 
 
 async def instructions_to_fulfil(call: Call, _fields: Fields) -> Choices:
@@ -423,8 +461,37 @@ async def run_fulfil(call: Call, f: Fields) -> None:
     leader = await instructions.leader_of(call.session, instruction)
     name = leader.name if leader is not None else call.t("who.leader")
     call.say(call.t("ok.fulfil", id=instruction.id, code=project.code, leader=name))
+    own_unit = call.member.unit
+    on_behalf = own_unit.id != unit.id
+    if on_behalf:
+        # Reported by someone of another unit (the service center): the unit hears that
+        # its instruction was closed for it, and what was said.
+        await notify_unit(
+            call,
+            unit,
+            "note.fulfilled_for",
+            lambda _: None,
+            id=instruction.id,
+            code=project.code,
+            who=call.member.name,
+            by_unit=own_unit.name,
+            text=instruction.done_text or "",
+            order=short(instruction.text, 200),
+        )
     if leader is None or leader.id == call.member.id:
         return
+    # The reporter is named with their own unit, and for whom they reported.
+    reporter = (
+        t(
+            leader.lang,
+            "who.reporter_for",
+            who=call.member.name,
+            unit=own_unit.name,
+            for_unit=unit.name,
+        )
+        if on_behalf
+        else t(leader.lang, "who.reporter", who=call.member.name, unit=unit.name)
+    )
     given = instruction.created_at.astimezone(call.svc.config.city.tz).date()
     call.tell(
         leader.tg_user_id,
@@ -433,8 +500,7 @@ async def run_fulfil(call: Call, f: Fields) -> None:
             "note.fulfilled",
             id=instruction.id,
             code=project.code,
-            unit=unit.name,
-            who=call.member.name,
+            reporter=Raw(reporter),
             text=instruction.done_text or "",
             date=day(leader.lang, given),
             order=short(instruction.text, 200),
@@ -537,8 +603,8 @@ COMMANDS = [
         (Ask.PROJECT, Ask.TEXT),
         run_instruct,
         action=Action.INSTRUCT,
-        choices={Ask.PROJECT: project_choices(Action.INSTRUCT)},
-        check={Ask.PROJECT: project_check(Action.INSTRUCT), Ask.TEXT: instruct_text_check},
+        choices={Ask.PROJECT: instruct_project_choices},
+        check={Ask.PROJECT: instruct_project_check, Ask.TEXT: instruct_text_check},
     ),
     Command(
         "fulfil",

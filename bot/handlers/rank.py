@@ -21,7 +21,16 @@ from telegram.ext import Application, CommandHandler
 from bot import charts
 from bot.handlers.base import Call, Context, guarded
 from bot.texts import Raw, t
-from storage.ranking import DILIGENCE, RESULTS, Figure, Ranking, UnitScore, parse_period, ranking
+from storage.ranking import (
+    DILIGENCE,
+    LEFT_OUT_WEIGHT,
+    RESULTS,
+    Figure,
+    Ranking,
+    UnitScore,
+    parse_period,
+    ranking,
+)
 
 
 @dataclass(frozen=True)
@@ -47,13 +56,22 @@ def change_mark(lang: str, row: UnitScore) -> str:
 
 
 def figure_text(lang: str, name: str, f: Figure) -> str:
-    """`节点按期 29/30（97%）`, `投资 52,000 万元/6 个在推项目`, or `问题按期答复 —`."""
+    """`节点按期 29/30（97%）`, `投资 52,000 万元/6 个在推项目`, or `问题按期答复 —` (nothing
+    due for the unit). Plain text; meant for a figure the ranking scores (one it leaves out
+    for everyone goes in `left_out_text` instead)."""
     label = t(lang, f"rank.fig.{name}")
     if f.rate is None:
         return t(lang, "rank.none", label=label)
     if name == "investment":
         return t(lang, "rank.investment", label=label, amount=f"{f.count:,}", n=f.of)
     return t(lang, "rank.count", label=label, count=f.count, of=f.of, pct=round(100 * f.rate))
+
+
+def left_out_text(lang: str, name: str, why: str) -> str:
+    """`签约 —（本期全市无签约，不计分）` or `问题按期答复 —（权重为 0，不计分）`: a figure
+    scored for no unit, named once instead of as a 0% that looks counted."""
+    reason = "rank.why.weight" if why == LEFT_OUT_WEIGHT else f"rank.why.city.{name}"
+    return t(lang, "rank.left_out", label=t(lang, f"rank.fig.{name}"), why=t(lang, reason))
 
 
 def _dates(r: Ranking, prev: bool = False) -> dict[str, str]:
@@ -63,8 +81,8 @@ def _dates(r: Ranking, prev: bool = False) -> dict[str, str]:
 
 def rank_text(lang: str, r: Ranking, own_unit: int | None = None) -> str:
     """The ranking as HTML: a title, per unit its rank, change, score and every figure
-    with its counts beside its rate, then the units with nothing to judge and how to read
-    it. OWN_UNIT is marked."""
+    with its counts beside its rate, then the units with nothing to judge, the figures
+    scored for no unit, and how to read it. OWN_UNIT is marked."""
     period = t(lang, f"rank.period.{r.period.value}")
     if not r.rows:
         if not r.idle:
@@ -86,11 +104,14 @@ def rank_text(lang: str, r: Ranking, own_unit: int | None = None) -> str:
             )
         )
         for key, names in (("rank.results", RESULTS), ("rank.diligence", DILIGENCE)):
-            shown = [figure_text(lang, n, row.figures[n]) for n in names if n in row.figures]
+            shown = [figure_text(lang, n, row.figures[n]) for n in names if n not in r.left_out]
             if shown:
                 lines.append(t(lang, key, figures=Raw(sep.join(shown))))
     if r.idle:
         lines += ["", t(lang, "rank.idle", units=t(lang, "join.sep").join(r.idle))]
+    if r.left_out:
+        lines.append("")
+        lines += [left_out_text(lang, name, why) for name, why in r.left_out.items()]
     prev = t(lang, f"rank.prev.{r.period.value}")
     lines += ["", t(lang, "rank.vs", prev=prev, **_dates(r, prev=True)), t(lang, "rank.method")]
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.dates import Deadline
 from bot.format import day, item_label
 from bot.handlers.base import Call, guarded
+from bot.handlers.leader_notes import tell_deadline_moved
 from bot.keyboards import inline_markup, undo_row
 from bot.texts import t
 from storage import extensions
@@ -58,6 +59,8 @@ async def undo(call: Call) -> None:
             item = await extensions.find_item(call.session, call.member, ext.item_kind, ext.item_id)
             lines.append(call.t("ok.undo_extension", item=item_label(call.lang, item)))
             await _tell_requester(call, ext, item)
+            if item.kind == "instruction":
+                await tell_deadline_moved(call, item.id, ext.new_date, item.due, undone=True)
             continue
         kind = target.entity.removesuffix("s")  # milestones, problems, instructions
         item = await extensions.find_item(call.session, call.member, kind, target.id)

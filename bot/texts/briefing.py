@@ -1,7 +1,10 @@
 """Texts of the meeting's briefing: /report, the workbook's sheets and headers, the meeting
-send's captions, and the `wallchart report` lines.
+send's captions; and the command line's own lines for `wallchart report`, `export` and
+the demo's store (printed in the `--lang` asked for).
 
-The workbook's texts are plain (no HTML): bot/briefing.py writes them into cells.
+The workbook's texts are plain (no HTML): bot/briefing.py writes them into cells. Where the
+chat has a word for something (stages, problem statuses, instruction states, the ranking's
+figures), the workbook uses the chat's key, not a word of its own here.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ ZH: dict[str, str] = {
     ),
     "brief.caption": (
         "📊 {title}\n项目 {n} 个：🔴 {red} 🟡 {yellow} 🟢 {green}；"
-        "未结问题 {problems} 个；批示 {instructions} 条。"
+        "未结问题 {problems} 个；批示 {instructions} 条（未办结 {open}，本期办结 {done}）。"
     ),
-    "brief.meeting_caption": "📅 {meeting} 招商例会，会前简报自动送达。\n{caption}",
+    "brief.meeting_caption": "📅 {meeting} 招商例会简报\n{caption}",
     "brief.chart_caption": "🗺 挂图作战 · {date}（{i}/{n}）",
     "brief.file.week": "招商例会简报_{date}.xlsx",
     "brief.file.month": "招商例会月报_{date}.xlsx",
@@ -29,13 +32,31 @@ ZH: dict[str, str] = {
     "brief.sheet.progress": "进展",
     "brief.sheet.problems": "问题",
     "brief.sheet.instructions": "批示",
-    "brief.sum.totals": "项目 {n} 个，计划投资 {investment} 万元；今日 {today}",
+    "brief.sum.totals": "项目 {n} 个，计划投资 {investment} 万元（不含已终止项目）；截至 {today}",
+    "brief.sum.counts": "统计口径（与消息中的数字一致）",
+    "brief.h.what": "事项",
+    "brief.h.count": "数量",
+    "brief.h.counted": "统计口径",
+    "brief.count.projects": "项目",
+    "brief.counted.projects": (
+        "在推项目，不含已终止的 {dropped} 个；“进展”表逐个列出，"
+        "其中红灯 {red} 个、黄灯 {yellow} 个、绿灯 {green} 个"
+    ),
+    "brief.count.investment": "计划投资（万元）",
+    "brief.counted.investment": "上述项目的计划投资合计",
+    "brief.count.problems": "未结问题",
+    "brief.counted.problems": "待责任单位答复、或已答复待提出人确认的问题，见“问题”表",
+    "brief.count.instructions": "批示",
+    "brief.counted.instructions": "未办结的 {open} 条，加本期办结的 {done} 条，见“批示”表",
     "brief.sum.by_stage": "按阶段",
     "brief.sum.by_unit": "按责任单位",
     "brief.sum.moved": "本期阶段变化（{n}）",
     "brief.sum.went_red": "本期转红（{n}）",
-    "brief.sum.ranking": "单位排名（{period}）",
+    "brief.sum.ranking": "单位排名 · {period}（{start} 至 {end}）",
+    "brief.sum.ranking_unavailable": "单位排名 · {period}",
     "brief.sum.no_ranking": "排名暂时无法生成。",
+    "brief.rank.count": "{count}/{of}（{pct}%）",
+    "brief.rank.investment": "{amount} 万元/{n} 个在推项目",
     "brief.sum.none": "（无）",
     "brief.h.stage": "阶段",
     "brief.h.projects": "项目数",
@@ -91,10 +112,7 @@ ZH: dict[str, str] = {
     "brief.red.problem": "问题升至市领导",
     "brief.red.instruction": "批示逾期",
     "brief.target": "{stage}目标",
-    "brief.state.open": "未受理",
-    "brief.state.acknowledged": "已受理",
-    "brief.state.overdue": "逾期",
-    "brief.state.done": "已完成",
+    "brief.state.done": "已办结",
     "brief.level.0": "—",
     "brief.level.1": "蓝（单位负责人）",
     "brief.level.2": "黄（招商服务中心）",
@@ -108,6 +126,26 @@ ZH: dict[str, str] = {
     "brief.none": "—",
     "cli.report_written": "简报已写入 {path}",
     "cli.report_empty": "存储 {store} 里没有项目，简报是空的，没有写文件。",
+    "cli.report_no_store": "{store} 处没有存储：没有可写入简报的内容。",
+    "cli.report_not_xlsx": "不能写入 {path}：简报是 Excel 工作簿，请用 .xlsx 结尾的文件名",
+    "cli.cannot_write": "不能写入 {path}：{why}",
+    "cli.export_suffix": "文件名请以 .xlsx（单位和项目）或 .csv（仅项目）结尾",
+    "cli.export_folder": "这是一个文件夹",
+    "cli.export_no_folder": "文件夹 {folder} 不存在",
+    "cli.export_no_permission": "没有写入权限",
+    "cli.export_no_store": "{store} 处没有存储：没有可导出的内容。",
+    "cli.export_written": "已从存储 {store} 导出到 {path}：{what}",
+    "cli.export_xlsx": "{units} 个单位、{projects} 个项目",
+    "cli.export_csv": "{projects} 个项目（CSV 不含单位；要导出单位请用 .xlsx）",
+    "cli.export_empty": "存储是空的：导出的是只有表头的空台账，可供 import 读取。",
+    "demo.taken": (
+        "{db} 里已有数据（{what}），不是示范程序上次留下、未经改动的示范城市，"
+        "示范不会覆盖它。请用 --db 另选一个文件，或加 --force 替换它（其中的数据将全部删除）。"
+    ),
+    "demo.taken_counts": "{units} 个单位、{projects} 个项目、{members} 名成员",
+    "demo.taken_changed": "示范城市建成后有过改动",
+    "demo.taken_foreign": "不是 Wallchart 的存储",
+    "demo.replaced": "（{db} 里上次的示范城市未经改动，已重新生成。）",
     "demo.files": "—— 示范城市的挂图和本周例会简报，已写入当前文件夹 {folder}：",
     "demo.chart_file": "挂图_{date}{part}.png",
 }
@@ -122,9 +160,10 @@ EN: dict[str, str] = {
     "brief.caption": (
         "📊 {title}\n{n} {n:s/project/projects}: 🔴 {red} 🟡 {yellow} 🟢 {green}; "
         "{problems} open {problems:s/problem/problems}; "
-        "{instructions} {instructions:s/instruction/instructions}."
+        "{instructions} {instructions:s/instruction/instructions} "
+        "({open} not done, {done} done in the period)."
     ),
-    "brief.meeting_caption": "📅 Promotion meeting {meeting}: the briefing, sent ahead.\n{caption}",
+    "brief.meeting_caption": "📅 Briefing for the promotion meeting of {meeting}\n{caption}",
     "brief.chart_caption": "🗺 Wall chart · {date} ({i}/{n})",
     "brief.file.week": "briefing_{date}.xlsx",
     "brief.file.month": "briefing_month_{date}.xlsx",
@@ -136,13 +175,39 @@ EN: dict[str, str] = {
     "brief.sheet.progress": "Progress",
     "brief.sheet.problems": "Problems",
     "brief.sheet.instructions": "Instructions",
-    "brief.sum.totals": "{n} projects, planned investment {investment} (10k CNY); today {today}",
+    "brief.sum.totals": (
+        "{n} {n:s/project/projects}, planned investment {investment} (10k CNY), dropped "
+        "projects left out; as of {today}"
+    ),
+    "brief.sum.counts": "What is counted (the same numbers as the message)",
+    "brief.h.what": "What",
+    "brief.h.count": "Count",
+    "brief.h.counted": "Counted",
+    "brief.count.projects": "Projects",
+    "brief.counted.projects": (
+        "projects in play, not the {dropped} dropped; each on the Progress sheet: "
+        "{red} red, {yellow} yellow, {green} green"
+    ),
+    "brief.count.investment": "Planned investment (10k CNY)",
+    "brief.counted.investment": "the planned investment of those projects",
+    "brief.count.problems": "Open problems",
+    "brief.counted.problems": (
+        "waiting for the unit's answer, or answered and waiting for the raiser's sign-off; "
+        "see the Problems sheet"
+    ),
+    "brief.count.instructions": "Instructions",
+    "brief.counted.instructions": (
+        "the {open} not done, and the {done} done in the period; see the Instructions sheet"
+    ),
     "brief.sum.by_stage": "By stage",
     "brief.sum.by_unit": "By responsible unit",
     "brief.sum.moved": "Stage moves in the period ({n})",
     "brief.sum.went_red": "Turned red in the period ({n})",
-    "brief.sum.ranking": "Units ranked ({period})",
+    "brief.sum.ranking": "Units ranked · {period} ({start} to {end})",
+    "brief.sum.ranking_unavailable": "Units ranked · {period}",
     "brief.sum.no_ranking": "The ranking cannot be made at the moment.",
+    "brief.rank.count": "{count}/{of} ({pct}%)",
+    "brief.rank.investment": "{amount} (10k CNY) / {n} {n:s/project/projects} in play",
     "brief.sum.none": "(none)",
     "brief.h.stage": "Stage",
     "brief.h.projects": "Projects",
@@ -198,9 +263,6 @@ EN: dict[str, str] = {
     "brief.red.problem": "Problem reached the leader",
     "brief.red.instruction": "Instruction overdue",
     "brief.target": "{stage} target",
-    "brief.state.open": "not acknowledged",
-    "brief.state.acknowledged": "acknowledged",
-    "brief.state.overdue": "overdue",
     "brief.state.done": "done",
     "brief.level.0": "—",
     "brief.level.1": "blue (unit head)",
@@ -215,6 +277,30 @@ EN: dict[str, str] = {
     "brief.none": "—",
     "cli.report_written": "The briefing is in {path}",
     "cli.report_empty": "The store {store} holds no projects: the briefing would be empty; no file written.",
-    "demo.files": "—— The demo city's wall chart and this week's briefing, written to this folder ({folder}):",
+    "cli.report_no_store": "There is no store at {store}: nothing to report.",
+    "cli.report_not_xlsx": "cannot write {path}: the briefing is an Excel workbook; name it .xlsx",
+    "cli.cannot_write": "cannot write {path}: {why}",
+    "cli.export_suffix": "name it .xlsx (units and projects) or .csv (projects only)",
+    "cli.export_folder": "it is a folder",
+    "cli.export_no_folder": "the folder {folder} does not exist",
+    "cli.export_no_permission": "no permission to write it",
+    "cli.export_no_store": "There is no store at {store}: nothing to export.",
+    "cli.export_written": "wrote {path} from the store {store}: {what}",
+    "cli.export_xlsx": "{units} {units:s/unit/units}, {projects} {projects:s/project/projects}",
+    "cli.export_csv": "{projects} {projects:s/project/projects} (a CSV holds no units: export .xlsx for them)",
+    "cli.export_empty": "the store is empty: the file is a blank ledger with the headers import reads",
+    "demo.taken": (
+        "{db} holds data ({what}) that is not the demo as the demo left it; the "
+        "demo will not overwrite it. Name another file with --db, or add --force to "
+        "replace it (everything in it will be lost)."
+    ),
+    "demo.taken_counts": (
+        "{units} {units:s/unit/units}, {projects} {projects:s/project/projects}, "
+        "{members} {members:s/member/members}"
+    ),
+    "demo.taken_changed": "changed since the demo built it",
+    "demo.taken_foreign": "not a Wallchart store",
+    "demo.replaced": "(The previous demo city in {db} was untouched; it was built anew.)",
+    "demo.files": "—— The demo city's wall chart and this week's meeting briefing, written to this folder ({folder}):",
     "demo.chart_file": "wallchart_{date}{part}.png",
 }

@@ -20,7 +20,30 @@ ZH: dict[str, str] = {
     "ok.instruction_ack_already": "批示 #{id} 本单位已经收到过了，请于 {date} 前办结。",
     "ok.fulfil": "✅ 已报告批示 #{id}（{code}）办结，{leader} 会收到通知。",
     "note.fulfilled": (
-        "✅ <b>批示 #{id} 已办结</b>（{code}）\n{unit} {who}：{text}\n原批示（{date}）：{order}"
+        "✅ <b>批示 #{id} 已办结</b>（{code}）\n{reporter}：{text}\n原批示（{date}）：{order}"
+    ),
+    "who.reporter": "{unit} {who}",
+    "who.reporter_for": "{who}（{unit}，代{for_unit}）",
+    "note.fulfilled_for": (
+        "✅ <b>批示 #{id}（{code}）已由 {who}（{by_unit}）代本单位报告办结</b>\n"
+        "办理情况：{text}\n原批示：{order}"
+    ),
+    "err.instruct_dropped": (
+        "项目 {code} 已终止，不能再下达批示。如项目恢复推进，请先由招商服务中心调整阶段（/stage）。"
+    ),
+    # --- the leader told of a new deadline, and of it taken back
+    "note.instruction_deadline": (
+        "⏳ 您的批示 #{id}（{code}）期限由 {old} 延至 {date}，{who}（{unit}）批准。\n原批示：{order}"
+    ),
+    "note.instruction_deadline_undone": (
+        "↩️ 您的批示 #{id}（{code}）的延期已被 {who}（{unit}）撤销：期限由 {old} 恢复为 {date}。"
+        "\n原批示：{order}"
+    ),
+    # --- a project changed hands: its instruction goes to the new unit
+    "note.instruction_moved": (
+        "📣 <b>领导批示 #{id}</b>（{code} {name}）随项目由 {old} 转交 {unit} 办理。\n{who}：{text}\n"
+        "请于 {date} 前办结。收到请点「收到」；办结后点「报告办结」，"
+        "或发送 /fulfil {id} 办理情况；需要更多时间请点「申请延期」。"
     ),
     "err.unknown_instruction": "找不到批示 #{id}，或该批示不在您的范围内。发送 /instructions 查看。",
     "err.instruction_done": "批示 #{id} 已报告办结，无需再操作。",
@@ -42,6 +65,7 @@ ZH: dict[str, str] = {
     "instr.state.overdue": "逾期 {late} 个工作日",
     "instr.state.past": "已过期限",
     "instr.state.pending": "延期待批",
+    "instr.state.dropped": "项目已终止，办结后请报告",
     "card.instructions": "<b>领导批示</b>",
     "card.instruction": "批示 #{id} [{state}] → {unit}：{text}（期限 {date}）",
     # --- the daily prompt, notices and digests
@@ -84,8 +108,32 @@ EN: dict[str, str] = {
     "ok.instruction_ack_already": "Your unit already acknowledged instruction #{id}; it is due {date}.",
     "ok.fulfil": "✅ Instruction #{id} ({code}) reported done; {leader} is told.",
     "note.fulfilled": (
-        "✅ <b>Instruction #{id} done</b> ({code})\n{unit}, {who}: {text}\n"
+        "✅ <b>Instruction #{id} done</b> ({code})\n{reporter}: {text}\n"
         "Your instruction ({date}): {order}"
+    ),
+    "who.reporter": "{unit}, {who}",
+    "who.reporter_for": "{who} ({unit}, for {for_unit})",
+    "note.fulfilled_for": (
+        "✅ <b>Instruction #{id} ({code}) was reported done for your unit</b> by {who} ({by_unit})\n"
+        "What was done: {text}\nThe instruction: {order}"
+    ),
+    "err.instruct_dropped": (
+        "Project {code} was dropped: no instruction can be given on it. Should it be revived, "
+        "the service center moves it to another stage first (/stage)."
+    ),
+    "note.instruction_deadline": (
+        "⏳ Your instruction #{id} ({code}) is now due {date} instead of {old}: more time "
+        "approved by {who} ({unit}).\nYour instruction: {order}"
+    ),
+    "note.instruction_deadline_undone": (
+        "↩️ {who} ({unit}) took back the extension of your instruction #{id} ({code}): due "
+        "{date} again, not {old}.\nYour instruction: {order}"
+    ),
+    "note.instruction_moved": (
+        "📣 <b>Leader's instruction #{id}</b> ({code} {name}) came with its project from {old} "
+        "to {unit}.\n{who}: {text}\nDue {date}. Press Acknowledge when you have it; once it is "
+        "carried out, press Report done or send /fulfil {id} what was done; press More time "
+        "if you need it."
     ),
     "err.unknown_instruction": "No instruction #{id} within your reach. Send /instructions to see yours.",
     "err.instruction_done": "Instruction #{id} was already reported done.",
@@ -106,6 +154,7 @@ EN: dict[str, str] = {
     "instr.state.overdue": "overdue {late} working {late:s/day/days}",
     "instr.state.past": "past its deadline",
     "instr.state.pending": "more time asked",
+    "instr.state.dropped": "project dropped; report it done",
     "card.instructions": "<b>Leader's instructions</b>",
     "card.instruction": "Instruction #{id} [{state}] → {unit}: {text} (due {date})",
     "prompt.instructions": "\n📣 <b>{n} leader's {n:s/instruction/instructions} for your unit to carry out</b> (press Done or send /fulfil NUMBER what was done)",

@@ -36,11 +36,22 @@ ZH: dict[str, str] = {
     "rank.none": "{label} —",
     "rank.investment": "{label} {amount} 万元/{n} 个在推项目",
     "rank.idle": "本期没有可评事项：{units}",
+    "rank.left_out": "{label} —（{why}，不计分）",
+    "rank.why.weight": "权重为 0",
+    "rank.why.city.signed": "本期全市无签约",
+    "rank.why.city.started": "本期全市无开工",
+    "rank.why.city.operating": "本期全市无投产",
+    "rank.why.city.investment": "本期全市无项目推进",
+    "rank.why.city.milestones": "本期全市无到期节点",
+    "rank.why.city.problems": "本期全市无到期问题",
+    "rank.why.city.instructions": "本期全市无到期批示",
+    "rank.why.city.reports": "本期全市无应报周报",
     "rank.method": (
-        "<i>说明：签约 2/5 即 5 个可签约（洽谈中）项目中签约 2 个，开工、投产同理；"
-        "按期率按 Wilson 95% 置信下限计分（1/1 不会压过 29/30）；成果按单位在推项目数折算，"
-        "并向全市平均收缩（相当于 5 个项目），与全市平均进度相当计 50 分、两倍及以上计满分，小单位不吃亏；"
-        "没有到期事项的指标不计分，其权重分给其他指标。</i>"
+        "<i>说明：签约 2/5 即 5 个可签约（洽谈中）项目中签约 2 个，开工、投产同理。"
+        "各项比率按经验贝叶斯向全市本期比率收缩（先验相当于 5 个事项）：事项少的单位靠近全市水平，"
+        "事项多的按自己的记录；一件事项说明不了多少，1/1 不会压过 29/30，0/30 低于 0/1；"
+        "成果按在推项目数折算，与全市进度相当计 50 分、两倍及以上计满分，小单位不吃亏；"
+        "没有到期事项的指标不计分，其权重分给其他指标；得分相同名次并列。</i>"
     ),
     "rank.no_units": "还没有乡镇、街道或部门负责项目或事项，暂无排名。",
     "rank.nothing": (
@@ -84,13 +95,25 @@ EN: dict[str, str] = {
     "rank.none": "{label} —",
     "rank.investment": "{label} {amount} (10k CNY) / {n} {n:s/project/projects} in play",
     "rank.idle": "Nothing to judge this period: {units}",
+    "rank.left_out": "{label} — ({why}; not scored)",
+    "rank.why.weight": "its weight is 0",
+    "rank.why.city.signed": "no signing in the city this period",
+    "rank.why.city.started": "no start in the city this period",
+    "rank.why.city.operating": "nothing put into operation in the city this period",
+    "rank.why.city.investment": "no project advanced in the city this period",
+    "rank.why.city.milestones": "no milestone due in the city this period",
+    "rank.why.city.problems": "no problem due in the city this period",
+    "rank.why.city.instructions": "no instruction due in the city this period",
+    "rank.why.city.reports": "no weekly report due in the city this period",
     "rank.method": (
         "<i>How to read it: signed 2/5 means 2 of the 5 projects that could sign (negotiating) "
-        "signed, and so on for started and operating. On-time shares are scored by the Wilson "
-        "95% lower bound (1 of 1 does not beat 29 of 30); results are counted per project in "
-        "play and shrunk toward the city's average (as if 5 projects more), the city's pace "
-        "scoring 50 and twice it or more 100, so a small unit is not crushed; a figure with "
-        "nothing due scores nothing and its weight goes to the others.</i>"
+        "signed, and so on for started and operating. Every share is shrunk toward the "
+        "city's share this period (empirical Bayes, a prior worth 5 items): a unit with few "
+        "items sits near the city, one with many is judged on its own record: one item says "
+        "little, so 1 of 1 never beats 29 of 30, and 0 of 30 is below 0 of 1. Results "
+        "are counted per project in play, the city's pace scoring 50 and twice it or more "
+        "100, so a small unit is not crushed; a figure with nothing due scores nothing and "
+        "its weight goes to the others; equal scores share a rank.</i>"
     ),
     "rank.no_units": "No township, sub-district or department has projects or items yet: there is nothing to rank.",
     "rank.nothing": (

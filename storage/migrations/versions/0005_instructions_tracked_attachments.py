@@ -79,6 +79,9 @@ def upgrade() -> None:
     op.create_index("ix_stage_moves_at", "stage_moves", ["at"], unique=False)
     op.create_index(op.f("ix_stage_moves_project_id"), "stage_moves", ["project_id"], unique=False)
     _backfill_stage_moves()
+    op.create_index(
+        "ix_audit_log_entity_entity_id", "audit_log", ["entity", "entity_id"], unique=False
+    )
 
 
 STAGES = ("negotiating", "signed", "started", "operating", "paused", "dropped")
@@ -127,6 +130,7 @@ def _backfill_stage_moves() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_log_entity_entity_id", table_name="audit_log")
     op.drop_index(op.f("ix_stage_moves_project_id"), table_name="stage_moves")
     op.drop_index("ix_stage_moves_at", table_name="stage_moves")
     op.drop_table("stage_moves")
