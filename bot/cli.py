@@ -588,12 +588,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Fill an SQLite file with a sample city and show what to try next."""
-    from bot.demo import show_demo
+    from bot.demo import DemoRefused, show_demo
 
     db = Path(getattr(args, "db", None) or DEMO_DB)
     lang = getattr(args, "lang", "zh")
     force = getattr(args, "force", False)
-    return asyncio.run(show_demo(db, now=now(), lang=lang, config=_config(args), force=force))
+    try:
+        return asyncio.run(show_demo(db, now=now(), lang=lang, config=_config(args), force=force))
+    except DemoRefused as exc:
+        # It ran and refused (exit 1), as import does for bad rows: nothing was changed.
+        print(f"wallchart: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -161,12 +161,17 @@ def _refusal(lang: str, db: Path, held: Held) -> str:
     return plain(t(lang, "demo.taken", db=str(db), what=what))
 
 
+class DemoRefused(Exception):
+    """The demo will not replace what the file holds (the message says what, and how)."""
+
+
 def _fresh_store(db: Path, lang: str = "zh", force: bool = False) -> Held:
     """Make DB a new, migrated, empty store, if what it holds may be replaced (or FORCE);
-    returns what it held. StoreError says why not, in LANG (blocking)."""
+    returns what it held. DemoRefused says why not, in LANG; StoreError that it cannot be
+    made (blocking)."""
     held = examine(db)
     if not held.replaceable and not force:
-        raise StoreError(_refusal(lang, db, held))
+        raise DemoRefused(_refusal(lang, db, held))
     try:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -217,7 +222,7 @@ async def show_demo(
     """Build the demo city in DB and print a tour of it.
 
     DB may be missing, empty or an untouched demo of an earlier run (replaced); anything
-    else raises StoreError (one line, in LANG) unless FORCE, which replaces it all the same.
+    else raises DemoRefused (one line, in LANG) unless FORCE, which replaces it all the same.
     """
     config = config or Config()
     held = await asyncio.to_thread(_fresh_store, db, lang, force)

@@ -427,7 +427,7 @@ def test_the_demo_refuses_a_real_store_and_leaves_it_intact(
     assert main(["--config", str(config), "invite", "青山镇", "专员"]) == 0
     capsys.readouterr()
     before = dump(db)
-    assert main(["demo", "--db", str(db)]) == 2
+    assert main(["demo", "--db", str(db)]) == 1
     captured = capsys.readouterr()
     assert one_line(captured.err) == (
         f"wallchart: {db} 里已有数据（6 个单位、10 个项目、0 名成员），不是示范程序上次留下、"
@@ -435,7 +435,7 @@ def test_the_demo_refuses_a_real_store_and_leaves_it_intact(
         "（其中的数据将全部删除）。"
     )
     assert captured.out == ""
-    assert main(["demo", "--db", str(db), "--lang", "en"]) == 2
+    assert main(["demo", "--db", str(db), "--lang", "en"]) == 1
     line = one_line(capsys.readouterr().err)
     assert line.startswith(f"wallchart: {db} holds data (6 units, 10 projects, 0 members)")
     assert "--db" in line and "--force" in line
@@ -488,7 +488,7 @@ def test_a_demo_changed_since_it_was_built_is_kept(
         assert main(["tick", "--db", str(db), "--at", at]) == 0
     capsys.readouterr()
     before = dump(db)
-    assert main(["demo", "--db", str(db)]) == 2
+    assert main(["demo", "--db", str(db)]) == 1
     line = one_line(capsys.readouterr().err)
     assert "示范城市建成后有过改动" in line and "--force" in line
     assert dump(db) == before
@@ -508,7 +508,7 @@ def test_the_demo_takes_an_empty_file_and_refuses_one_that_is_no_store(
     capsys.readouterr()
     notes = tmp_path / "notes.txt"
     notes.write_text("会议记录：下周一招商例会\n")
-    assert main(["demo", "--db", str(notes)]) == 2
+    assert main(["demo", "--db", str(notes)]) == 1
     assert "不是 Wallchart 的存储" in one_line(capsys.readouterr().err)
     assert notes.read_text() == "会议记录：下周一招商例会\n"
 

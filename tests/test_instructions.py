@@ -1079,3 +1079,20 @@ async def test_more_time_to_a_day_just_passed_is_asked_again(h: Harness) -> None
         assert await s.scalar(select(func.count()).select_from(Extension)) == 0
     replies = await h.send(OFFICER, "10-30")
     assert "已提交延期申请" in replies[0] and "2026-10-30（周五）" in replies[0]
+
+
+async def test_every_date_said_back_warns_of_a_day_off(h: Harness) -> None:
+    """/due, a request for more time and its approval name a day off as /instruct does."""
+    due = await h.send(COORD, "/due XNY01 1 10月18日")  # a Sunday
+    assert "2026-10-18（周日）" in due[0] and "休息日" in due[0]
+    holiday = await h.send(COORD, "/due XNY01 1 2027-01-01")
+    assert "元旦" in holiday[0]
+    workday = await h.send(COORD, "/due XNY01 1 10月19日")
+    assert "休息日" not in workday[0] and "假期" not in workday[0]
+    iid, _ = await give(h, "3个工作日内完成土地摘牌")
+    await h.press(OFFICER, f"go:extend:i:{iid}")
+    asked = await h.send(OFFICER, "10月25日")  # a Sunday
+    assert "已提交延期申请" in asked[0] and "休息日" in asked[0]
+    approve = next(b for b in h.api.buttons(HEAD) if b.startswith("xa:"))
+    approved = await h.press(HEAD, approve)
+    assert "已批准" in approved[0] and "休息日" in approved[0]

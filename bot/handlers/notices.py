@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flow import Ask, Choices, Command, Fields
-from bot.format import day, item_label, kind_title, milestone_title
+from bot.format import day, day_off_note, item_label, kind_title, milestone_title
 from bot.handlers import undo
 from bot.handlers.base import Call, guarded
 from bot.handlers.leader_notes import tell_deadline_moved
@@ -143,7 +143,12 @@ async def decide(call: Call, approve: bool) -> None:
         if item.kind == "instruction":
             # The leader who gave it hears that his deadline moved, and who moved it.
             await tell_deadline_moved(call, item.id, ext.old_date, ext.new_date)
-    call.say(call.t(f"ok.{outcome}", item=label, date=decided), markup)
+    said = call.t(f"ok.{outcome}", item=label, date=decided)
+    if ext.status is ExtensionStatus.APPROVED and (
+        off := day_off_note(call.lang, ext.new_date, call.svc.calendar)
+    ):
+        said += "\n" + off
+    call.say(said, markup)
     text = t(
         requester.lang,
         f"note.{outcome}",
@@ -204,7 +209,7 @@ async def run_extend(call: Call, f: Fields) -> None:
         call.session, call.member, kind, item_id, new, call.today()
     )
     said = call.t("ok.extension", item=item_label(call.lang, item), date=day(call.lang, new))
-    call.say(echo(said, f))
+    call.say(echo(said, f, day_off_note(call.lang, new, call.svc.calendar)))
     approvers = await _approvers(call.session, call.member, item)
     for m in approvers:
         text = t(

@@ -14,6 +14,7 @@ from bot.dates import parse_deadline_detail
 from bot.flow import FILE_ID, FILE_KIND, Ask, Choices, Command, Fields
 from bot.format import (
     day,
+    day_off_note,
     item_label,
     milestone_line,
     milestone_title,
@@ -143,10 +144,11 @@ async def date_check(call: Call, fields: Fields, raw: str) -> str:
 TAKEN = "_date_taken"
 
 
-def echo(text: str, f: Fields) -> str:
-    """TEXT with the line on which date was taken, when there is one."""
+def echo(text: str, f: Fields, off: str = "") -> str:
+    """TEXT with the line on which date was taken, when there is one, and OFF (the line
+    saying the date falls on a day off, `day_off_note`)."""
     taken = str(f.get(TAKEN) or "")
-    return f"{text}\n{taken}" if taken else text
+    return "\n".join(line for line in (text, taken, off) if line)
 
 
 async def text_check(_call: Call, _fields: Fields, raw: str) -> str:
@@ -219,7 +221,8 @@ async def run_due(call: Call, f: Fields) -> None:
         before=day(call.lang, before),
         date=day(call.lang, new),
     )
-    call.say(echo(text, f), await undo.offer(call, moved, "due"))
+    off = day_off_note(call.lang, new, call.svc.calendar)
+    call.say(echo(text, f, off), await undo.offer(call, moved, "due"))
 
 
 async def run_stage(call: Call, f: Fields) -> None:
