@@ -43,12 +43,13 @@ from storage.briefing import (
     NextMilestone,
     ProblemRow,
     ProgressRow,
+    RankGroupPart,
     RankingPart,
     RankRow,
     Report,
     briefing,
 )
-from storage.ranking import LEFT_OUT_WEIGHT, Figure
+from storage.ranking import LEFT_OUT_WEIGHT, Figure, Group
 from storage.rules import Light
 from storage.workdays import WorkCalendar
 
@@ -393,9 +394,10 @@ def _summary(wb: Workbook, lang: str, b: Briefing, heading: str, footer: str) ->
 
 
 def _ranking(s: _Sheet, lang: str, r: RankingPart) -> None:
-    """The units ranked as `/rank` shows them: rank, score, previous rank and change, then
-    every figure with its counts beside its rate; the units with nothing to judge, the
-    figures scored for no unit (named once, never a column of 0%), and how to read it."""
+    """The units ranked as `/rank` shows them, group by group under its heading (each a
+    table: rank, score, previous rank and change, then every figure with its counts beside
+    its rate; its units with nothing to judge, its figures scored for no unit, named once
+    and never a column of 0%), then how to read it."""
     s.line(
         _w(
             lang,
@@ -406,6 +408,30 @@ def _ranking(s: _Sheet, lang: str, r: RankingPart) -> None:
         ),
         bold=True,
     )
+    if not r.groups:
+        s.line(_w(lang, "brief.sum.none"))
+    for g in r.groups:
+        s.line(plain(_w(lang, f"rank.group.{g.group}")), bold=True)
+        _rank_group(s, lang, g)
+    for name, why in r.left_out.items():
+        # A weight of 0 is the config's: said once for both groups.
+        if why == LEFT_OUT_WEIGHT:
+            s.line(_left_out(lang, name, why, ""))
+    if r.prev_start is not None and r.prev_end is not None:
+        s.line(
+            _w(
+                lang,
+                "rank.vs",
+                prev=_w(lang, f"rank.prev.{r.period}"),
+                start=r.prev_start.isoformat(),
+                end=r.prev_end.isoformat(),
+            )
+        )
+    s.line(plain(_w(lang, "rank.method")))
+
+
+def _rank_group(s: _Sheet, lang: str, r: RankGroupPart) -> None:
+    """One group's table, its idle units and its left-out figures."""
     s.header(
         [
             *(
@@ -438,21 +464,20 @@ def _ranking(s: _Sheet, lang: str, r: RankingPart) -> None:
     if r.idle:
         s.line(_w(lang, "rank.idle", units=sep.join(r.idle)))
     for name, why in r.left_out.items():
-        # In /rank's words: `签约 —（本期全市无签约，不计分）`.
-        reason = "rank.why.weight" if why == LEFT_OUT_WEIGHT else f"rank.why.city.{name}"
-        label = _w(lang, f"rank.fig.{name}")
-        s.line(_w(lang, "rank.left_out", label=label, why=_w(lang, reason)))
-    if r.prev_start is not None and r.prev_end is not None:
-        s.line(
-            _w(
-                lang,
-                "rank.vs",
-                prev=_w(lang, f"rank.prev.{r.period}"),
-                start=r.prev_start.isoformat(),
-                end=r.prev_end.isoformat(),
-            )
-        )
-    s.line(plain(_w(lang, "rank.method")))
+        if why != LEFT_OUT_WEIGHT:
+            s.line(_left_out(lang, name, why, r.group))
+
+
+def _left_out(lang: str, name: str, why: str, group: str) -> str:
+    """In /rank's words: `签约 —（本期全市无签约，不计分）`, for GROUP's units."""
+    if why == LEFT_OUT_WEIGHT:
+        reason = "rank.why.weight"
+    elif group == Group.DEPARTMENTS.value:
+        reason = f"rank.why.dept.{name}"
+    else:
+        reason = f"rank.why.city.{name}"
+    label = _w(lang, f"rank.fig.{name}")
+    return _w(lang, "rank.left_out", label=label, why=_w(lang, reason))
 
 
 def _figure(lang: str, name: str, f: Figure | None) -> str:

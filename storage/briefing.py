@@ -145,23 +145,50 @@ class RankRow:
 
 
 @dataclass(frozen=True)
+class RankGroupPart:
+    """One table of the ranking: GROUP (storage.ranking.Group's value, "towns" or
+    "departments"), its ROWS ranked from 1; FIGURES: the figures shown, in FIGURES order:
+    those the group is judged on but the ones LEFT_OUT for all its units (figure → why:
+    storage.ranking.LEFT_OUT_WEIGHT or LEFT_OUT_CITY), which are named apart, never shown
+    as 0%. IDLE: its units that could be ranked but had nothing to judge."""
+
+    group: str
+    rows: tuple[RankRow, ...]
+    figures: tuple[str, ...]
+    left_out: dict[str, str]
+    idle: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RankingPart:
     """The units' ranking as the briefing shows it, the same as `/rank` for PERIOD
     ("month") over START–END (local dates, inclusive), the changes against PREV_START–
-    PREV_END. FIGURES: the figures shown, in FIGURES order: every one but those LEFT_OUT
-    for all units (figure → why: storage.ranking.LEFT_OUT_WEIGHT or LEFT_OUT_CITY), which
-    are named apart, never shown as 0%. IDLE: the units that could be ranked but had
-    nothing to judge."""
+    PREV_END, in GROUPS (townships and sub-districts first, then departments; a group
+    the city has no unit of is not there)."""
 
     period: str
     start: date
     end: date
     prev_start: date | None
     prev_end: date | None
-    rows: tuple[RankRow, ...]
-    figures: tuple[str, ...]
-    left_out: dict[str, str]
-    idle: tuple[str, ...]
+    groups: tuple[RankGroupPart, ...]
+
+    @property
+    def rows(self) -> tuple[RankRow, ...]:
+        """Every ranked unit, group after group."""
+        return tuple(row for g in self.groups for row in g.rows)
+
+    @property
+    def left_out(self) -> dict[str, str]:
+        """The figures left out in every group they apply to (a weight of 0 is one), in
+        FIGURES order."""
+        found: dict[str, str] = {}
+        for name in FIGURES:
+            whys = [g.left_out[name] for g in self.groups if name in g.left_out]
+            applies = [g for g in self.groups if name in g.left_out or name in g.figures]
+            if whys and len(whys) == len(applies):
+                found[name] = whys[0]
+        return found
 
 
 @dataclass(frozen=True)
@@ -751,20 +778,25 @@ async def _ranking(
     except Exception:
         log.exception("the ranking could not be made for the briefing")
         return None
-    rows = tuple(
-        RankRow(r.rank, r.unit, r.score, r.prev_rank, dict(r.figures)) for r in result.rows
+    groups = tuple(
+        RankGroupPart(
+            group=str(g.group.value),
+            rows=tuple(
+                RankRow(r.rank, r.unit, r.score, r.prev_rank, dict(r.figures)) for r in g.rows
+            ),
+            figures=tuple(n for n in FIGURES if n in g.figures and n not in g.left_out),
+            left_out=dict(g.left_out),
+            idle=tuple(g.idle),
+        )
+        for g in result.groups
     )
-    shown = tuple(name for name in FIGURES if name not in result.left_out)
     return RankingPart(
         period=str(result.period.value),
         start=result.start,
         end=result.end,
         prev_start=result.prev_start,
         prev_end=result.prev_end,
-        rows=rows,
-        figures=shown,
-        left_out=dict(result.left_out),
-        idle=tuple(result.idle),
+        groups=groups,
     )
 
 

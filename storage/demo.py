@@ -6,10 +6,10 @@ tests can count on what it builds. The city has a past, so that the funnel, the 
 and the briefing have something to show: its projects entered the store months ago and
 moved stage on the days their time lists imply (stage_moves), a signing, a start and an
 operation inside the current month whatever day it is; they were reported week by week;
-and every ranked unit answered problems up to this month, on time as often as that unit
-keeps its promises (_HABITS), as it did its milestones. The people and companies are made
-up. The city comes in Chinese or in English: the same units, people, projects and dates,
-named and written in that language.
+and every ranked unit answered problems and carried out the leader's instructions up to
+this month, on time as often as that unit keeps its promises (_HABITS), as it did its
+milestones. The people and companies are made up. The city comes in Chinese or in
+English: the same units, people, projects and dates, named and written in that language.
 """
 
 from __future__ import annotations
@@ -596,6 +596,24 @@ _SIGNOFFS: Final = (
     ("问题已解决，谢谢。", "Resolved, thank you."),
     ("已落实，企业认可。", "Done; the company is satisfied."),
     ("收到，问题闭环。", "Received; closed."),
+)
+# The leader's past instructions, and the units' reports of them done.
+_PAST_INSTRUCTIONS: Final = (
+    ("请加快推进，本周内拿出解决方案。", "Speed this up and bring a solution within the week."),
+    ("请主要负责同志亲自协调，确保节点不再延误。",
+     "The unit's head is to take charge, so that no further milestone slips."),
+    ("请会同相关部门现场办公，限期解决。",
+     "Hold an on-site meeting with the departments concerned and settle it by the deadline."),
+    ("请倒排工期，每周报告进展。", "Plan backward from the deadline and report every week."),
+    ("请做好企业服务，及时兑现承诺。",
+     "Look after the company and keep the city's promises on time."),
+    ("请梳理审批事项，能并联的并联办理。",
+     "List the approvals and run in parallel whatever can be."),
+)  # fmt: skip
+_DONE_TEXTS: Final = (
+    ("已按批示办结。", "Done as instructed."),
+    ("已现场协调解决。", "Settled on site."),
+    ("已落实，企业满意。", "Done; the company is satisfied."),
 )
 
 
@@ -1266,6 +1284,44 @@ class _Builder:
             self.problems.append(problem)
         await self.session.flush()
 
+    async def build_past_instructions(self) -> None:
+        """The leader's past instructions, all carried out: one for every ranked unit every
+        month or two, the latest due this month, done on time as often as the unit keeps
+        its promises. All of it happened before today (done by yesterday at the latest),
+        so that nothing is stamped later than the moment the demo is built."""
+        rng, today = self.rng, self.today
+        leader = self.staff(LEADERSHIP, Role.LEADER)[0]
+        yesterday = _weekday(today - timedelta(days=1))
+        past: list[Instruction] = []
+        for unit, answerer, township in self.answering():
+            due = _recent(today, rng.randint(0, 20))
+            while due > today - timedelta(days=_PAST_DAYS):
+                given = _weekday(due - timedelta(days=rng.randint(7, 14)))
+                project = self.involved(unit, given, township)
+                if project is not None:
+                    acknowledged = _weekday_after(given + timedelta(days=1))
+                    # Given a week or more before its deadline, so acknowledged days before
+                    # yesterday: what would be done today was done the working day before.
+                    done = min(self.kept(due, acknowledged, _HABITS[unit]), yesterday)
+                    past.append(
+                        Instruction(
+                            leader_id=leader.id,
+                            project_id=project.id,
+                            text=self.words(*rng.choice(_PAST_INSTRUCTIONS)),
+                            unit_id=self.units[unit].id,
+                            deadline=due,
+                            created_at=_at(given, 18),
+                            acknowledged_at=_at(acknowledged, 9, 40),
+                            done_at=_at(done, 17),
+                            done_text=self.words(*rng.choice(_DONE_TEXTS)),
+                            done_by_id=answerer.id,
+                        )
+                    )
+                due = _weekday(due - timedelta(days=rng.randint(30, 60)))
+        self.session.add_all(past)
+        self.instructions += len(past)
+        await self.session.flush()
+
     def handle(self, member: Member) -> DemoMember:
         unit = self.unit_label(self.unit_name(member.unit_id))
         return DemoMember(member.tg_user_id, member.name, member.role, unit)
@@ -1329,6 +1385,8 @@ async def build_demo(
     await builder.build_problems()
     await builder.build_instructions()
     await builder.build_past_problems()
+    # After today's two, so that the overdue one and the new one keep the first numbers.
+    await builder.build_past_instructions()
     return builder.city(industries)
 
 

@@ -30,6 +30,12 @@ early counts. Open items the escalation no longer chases (milestones of paused, 
 or dropped projects, problems and instructions of dropped ones) are not held against the
 unit; a problem closed without an answer before its deadline owed nothing.
 
+Groups: offices publish two tables, and so does this: townships and sub-districts
+(`Group.TOWNS`, results and diligence) and departments (`Group.DEPARTMENTS`, diligence
+alone: they own no projects, and a department with 3 of 3 answers on time must not top a
+township that also carries results). Each group has its own ranks, previous ranks, idle
+units and left-out figures, and "the city" below means the unit's group.
+
 Fairness: one method for every figure, empirical-Bayes shrinkage. A unit's rate is the
 posterior mean under a Beta prior whose mean is the city's own rate for that figure this
 period and whose strength is PRIOR_STRENGTH items (or projects): a unit with few items sits
@@ -51,7 +57,7 @@ holds its counts). The combined score is the weighted mean of the figure scores 
 decimal) share a rank (1, 2, 2, 4), listed by the items counted, then by name.
 
 The briefing calls `ranking(session, "month", today, tz, calendar, weights)` as it is: each
-row's `figures`, `Ranking.idle` and `Ranking.left_out` hold everything /rank shows.
+group's rows (their `figures`), `idle` and `left_out` hold everything /rank shows.
 """
 
 from __future__ import annotations
@@ -88,6 +94,8 @@ from storage.workdays import WorkCalendar
 __all__ = [
     "DILIGENCE",
     "FIGURES",
+    "GROUP_FIGURES",
+    "GROUP_KINDS",
     "JEFFREYS",
     "LEFT_OUT_CITY",
     "LEFT_OUT_WEIGHT",
@@ -96,7 +104,9 @@ __all__ = [
     "RANKED_KINDS",
     "RESULTS",
     "Figure",
+    "Group",
     "Period",
+    "RankGroup",
     "Ranking",
     "UnitScore",
     "Weights",
@@ -135,6 +145,25 @@ RESULTS = ("signed", "started", "operating", "investment")
 DILIGENCE = ("milestones", "problems", "instructions", "reports")
 FIGURES = RESULTS + DILIGENCE
 RANKED_KINDS = (UnitKind.TOWNSHIP, UnitKind.SUBDISTRICT, UnitKind.DEPARTMENT)
+
+
+class Group(enum.StrEnum):
+    """The two tables offices publish: 乡镇街道 (territorial units, judged on results and
+    diligence) and 市直部门 (departments: they own no projects, so diligence alone)."""
+
+    TOWNS = "towns"
+    DEPARTMENTS = "departments"
+
+
+GROUP_KINDS: dict[Group, tuple[UnitKind, ...]] = {
+    Group.TOWNS: (UnitKind.TOWNSHIP, UnitKind.SUBDISTRICT),
+    Group.DEPARTMENTS: (UnitKind.DEPARTMENT,),
+}
+# The figures each group is judged (and shown) on, in FIGURES order.
+GROUP_FIGURES: dict[Group, tuple[str, ...]] = {
+    Group.TOWNS: FIGURES,
+    Group.DEPARTMENTS: DILIGENCE,
+}
 
 # The stage each result figure counts arrivals at.
 _ADVANCE = {"signed": Stage.SIGNED, "started": Stage.STARTED, "operating": Stage.OPERATING}
@@ -273,9 +302,10 @@ class Figure:
 class UnitScore:
     """A ranked unit: its FIGURES (every name of FIGURES, left-out ones too, with their
     counts), its combined SCORE 0–100, its RANK (1 first; units whose scores round to the
-    same one decimal share it), the ITEMS and projects its scored figures count (the
-    order among equal scores) and, when it was ranked in the previous period, its rank
-    and score there."""
+    same one decimal share it, within its GROUP), the ITEMS and projects its scored figures
+    count (the order among equal scores) and, when it was ranked in the previous period,
+    its rank and score there (in the same group). A department's results figures hold
+    their counts but are never scored (`GROUP_FIGURES`)."""
 
     unit_id: int
     unit: str
@@ -285,6 +315,7 @@ class UnitScore:
     prev_rank: int | None = None
     prev_score: float | None = None
     items: int = 0
+    group: Group = Group.TOWNS
 
     @property
     def change(self) -> int | None:
@@ -293,21 +324,61 @@ class UnitScore:
 
 
 @dataclass(frozen=True)
+class RankGroup:
+    """One table of the ranking: the GROUP's units best first (ranks from 1), IDLE its
+    units with nothing to judge (by name), FIGURES the figures the group is judged on
+    (`GROUP_FIGURES`), LEFT_OUT those of them scored for no unit of the group and why,
+    in FIGURES order: LEFT_OUT_WEIGHT (its weight is 0) or LEFT_OUT_CITY (nobody in the
+    group moved it or had any due). A figure outside FIGURES is not left out: it does
+    not apply."""
+
+    group: Group
+    rows: list[UnitScore]
+    idle: list[str] = field(default_factory=list)
+    left_out: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def figures(self) -> tuple[str, ...]:
+        return GROUP_FIGURES[self.group]
+
+
+@dataclass(frozen=True)
 class Ranking:
-    """Units ranked over START–END (local dates, inclusive; END is today), best first;
-    IDLE names the units that could be ranked but had nothing to judge in the period.
-    PREV_START–PREV_END is the previous period the changes are measured against.
-    LEFT_OUT maps each figure scored for no unit to why, in FIGURES order: LEFT_OUT_WEIGHT
-    (its weight is 0) or LEFT_OUT_CITY (nobody in the city moved it or had any due)."""
+    """Units ranked over START–END (local dates, inclusive; END is today) in GROUPS, towns
+    first, each group holding units (ranked or idle) only. PREV_START–PREV_END is the
+    previous period the changes are measured against."""
 
     period: Period
     start: date
     end: date
-    rows: list[UnitScore]
-    idle: list[str] = field(default_factory=list)
+    groups: list[RankGroup] = field(default_factory=list)
     prev_start: date | None = None
     prev_end: date | None = None
-    left_out: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> list[UnitScore]:
+        """Every ranked unit, group after group, best first in each (ranks restart)."""
+        return [row for g in self.groups for row in g.rows]
+
+    @property
+    def idle(self) -> list[str]:
+        """The units with nothing to judge, group after group, by name in each."""
+        return [name for g in self.groups for name in g.idle]
+
+    @property
+    def left_out(self) -> dict[str, str]:
+        """The figures left out in every group they apply to (and why, the first group's
+        reason), in FIGURES order."""
+        found: dict[str, str] = {}
+        for name in FIGURES:
+            applies = [g for g in self.groups if name in g.figures]
+            if applies and all(name in g.left_out for g in applies):
+                found[name] = applies[0].left_out[name]
+        return found
+
+    def group(self, group: Group) -> RankGroup | None:
+        """The table of GROUP, None when the city has no unit of it to rank."""
+        return next((g for g in self.groups if g.group is group), None)
 
 
 # --- reading the store ------------------------------------------------------------------
@@ -373,12 +444,13 @@ def _judge(deadline: date, done: date | None, as_of: date) -> bool | None:
 class _Store:
     """What both periods are judged from, read once."""
 
-    units: dict[int, str]
+    units: dict[int, tuple[str, Group]]
     histories: dict[int, _History]
 
 
-async def _candidates(session: AsyncSession) -> dict[int, str]:
-    """Units that can be ranked: of a ranked kind, owning a project or answering for an item."""
+async def _candidates(session: AsyncSession) -> dict[int, tuple[str, Group]]:
+    """Units that can be ranked, with their group: of a ranked kind, owning a project or
+    answering for an item."""
     involved: set[int] = set()
     for column in (
         Project.unit_id,
@@ -388,9 +460,12 @@ async def _candidates(session: AsyncSession) -> dict[int, str]:
     ):
         involved.update(u for u in await session.scalars(select(column).distinct()) if u)
     rows = await session.execute(
-        select(Unit.id, Unit.name).where(Unit.kind.in_(RANKED_KINDS), Unit.id.in_(involved))
+        select(Unit.id, Unit.name, Unit.kind).where(
+            Unit.kind.in_(RANKED_KINDS), Unit.id.in_(involved)
+        )
     )
-    return {uid: name for uid, name in rows}
+    group_of = {kind: group for group, kinds in GROUP_KINDS.items() for kind in kinds}
+    return {uid: (name, group_of[kind]) for uid, name, kind in rows}
 
 
 async def _read(session: AsyncSession) -> _Store:
@@ -656,9 +731,10 @@ async def _tally(
 
 
 def _figures(
-    tallies: Tallies, units: Iterable[int], weights: Weights
+    tallies: Tallies, units: Iterable[int], weights: Weights, applies: tuple[str, ...]
 ) -> tuple[dict[int, dict[str, Figure]], dict[str, str]]:
-    """Every unit's eight figures, scored, and the figures left out for all (and why)."""
+    """Every unit's eight figures, those APPLIES names scored against these units' own
+    rate (one group's), and the figures of APPLIES left out for all of them (and why)."""
     units = list(units)
     result: dict[int, dict[str, Figure]] = {u: {} for u in units}
     left_out: dict[str, str] = {}
@@ -667,6 +743,11 @@ def _figures(
         total = sum(c.of for c in counts.values())
         city = sum(c.done for c in counts.values()) / total if total else 0.0
         diligence = name in DILIGENCE
+        if name not in applies:
+            # Counted for the reader, never scored: not the group's business.
+            for u, c in counts.items():
+                result[u][name] = Figure(round(c.done), c.of, c.done / c.of if c.of else None, None)
+            continue
         if weights.of(name) <= 0:
             left_out[name] = LEFT_OUT_WEIGHT
         elif not total or (not diligence and city <= 0):
@@ -699,10 +780,9 @@ def _items(figures: dict[str, Figure]) -> int:
     return sum(f.of for n, f in figures.items() if n != "investment" and f.scored)
 
 
-def _rank(
-    units: dict[int, str], tallies: Tallies, weights: Weights
-) -> tuple[list[UnitScore], list[str], dict[str, str]]:
-    figures, left_out = _figures(tallies, units, weights)
+def _rank(group: Group, units: dict[int, str], tallies: Tallies, weights: Weights) -> RankGroup:
+    """GROUP's table: UNITS (id → name, all of the group) scored against each other."""
+    figures, left_out = _figures(tallies, units, weights, GROUP_FIGURES[group])
     scored: list[tuple[float, int, str, int]] = []
     idle: list[str] = []
     for uid, name in units.items():
@@ -719,8 +799,8 @@ def _rank(
         rank = place
         if rows and round(rows[-1].score, 1) == round(score, 1):
             rank = rows[-1].rank
-        rows.append(UnitScore(uid, name, figures[uid], score, rank, items=items))
-    return rows, sorted(idle), left_out
+        rows.append(UnitScore(uid, name, figures[uid], score, rank, items=items, group=group))
+    return RankGroup(group, rows, sorted(idle), left_out)
 
 
 async def ranking(
@@ -735,7 +815,9 @@ async def ranking(
     instruction_days: int = 5,
 ) -> Ranking:
     """Rank the units over PERIOD ("month", "quarter", "year") up to TODAY (local date in
-    TZ, the city's zone), with the previous whole period's ranks beside.
+    TZ, the city's zone), with the previous whole period's ranks beside: townships and
+    sub-districts in one table, departments in another, each scored against its own
+    group's rates; a group the city has no unit of is not there.
 
     CALENDAR gives working days for the default terms: REPLY_DAYS (`[work] reply_days`)
     for a problem without a written deadline, INSTRUCTION_DAYS (`[work]
@@ -750,13 +832,18 @@ async def ranking(
     args = (tz, calendar, reply_days, instruction_days)
     now = await _tally(session, store, start, last, end, *args)
     before = await _tally(session, store, prev_start, prev_end, prev_end, *args)
-    rows, idle, left_out = _rank(store.units, now, weights)
-    prev_rows, _, _ = _rank(store.units, before, weights)
-    prev = {r.unit_id: r for r in prev_rows}
-    rows = [
-        replace(r, prev_rank=prev[r.unit_id].rank, prev_score=prev[r.unit_id].score)
-        if r.unit_id in prev
-        else r
-        for r in rows
-    ]
-    return Ranking(period, start, end, rows, idle, prev_start, prev_end, left_out)
+    groups: list[RankGroup] = []
+    for group in Group:
+        units = {uid: name for uid, (name, g) in store.units.items() if g is group}
+        if not units:
+            continue
+        table = _rank(group, units, now, weights)
+        prev = {r.unit_id: r for r in _rank(group, units, before, weights).rows}
+        rows = [
+            replace(r, prev_rank=prev[r.unit_id].rank, prev_score=prev[r.unit_id].score)
+            if r.unit_id in prev
+            else r
+            for r in table.rows
+        ]
+        groups.append(replace(table, rows=rows))
+    return Ranking(period, start, end, groups, prev_start, prev_end)

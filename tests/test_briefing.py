@@ -68,6 +68,8 @@ from storage.ranking import (
     LEFT_OUT_CITY,
     LEFT_OUT_WEIGHT,
     Figure,
+    Group,
+    RankGroup,
     Ranking,
     UnitScore,
     Weights,
@@ -451,7 +453,8 @@ async def test_workbook_in_chinese(session: AsyncSession) -> None:
     ]  # fmt: skip
     # The ranking titled with its own dates: the calendar month, as /rank's.
     ranking = section(table, "单位排名 · 本月（2026-12-01 至 2026-12-03）")
-    assert ranking[0][:5] == ("名次", "责任单位", "得分", "上期名次", "变化")
+    assert ranking[0] == ("🏘 乡镇、街道（比成果、比作风）",)
+    assert ranking[1][:5] == ("名次", "责任单位", "得分", "上期名次", "变化")
 
     progress = wb["进展"]
     assert rows(progress, 1)[0][0] == title
@@ -534,7 +537,8 @@ async def test_workbook_in_english(session: AsyncSession) -> None:
                             "Instructions sheet"),
     ]  # fmt: skip
     ranking = section(summary, "Units ranked · This month (2026-12-01 to 2026-12-03)")
-    assert ranking[0][:5] == ("Rank", "Responsible unit", "Score", "Previous rank", "Change")
+    assert ranking[0] == ("🏘 Townships and sub-districts (results and diligence)",)
+    assert ranking[1][:5] == ("Rank", "Responsible unit", "Score", "Previous rank", "Change")
     assert rows(wb["Progress"], 2)[0][:7] == (
         "Responsible unit", "Code", "Project", "Industry", "Stage",
         "Planned investment (10k CNY)", "Light",
@@ -637,9 +641,10 @@ async def test_amounts_have_thousands_separators(session: AsyncSession) -> None:
     assert money[("城东街道", 150000)] == "#,##0"
 
 
-def fake_ranking(left_out: dict[str, str]) -> Ranking:
-    """A ranking as storage.ranking gives it: one unit judged on most figures, one with
-    nothing due on some, a shared rank, a unit with nothing to judge."""
+def fake_ranking() -> Ranking:
+    """A ranking as storage.ranking gives it: townships judged on most figures, one with
+    nothing due on some, a department on diligence alone, a department with nothing to
+    judge, figures left out per group and one left out by weight for both."""
     figures = {
         "signed": Figure(2, 5, 0.4, 0.6),
         "started": Figure(0, 3, 0.0, None),
@@ -651,89 +656,130 @@ def fake_ranking(left_out: dict[str, str]) -> Ranking:
         "reports": Figure(7, 8, 7 / 8, 0.8),
     }
     small = dict(figures, milestones=Figure(1, 1, 1.0, 0.6), problems=Figure(0, 0, None, None))
+    nothing = Figure(0, 0, None, None)
+    dept = dict(dict.fromkeys(FIGURES, nothing), milestones=Figure(1, 1, 1.0, 0.6))
+    towns = RankGroup(
+        Group.TOWNS,
+        [
+            UnitScore(1, "城东街道", figures, 80.04, 1, prev_rank=2),
+            UnitScore(2, "城西镇", small, 61.0, 2, prev_rank=None),
+        ],
+        [],
+        {"started": LEFT_OUT_CITY, "operating": LEFT_OUT_CITY, "instructions": LEFT_OUT_WEIGHT},
+    )
+    depts = RankGroup(
+        Group.DEPARTMENTS,
+        [UnitScore(3, "自然资源局", dept, 60.96, 1, prev_rank=2, group=Group.DEPARTMENTS)],
+        ["财政局"],
+        {"instructions": LEFT_OUT_WEIGHT, "reports": LEFT_OUT_CITY},
+    )
     return Ranking(
         RankPeriod.MONTH,
         date(2026, 12, 1),
         TODAY,
-        [
-            UnitScore(1, "城东街道", figures, 80.04, 1, prev_rank=2),
-            UnitScore(2, "城西镇", small, 61.0, 2, prev_rank=None),
-            UnitScore(3, "自然资源局", small, 60.96, 2, prev_rank=1),
-        ],
-        ["财政局"],
+        [towns, depts],
         date(2026, 11, 1),
         date(2026, 11, 30),
-        left_out,
     )
 
 
-async def test_the_ranking_shows_every_figure_with_its_counts(
+async def test_the_ranking_shows_both_groups_with_their_counts(
     session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As /rank shows them: the counts beside each rate, — where a unit had nothing due,
-    figures left out for everyone named once (not a column of 0%), the idle units."""
-    left_out = {
-        "started": LEFT_OUT_CITY,
-        "operating": LEFT_OUT_CITY,
-        "instructions": LEFT_OUT_WEIGHT,
-    }
+    """As /rank shows them: two tables under their headings, each with its own ranks and
+    figures (no results columns for departments), the counts beside each rate, — where a
+    unit had nothing due, figures left out named once per group (a weight of 0 once for
+    both), the idle units in their group."""
 
     async def fixed(*_args: Any, **_kw: Any) -> Ranking:
-        return fake_ranking(left_out)
+        return fake_ranking()
 
     monkeypatch.setattr(store, "ranking", fixed)
     b, _ids = await make(session)
     assert b.ranking is not None
-    assert b.ranking.figures == ("signed", "investment", "milestones", "problems", "reports")
+    towns, depts = b.ranking.groups
+    assert towns.figures == ("signed", "investment", "milestones", "problems", "reports")
+    assert depts.figures == ("milestones", "problems")
+    # Left out wherever they apply: results only the townships', a weight of 0 both.
+    assert b.ranking.left_out == {
+        "started": LEFT_OUT_CITY,
+        "operating": LEFT_OUT_CITY,
+        "instructions": LEFT_OUT_WEIGHT,
+    }
     table = trimmed(read(workbook_bytes("zh", b, "示范市"))["摘要"])
     ranking = section(table, "单位排名 · 本月（2026-12-01 至 2026-12-03）")
     assert ranking == [
+        ("🏘 乡镇、街道（比成果、比作风）",),
         ("名次", "责任单位", "得分", "上期名次", "变化", "签约", "投资", "节点按期",
          "问题按期答复", "周报按时"),
         (1, "城东街道", 80.0, 2, "▲1", "2/5（40%）", "52,000 万元/6 个在推项目", "29/30（97%）",
          "1/1（100%）", "7/8（88%）"),
         (2, "城西镇", 61.0, "—", "—", "2/5（40%）", "52,000 万元/6 个在推项目", "1/1（100%）",
          "—", "7/8（88%）"),
-        (2, "自然资源局", 61.0, 1, "▼1", "2/5（40%）", "52,000 万元/6 个在推项目", "1/1（100%）",
-         "—", "7/8（88%）"),
-        ("本期没有可评事项：财政局",),
         ("开工 —（本期全市无开工，不计分）",),
         ("投产 —（本期全市无投产，不计分）",),
+        ("🏛 市直部门（比作风：部门不负责项目，不比成果）",),
+        ("名次", "责任单位", "得分", "上期名次", "变化", "节点按期", "问题按期答复"),
+        (1, "自然资源局", 61.0, 2, "▲1", "1/1（100%）", "—"),
+        ("本期没有可评事项：财政局",),
+        ("周报按时 —（本期各部门无应报周报，不计分）",),
         ("批示按期办结 —（权重为 0，不计分）",),
         ("名次变化与上月（2026-11-01 至 2026-11-30）比较；— 为上期未上榜。",),
         (CATALOG["zh"]["rank.method"].replace("<i>", "").replace("</i>", ""),),
     ]  # fmt: skip
     english = trimmed(read(workbook_bytes("en", b, "Demo City"))["Summary"])
     ranked = section(english, "Units ranked · This month (2026-12-01 to 2026-12-03)")
-    assert ranked[0][5:] == (
+    assert ranked[1][5:] == (
         "signed", "investment", "milestones on time", "problems answered on time",
         "weekly reports",
     )  # fmt: skip
-    assert ranked[1][5:8] == ("2/5 (40%)", "52,000 (10k CNY) / 6 projects in play", "29/30 (97%)")
-    assert ("Nothing to judge this period: 财政局",) in ranked
+    assert ranked[2][5:8] == ("2/5 (40%)", "52,000 (10k CNY) / 6 projects in play", "29/30 (97%)")
+    at = ranked.index(("🏛 Departments (diligence: they own no projects, so no results)",))
+    assert ranked[at + 1][5:] == ("milestones on time", "problems answered on time")
+    assert ("Nothing to judge this period: 财政局",) in ranked[at:]
+
+
+def group_tables(table: list[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
+    """The ranking section's tables by group heading: header first, then the units."""
+    shown = section(table, "单位排名")
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    current: list[tuple[Any, ...]] | None = None
+    for r in shown:
+        if len(r) == 1 and str(r[0]).startswith(("🏘", "🏛")):
+            current = found.setdefault(str(r[0])[:1], [])
+        elif current is not None and len(r) > 1:
+            current.append(r)
+    return found
 
 
 async def test_the_ranking_is_the_one_rank_gives(session: AsyncSession) -> None:
-    """The same units, ranks and counts as storage.ranking's month, the same terms."""
+    """The same groups, units, ranks and counts as storage.ranking's month, the same terms:
+    the townships' table and the departments' apart, each ranked from 1."""
     b, _ids = await make(session)
     assert b.ranking is not None
     expected = await ranking(session, "month", TODAY, TZ, CAL, Weights())
+    assert [g.group for g in b.ranking.groups] == [g.group.value for g in expected.groups]
     assert [(r.rank, r.unit, r.prev_rank) for r in b.ranking.rows] == [
         (r.rank, r.unit, r.prev_rank) for r in expected.rows
     ]
-    assert b.ranking.idle == tuple(expected.idle)
-    assert set(b.ranking.figures) | set(b.ranking.left_out) == set(FIGURES)
-    table = trimmed(read(workbook_bytes("zh", b, "示范市"))["摘要"])
-    shown = section(table, "单位排名")
-    header = shown[0]
-    for row, unit in zip(shown[1:], expected.rows, strict=False):
-        for name in b.ranking.figures:
-            f = unit.figures[name]
-            cell = row[header.index(CATALOG["zh"][f"rank.fig.{name}"])]
-            if f.rate is None:
-                assert cell == "—"
-            elif name != "investment":
-                assert cell.startswith(f"{f.count}/{f.of}（"), (name, cell)
+    for got, want in zip(b.ranking.groups, expected.groups, strict=True):
+        assert got.idle == tuple(want.idle)
+        assert set(got.figures) | set(got.left_out) == set(want.figures)
+    tables = group_tables(trimmed(read(workbook_bytes("zh", b, "示范市"))["摘要"]))
+    assert list(tables) == ["🏘", "🏛"][: len(expected.groups)]
+    for (_, shown), got, want in zip(
+        tables.items(), b.ranking.groups, expected.groups, strict=True
+    ):
+        header = shown[0]
+        assert [r[:2] for r in shown[1:]] == [(r.rank, r.unit) for r in want.rows]
+        for row, unit in zip(shown[1:], want.rows, strict=True):
+            for name in got.figures:
+                f = unit.figures[name]
+                cell = row[header.index(CATALOG["zh"][f"rank.fig.{name}"])]
+                if f.rate is None:
+                    assert cell == "—"
+                elif name != "investment":
+                    assert cell.startswith(f"{f.count}/{f.of}（"), (name, cell)
 
 
 async def test_every_sheet_prints_on_a4_landscape_fit_to_width(session: AsyncSession) -> None:

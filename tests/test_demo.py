@@ -371,7 +371,18 @@ async def test_the_demo_writes_its_wall_chart_and_briefing(
     moved = section("本期阶段变化" if zh else "Stage moves in the period")
     new_stages = {r[4] for r in moved}
     assert ({"签约", "开工", "投产"} if zh else {"signed", "started", "operating"}) <= new_stages
-    ranked = section("单位排名" if zh else "Units ranked")
+    # Two groups (乡镇街道, 市直部门), each under its heading: the rows that start with a rank.
+    at = next(
+        i
+        for i, r in enumerate(summary)
+        if str(r[0]).startswith("单位排名" if zh else "Units ranked")
+    )
+    ranked = []
+    for r in summary[at + 1 :]:
+        if isinstance(r[0], str) and r[0].startswith(("名次变化", "Changes against")):
+            break
+        if isinstance(r[0], int):
+            ranked.append(r)
     assert len(ranked) == 10 and all(r[3] for r in ranked)
 
 
@@ -493,8 +504,9 @@ async def test_the_ranking_judges_every_unit_on_something(
 
 
 async def test_the_year_shows_kept_and_broken_promises(session: AsyncSession) -> None:
-    """Over a year every diligence figure but the instructions (the demo's leader gave
-    two) counts items done on time and late, and the lax township reports least."""
+    """Over a year every diligence figure counts items done on time and late (the
+    instructions: test_the_year_counts_instructions_done_on_time_and_late), and the lax
+    township reports least."""
     today = date(2026, 11, 27)
     await build_demo(session, today)
     r = await ranking(session, "year", today, CITY_TZ, WorkCalendar(), Weights())
@@ -507,6 +519,53 @@ async def test_the_year_shows_kept_and_broken_promises(session: AsyncSession) ->
     assert min(rates, key=lambda u: rates[u] or 0) == "南湖街道"
     assert max(rates, key=lambda u: rates[u] or 0) == "柳林镇"
     assert all((rates[u] or 0) > 0.75 for u in rates if u != "南湖街道")
+
+
+@pytest.mark.parametrize("today", PAST_DAYS)
+async def test_the_leaders_past_instructions_were_all_carried_out(
+    session: AsyncSession, today: date
+) -> None:
+    """Only today's two instructions are open, and they have the first numbers; the past's
+    are acknowledged, reported done by someone of the unit before today, and judged in
+    this month's ranking for every ranked unit."""
+    city = await build_demo(session, today)
+    found = sorted(await all_of(session, Instruction), key=lambda i: i.id)
+    assert len(found) == city.instructions > 60
+    assert [i.done_at is None for i in found[:2]] == [True, True]
+    members = {m.id: m for m in await all_of(session, Member)}
+    leader = next(m for m in members.values() if m.role is Role.LEADER)
+    projects = {p.id: p for p in await all_of(session, Project)}
+    on_time = late = 0
+    for i in found[2:]:
+        assert i.done_at is not None and i.acknowledged_at is not None and i.done_text, i.id
+        assert i.deadline is not None and i.leader_id == leader.id, i.id
+        assert i.created_at < i.acknowledged_at < i.done_at, i.id
+        assert local(i.created_at) < i.deadline and local(i.done_at) < today, i.id
+        assert all(t.tzinfo is not None for t in (i.created_at, i.acknowledged_at, i.done_at))
+        assert i.done_by_id is not None and members[i.done_by_id].unit_id == i.unit_id, i.id
+        assert (i.escalation_level, i.escalated_at, i.problem_id) == (0, None, None), i.id
+        assert local(projects[i.project_id].created_at) <= local(i.created_at), i.id
+        if local(i.done_at) <= i.deadline:
+            on_time += 1
+        else:
+            late += 1
+    assert on_time > 2 * late > 0
+
+    r = await ranking(session, "month", today, CITY_TZ, WorkCalendar(), Weights())
+    assert len(r.rows) == 10
+    for row in r.rows:
+        assert row.figures["instructions"].of >= 1, row.unit
+
+
+async def test_the_year_counts_instructions_done_on_time_and_late(session: AsyncSession) -> None:
+    today = date(2026, 11, 27)
+    await build_demo(session, today)
+    r = await ranking(session, "year", today, CITY_TZ, WorkCalendar(), Weights())
+    done = sum(row.figures["instructions"].count for row in r.rows)
+    due = sum(row.figures["instructions"].of for row in r.rows)
+    assert 0.6 * due < done < due and due >= 50
+    rates = {row.unit: row.figures["instructions"].rate or 0 for row in r.rows}
+    assert rates["柳林镇"] > rates["南湖街道"]
 
 
 async def test_reports_and_answers_fit_the_past(session: AsyncSession) -> None:

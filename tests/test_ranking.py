@@ -6,7 +6,7 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.rank import rank_picture, rank_text
+from bot.handlers.rank import rank_pictures, rank_text
 from storage.db import set_actor
 from storage.errors import Refused
 from storage.models import (
@@ -40,7 +40,9 @@ from storage.ranking import (
     LEFT_OUT_WEIGHT,
     RESULTS,
     Figure,
+    Group,
     Period,
+    RankGroup,
     Ranking,
     UnitScore,
     Weights,
@@ -495,8 +497,9 @@ async def test_each_figure_counts_what_the_readme_says(session: AsyncSession) ->
     # Rates beside counts; no rate and no score where nothing was judged.
     f = rows["城东街道"].figures
     assert f["milestones"].rate == pytest.approx(3 / 4)
-    # The city kept 5 of its 9 milestones: 1/3, 3/4 and 1/2.
-    assert f["milestones"].score == pytest.approx(ots(3, 4, 5 / 9))
+    # The towns kept 4 of their 7 milestones (1/3 and 3/4): 自然资源局's 1/2 is its own
+    # group's, not the towns' prior.
+    assert f["milestones"].score == pytest.approx(ots(3, 4, 4 / 7))
     assert f["problems"] == Figure(0, 0, None, None)
     assert f["investment"].rate == pytest.approx(85000 / 6)
 
@@ -523,15 +526,21 @@ async def test_scores_combine_the_figures_by_weight(session: AsyncSession) -> No
         expected = 100 * sum(a * b for a, b in scored) / sum(a for a, _ in scored)
         assert row.score == pytest.approx(expected)
         assert 0 <= row.score <= 100
-    # 52.83 and 52.79 are both 52.8 as shown: they share the first place, 城东街道 listed
-    # first for counting more (25 items and projects against 18).
-    assert round(rows["青山镇"].score, 1) == round(rows["城东街道"].score, 1) == 52.8
+    # The towns' diligence against the towns' rates: milestones 4/7, problems 1/2.
+    assert qs["milestones"].score == pytest.approx(ots(1, 3, 4 / 7))
+    assert qs["problems"].score == pytest.approx(ots(1, 2, 1 / 2))
+    assert (round(rows["青山镇"].score, 1), round(rows["城东街道"].score, 1)) == (55.2, 53.0)
     assert (rows["城东街道"].items, rows["青山镇"].items) == (25, 18)
-    # 自然资源局 is judged on its milestones (city 5/9) and problems (city 1/3) only.
-    land = (2 * ots(1, 2, 5 / 9) + 2 * ots(0, 1, 1 / 3)) / 4
+    # 自然资源局 is judged against the departments alone, on its milestones (1/2, its
+    # group's rate too) and problems (0/1, the group's rate 0) only.
+    land = (2 * ots(1, 2, 1 / 2) + 2 * ots(0, 1, 0.0)) / 4
     assert rows["自然资源局"].score == pytest.approx(100 * land)
-    assert [row.unit for row in r.rows] == ["城东街道", "青山镇", "自然资源局"]
-    assert [row.rank for row in r.rows] == [1, 1, 3]
+    assert [row.unit for row in r.rows] == ["青山镇", "城东街道", "自然资源局"]
+    assert [(row.rank, row.group) for row in r.rows] == [
+        (1, Group.TOWNS),
+        (2, Group.TOWNS),
+        (1, Group.DEPARTMENTS),
+    ]
 
 
 async def test_the_change_since_the_previous_period(session: AsyncSession) -> None:
@@ -547,8 +556,8 @@ async def test_the_change_since_the_previous_period(session: AsyncSession) -> No
     assert counts(prev["城东街道"])["milestones"] == (1, 1)
     assert nov.idle == ["空闲乡", "自然资源局"]
 
-    # Ranks are compared, shared ones too: 城东街道 rose to share the first place.
-    assert (rows["城东街道"].prev_rank, rows["城东街道"].change) == (2, 1)
+    # Ranks are compared within the group: 城东街道 second both months.
+    assert (rows["城东街道"].prev_rank, rows["城东街道"].change) == (2, 0)
     assert (rows["青山镇"].prev_rank, rows["青山镇"].change) == (1, 0)
     assert (rows["自然资源局"].prev_rank, rows["自然资源局"].change) == (None, None)
     assert rows["青山镇"].prev_score == pytest.approx(prev["青山镇"].score)
@@ -687,7 +696,7 @@ async def test_a_zero_weight_leaves_the_figure_out(session: AsyncSession) -> Non
     # Its problem (0 of 1) is still counted for the reader, but no longer scored.
     assert land.figures["problems"] == Figure(0, 1, 0.0, None)
     assert not land.figures["problems"].scored and land.figures["milestones"].scored
-    assert land.score == pytest.approx(100 * ots(1, 2, 5 / 9))
+    assert land.score == pytest.approx(100 * ots(1, 2, 1 / 2))
     # Out of every unit's line, named once below.
     lines = rank_text("zh", r).splitlines()
     assert not [line for line in lines if line.startswith("  ") and "问题" in line]
@@ -759,12 +768,15 @@ async def test_what_the_briefing_reads(session: AsyncSession) -> None:
     for all, the items counted, and the idle units: all /rank shows."""
     c = await sample_city(session)
     r = await c.rank(weights=replace(Weights(), reports=0))
-    assert [row.unit for row in r.rows] == ["城东街道", "青山镇", "自然资源局"]
+    assert [g.group for g in r.groups] == [Group.TOWNS, Group.DEPARTMENTS]
+    assert [row.unit for row in r.groups[0].rows] == ["青山镇", "城东街道"]
+    assert [row.unit for row in r.groups[1].rows] == ["自然资源局"]
+    assert r.rows == r.groups[0].rows + r.groups[1].rows
     assert all(list(row.figures) == list(FIGURES) for row in r.rows)
     east = by_name(r)["城东街道"]
     m = east.figures["milestones"]
     assert (m.count, m.of, m.rate, m.scored) == (3, 4, 0.75, True)
-    assert m.score == pytest.approx(ots(3, 4, 5 / 9))
+    assert m.score == pytest.approx(ots(3, 4, 4 / 7))
     # Nothing due for the unit: no rate, no score; left out for all (weight 0): counted.
     assert east.figures["problems"] == Figure(0, 0, None, None)
     assert (east.figures["reports"].count, east.figures["reports"].of) == (4, 12)
@@ -807,7 +819,7 @@ async def test_equal_scores_share_a_rank_listed_by_items_then_name(session: Asyn
     assert "2. <b>甲镇</b> ▲1  <b>92.3</b> 分" in text
     assert "2. <b>丁镇</b> ▼1  <b>92.3</b> 分" in text and "2. <b>乙镇</b> ▼1" in text
     assert "5. <b>戊镇</b> —  <b>7.7</b> 分" in text
-    assert [b.label for b in rank_picture("zh", r).bars] == [
+    assert [b.label for b in rank_pictures("zh", r)[0].bars] == [
         "1. 丙镇",
         "2. 甲镇",
         "2. 丁镇",
@@ -912,12 +924,12 @@ async def test_rank_answers_with_the_table_and_the_bars(h: Harness) -> None:
     assert len(photos) == 1 and photos[0]["chat_id"] == COORD
     assert photos[0]["data"].startswith(b"\x89PNG")
     assert photos[0]["caption"] == (
-        "本月单位排名（2026-12-01 至 2026-12-03），共 2 个单位；名次变化与上月比较"
+        "本月单位排名 · 乡镇街道（2026-12-01 至 2026-12-03），共 2 个单位；名次变化与上月比较"
     )
     async with h.sessions() as s:
         r = await ranking(s, Period.MONTH, d(12, 3), TZ, CAL, Weights())
-    picture = rank_picture("zh", r)
-    assert picture.title == "本月单位排名 2026-12-01 至 2026-12-03"
+    picture = rank_pictures("zh", r)[0]
+    assert picture.title == "本月单位排名 · 乡镇街道 2026-12-01 至 2026-12-03"
     assert [(b.label, b.value, b.note) for b in picture.bars] == [
         ("1. 城东街道", 58.3, "▲1"),
         ("2. 城西镇", 41.7, "▼1"),
@@ -977,17 +989,152 @@ async def test_names_with_html_are_escaped_in_the_text_not_in_the_picture(h: Har
     assert "2. <b>城西&lt;镇&gt;</b>" in text
     async with h.sessions() as s:
         r = await ranking(s, Period.MONTH, d(12, 3), TZ, CAL, Weights())
-    assert rank_picture("zh", r).bars[1].label == "2. 城西<镇>"
+    assert rank_pictures("zh", r)[0].bars[1].label == "2. 城西<镇>"
 
 
 def test_a_city_with_nothing_to_rank_says_so() -> None:
-    empty = Ranking(Period.MONTH, d(12, 1), d(12, 3), [], [], d(11, 1), d(11, 30))
+    empty = Ranking(Period.MONTH, d(12, 1), d(12, 3), [], d(11, 1), d(11, 30))
     assert rank_text("zh", empty) == "还没有乡镇、街道或部门负责项目或事项，暂无排名。"
     assert rank_text("en", empty).startswith("No township, sub-district or department")
-    idle = replace(empty, idle=["青山镇"])
+    idle = replace(empty, groups=[RankGroup(Group.TOWNS, [], ["青山镇"])])
     assert rank_text("zh", idle).startswith(
         "本月（2026-12-01 至 2026-12-03）各单位都没有可评的事项"
     )
     assert "Nothing" not in rank_text("en", idle) and "no unit has anything" in rank_text(
         "en", idle
     )
+
+
+# --- two groups: townships and sub-districts, departments ------------------------------
+
+
+async def two_groups(s: AsyncSession) -> City:
+    """Two townships with results and a slip or two, two departments on diligence alone:
+    自然资源局 kept 3 of 3 answers this month, 住建局 1 of 2; November had 住建局 ahead."""
+    c = await City(s).setup()
+    await c.unit("青山镇")
+    await c.unit("城东街道", UnitKind.SUBDISTRICT)
+    await c.unit("自然资源局", UnitKind.DEPARTMENT)
+    await c.unit("住建局", UnitKind.DEPARTMENT)
+    await c.project("QS1", "青山镇", (Stage.SIGNED, d(12, 3)))
+    await c.project("QS2", "青山镇")
+    await c.project("CD1", "城东街道")
+    await c.project("CD2", "城东街道")
+    await c.milestone("QS1", d(12, 4), d(12, 4))
+    await c.milestone("CD1", d(12, 4), d(12, 7))
+    for day in (d(12, 2), d(12, 3), d(12, 4)):
+        await c.problem("QS2", "自然资源局", day - timedelta(days=1), deadline=day,
+                        answered=at(day))  # fmt: skip
+    await c.problem("CD1", "住建局", d(12, 1), deadline=d(12, 2), answered=at(d(12, 2)))
+    await c.problem("CD2", "住建局", d(12, 1), deadline=d(12, 3))
+    # November: 住建局 on time, 自然资源局 late.
+    await c.problem("CD1", "住建局", d(11, 2), deadline=d(11, 4), answered=at(d(11, 4)))
+    await c.problem("QS1", "自然资源局", d(11, 2), deadline=d(11, 4), answered=at(d(11, 6)))
+    return c
+
+
+async def test_departments_are_ranked_apart_on_diligence(session: AsyncSession) -> None:
+    c = await two_groups(session)
+    r = await c.rank()
+    assert [g.group for g in r.groups] == [Group.TOWNS, Group.DEPARTMENTS]
+    towns, depts = r.groups
+    # 3 of 3 on time no longer tops the townships: each group ranks from 1.
+    assert [(row.rank, row.unit) for row in towns.rows] == [(1, "青山镇"), (2, "城东街道")]
+    assert [(row.rank, row.unit) for row in depts.rows] == [(1, "自然资源局"), (2, "住建局")]
+    assert all(row.group is Group.TOWNS for row in towns.rows)
+    assert all(row.group is Group.DEPARTMENTS for row in depts.rows)
+    assert r.rows == towns.rows + depts.rows
+    assert depts.figures == DILIGENCE and towns.figures == FIGURES
+    # Results never apply to departments: not "left out" there, simply not theirs.
+    assert not set(RESULTS) & set(depts.left_out)
+    assert depts.left_out == dict.fromkeys(("milestones", "instructions", "reports"), LEFT_OUT_CITY)
+    assert "problems" in towns.left_out and "signed" not in towns.left_out
+    # The prior is the group's own: the departments kept 4 of 5 answers.
+    land = by_name(r)["自然资源局"]
+    assert land.figures["problems"].score == pytest.approx(ots(3, 3, 4 / 5))
+    assert land.score == pytest.approx(100 * ots(3, 3, 4 / 5))
+    assert land.figures["signed"] == Figure(0, 0, None, None)
+    # Previous ranks per group: 住建局 was first of the departments in November.
+    assert [(row.prev_rank, row.change) for row in depts.rows] == [(2, 1), (1, -1)]
+    # The townships' November (weekly reports alone, none came) ranks them among themselves.
+    assert [row.prev_rank for row in towns.rows] == [1, 1]
+    # Left out in every group a figure applies to: nobody started or put into operation.
+    assert r.left_out == dict.fromkeys(("started", "operating", "instructions"), LEFT_OUT_CITY)
+
+    zh = rank_text("zh", r)
+    lines = zh.splitlines()
+    head_towns = lines.index("🏘 <b>乡镇、街道</b>（比成果、比作风）")
+    head_depts = lines.index("🏛 <b>市直部门</b>（比作风：部门不负责项目，不比成果）")
+    first = f"1. <b>青山镇</b> ＝  <b>{by_name(r)['青山镇'].score:.1f}</b> 分"
+    assert head_towns < lines.index(first) < head_depts
+    assert head_depts > lines.index("问题按期答复 —（本期全市无到期问题，不计分）")
+    dept_lines = lines[head_depts:]
+    assert "1. <b>自然资源局</b> ▲1  <b>" + f"{land.score:.1f}" + "</b> 分" in dept_lines
+    assert (
+        "2. <b>住建局</b> ▼1  <b>" + f"{by_name(r)['住建局'].score:.1f}" + "</b> 分" in dept_lines
+    )
+    assert "  作风：问题按期答复 3/3（100%）" in dept_lines
+    dept_lines = dept_lines[
+        1 : dept_lines.index("名次变化与上月（2026-11-01 至 2026-11-30）比较；— 为上期未上榜。")
+    ]
+    assert not [line for line in dept_lines if "成果" in line or "签约" in line]
+    assert "节点按期 —（本期各部门无到期节点，不计分）" in dept_lines
+    assert zh.count("批示按期办结 —（") == 2  # one per group, each in its own words
+    en = rank_text("en", r)
+    assert "<b>Townships and sub-districts</b>" in en and "<b>Departments</b>" in en
+    assert "milestones on time — (no milestone due for any department this period" in en
+
+    pictures = rank_pictures("zh", r)
+    assert [p.title for p in pictures] == [
+        "本月单位排名 · 乡镇街道 2026-12-01 至 2026-12-15",
+        "本月单位排名 · 市直部门 2026-12-01 至 2026-12-15",
+    ]
+    assert [b.label for b in pictures[1].bars] == ["1. 自然资源局", "2. 住建局"]
+    assert [b.note for b in pictures[1].bars] == ["▲1", "▼1"]
+
+
+async def test_a_city_without_departments_has_one_section(session: AsyncSession) -> None:
+    c = await City(session).setup()
+    await c.unit("青山镇")
+    await c.unit("法院", UnitKind.DEPARTMENT)  # nothing to answer for: not a candidate
+    await c.project("QS1", "青山镇", (Stage.SIGNED, d(12, 3)))
+    r = await c.rank()
+    assert [g.group for g in r.groups] == [Group.TOWNS]
+    assert r.group(Group.DEPARTMENTS) is None
+    zh = rank_text("zh", r)
+    assert "🏘 <b>乡镇、街道</b>" in zh and "🏛" not in zh
+    assert len(rank_pictures("zh", r)) == 1
+
+
+async def test_rank_sends_both_groups_as_an_album(h: Harness) -> None:
+    await december(h)
+    async with h.sessions() as s:
+        set_actor(s, None)
+        land = await s.scalar(select(Unit).where(Unit.name == "自然资源局"))
+        west = await s.scalar(select(Project).where(Project.code == "SW02"))
+        coord = await s.scalar(select(Member).where(Member.tg_user_id == COORD))
+        assert land is not None and west is not None and coord is not None
+        s.add(
+            Problem(
+                project_id=west.id,
+                raiser_id=coord.id,
+                text="用地",
+                category=ProblemCategory.LAND,
+                unit_id=land.id,
+                reply_deadline=d(12, 2),
+                status=ProblemStatus.ANSWERED,
+                created_at=at(d(12, 1)),
+                answered_at=at(d(12, 2)),
+            )
+        )
+        await s.commit()
+    text = "\n".join(await h.send(COORD, "/rank"))
+    assert text.index("乡镇、街道") < text.index("城西镇") < text.index("市直部门")
+    assert "1. <b>城东街道</b>" in text and "1. <b>自然资源局</b> —" in text
+    assert "作风：问题按期答复 1/1（100%）" in text
+    photos = [m for m in h.api.media if m["kind"] == "photo"]
+    assert [p["caption"] for p in photos] == [
+        "本月单位排名 · 乡镇街道（2026-12-01 至 2026-12-03），共 2 个单位；名次变化与上月比较",
+        "本月单位排名 · 市直部门（2026-12-01 至 2026-12-03），共 1 个单位；名次变化与上月比较",
+    ]
+    assert all(p["data"].startswith(b"\x89PNG") for p in photos)

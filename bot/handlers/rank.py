@@ -6,7 +6,9 @@ only counts per unit, never a project, a problem or a name a member could not se
 anyway. A member's own unit is marked.
 
 The answer is a table (text) and then the bars (a picture, rendered off the event loop
-after the session is closed), so that the picture is what the phone shows last.
+after the session is closed), so that the picture is what the phone shows last. Townships
+and sub-districts, and departments, are two sections with their own ranks, and two
+pictures (an album) when the city has both.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from telegram import Update
+from telegram import InputMediaPhoto, Update
 from telegram.ext import Application, CommandHandler
 
 from bot import charts
@@ -26,6 +28,8 @@ from storage.ranking import (
     LEFT_OUT_WEIGHT,
     RESULTS,
     Figure,
+    Group,
+    RankGroup,
     Ranking,
     UnitScore,
     parse_period,
@@ -67,10 +71,15 @@ def figure_text(lang: str, name: str, f: Figure) -> str:
     return t(lang, "rank.count", label=label, count=f.count, of=f.of, pct=round(100 * f.rate))
 
 
-def left_out_text(lang: str, name: str, why: str) -> str:
+def left_out_text(lang: str, name: str, why: str, group: Group = Group.TOWNS) -> str:
     """`签约 —（本期全市无签约，不计分）` or `问题按期答复 —（权重为 0，不计分）`: a figure
-    scored for no unit, named once instead of as a 0% that looks counted."""
-    reason = "rank.why.weight" if why == LEFT_OUT_WEIGHT else f"rank.why.city.{name}"
+    scored for no unit of GROUP, named once instead of as a 0% that looks counted."""
+    if why == LEFT_OUT_WEIGHT:
+        reason = "rank.why.weight"
+    elif group is Group.DEPARTMENTS:
+        reason = f"rank.why.dept.{name}"
+    else:
+        reason = f"rank.why.city.{name}"
     return t(lang, "rank.left_out", label=t(lang, f"rank.fig.{name}"), why=t(lang, reason))
 
 
@@ -89,8 +98,24 @@ def rank_text(lang: str, r: Ranking, own_unit: int | None = None) -> str:
             return t(lang, "rank.no_units")
         return t(lang, "rank.nothing", period=period, **_dates(r))
     lines = [t(lang, "rank.title", period=period, **_dates(r))]
+    for group in r.groups:
+        lines += ["", t(lang, f"rank.group.{group.group.value}")]
+        lines += _group_lines(lang, group, own_unit)
+    weightless = [n for n, why in r.left_out.items() if why == LEFT_OUT_WEIGHT]
+    if weightless:
+        lines.append("")
+        lines += [left_out_text(lang, name, LEFT_OUT_WEIGHT) for name in weightless]
+    prev = t(lang, f"rank.prev.{r.period.value}")
+    lines += ["", t(lang, "rank.vs", prev=prev, **_dates(r, prev=True)), t(lang, "rank.method")]
+    return "\n".join(lines)
+
+
+def _group_lines(lang: str, g: RankGroup, own_unit: int | None) -> list[str]:
+    """One section: per unit its rank, change, score and the group's figures; then its
+    units with nothing to judge and its figures scored for none of them."""
+    lines: list[str] = []
     sep = t(lang, "rank.sep")
-    for row in r.rows:
+    for row in g.rows:
         lines.append("")
         lines.append(
             t(
@@ -104,39 +129,52 @@ def rank_text(lang: str, r: Ranking, own_unit: int | None = None) -> str:
             )
         )
         for key, names in (("rank.results", RESULTS), ("rank.diligence", DILIGENCE)):
-            shown = [figure_text(lang, n, row.figures[n]) for n in names if n not in r.left_out]
+            shown = [
+                figure_text(lang, n, row.figures[n])
+                for n in names
+                if n in g.figures and n not in g.left_out
+            ]
             if shown:
                 lines.append(t(lang, key, figures=Raw(sep.join(shown))))
-    if r.idle:
-        lines += ["", t(lang, "rank.idle", units=t(lang, "join.sep").join(r.idle))]
-    if r.left_out:
+    if g.idle:
+        lines += ["", t(lang, "rank.idle", units=t(lang, "join.sep").join(g.idle))]
+    # A weight of 0 is the config's, said once for both groups (see rank_text).
+    left_out = {n: why for n, why in g.left_out.items() if why != LEFT_OUT_WEIGHT}
+    if left_out:
         lines.append("")
-        lines += [left_out_text(lang, name, why) for name, why in r.left_out.items()]
-    prev = t(lang, f"rank.prev.{r.period.value}")
-    lines += ["", t(lang, "rank.vs", prev=prev, **_dates(r, prev=True)), t(lang, "rank.method")]
-    return "\n".join(lines)
+        lines += [left_out_text(lang, name, why, g.group) for name, why in left_out.items()]
+    return lines
 
 
-def rank_picture(lang: str, r: Ranking) -> Picture:
-    """The bars: one per ranked unit, best first, its score and its change as the note.
-    Labels are plain text (the picture is no HTML)."""
+def rank_pictures(lang: str, r: Ranking) -> list[Picture]:
+    """The bars, one picture per group with ranked units (towns first): one bar per
+    unit, best first, its score and its change as the note. Labels are plain text (the
+    picture is no HTML)."""
     period = t(lang, f"rank.period.{r.period.value}")
-    # Drawn in the order of their values: rounded as shown, a tie keeps the ranking's order.
-    bars = [
-        charts.Bar(f"{row.rank}. {row.unit}", round(row.score, 1), change_mark(lang, row))
-        for row in r.rows
-    ]
     prev = t(lang, f"rank.prev.{r.period.value}")
     dates = _dates(r)
-    return Picture(
-        lang,
-        t(lang, "rank.chart", period=period, **dates),
-        t(lang, "rank.caption", period=period, n=len(r.rows), prev=prev, **dates),
-        bars,
-    )
+    pictures = []
+    for g in r.groups:
+        if not g.rows:
+            continue
+        name = t(lang, f"rank.group_name.{g.group.value}")
+        # Drawn in the order of their values: rounded as shown, a tie keeps the ranking's order.
+        bars = [
+            charts.Bar(f"{row.rank}. {row.unit}", round(row.score, 1), change_mark(lang, row))
+            for row in g.rows
+        ]
+        pictures.append(
+            Picture(
+                lang,
+                t(lang, "rank.chart", period=period, group=name, **dates),
+                t(lang, "rank.caption", period=period, group=name, n=len(bars), prev=prev, **dates),
+                bars,
+            )
+        )
+    return pictures
 
 
-async def rank(call: Call) -> Picture | None:
+async def rank(call: Call) -> list[Picture]:
     """Rank the units over this month, quarter or year; say it, and return the bars."""
     period = parse_period(" ".join(call.words))
     config = call.svc.config
@@ -151,20 +189,30 @@ async def rank(call: Call) -> Picture | None:
         instruction_days=config.work.instruction_days,
     )
     call.say(rank_text(call.lang, result, call.member.unit_id))
-    return rank_picture(call.lang, result) if result.rows else None
+    return rank_pictures(call.lang, result)
 
 
 _rank = guarded(rank)
 
 
 async def rank_command(update: Update, context: Context) -> None:
-    """Answer /rank with the table, then the bars as a photo."""
-    picture = await _rank(update, context)
+    """Answer /rank with the table, then the bars: a photo, or an album of one per group."""
+    result = await _rank(update, context)
     chat = update.effective_chat
-    if not isinstance(picture, Picture) or chat is None:
+    if not isinstance(result, list) or chat is None:
         return
-    png = await asyncio.to_thread(charts.rank_png, picture.lang, picture.title, picture.bars)
-    await context.bot.send_photo(chat.id, png, caption=picture.caption)
+    pictures = [p for p in result if isinstance(p, Picture)]
+    pngs = [await asyncio.to_thread(charts.rank_png, p.lang, p.title, p.bars) for p in pictures]
+    if len(pngs) == 1:
+        await context.bot.send_photo(chat.id, pngs[0], caption=pictures[0].caption)
+    elif pngs:
+        await context.bot.send_media_group(
+            chat.id,
+            [
+                InputMediaPhoto(png, caption=p.caption)
+                for png, p in zip(pngs, pictures, strict=True)
+            ],
+        )
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -12,8 +12,12 @@ ZH: dict[str, str] = {
     "rank.prev.quarter": "上季度",
     "rank.prev.year": "上年度",
     "rank.title": "🏆 <b>{period}单位排名</b>（{start} 至 {end}）",
-    "rank.chart": "{period}单位排名 {start} 至 {end}",
-    "rank.caption": "{period}单位排名（{start} 至 {end}），共 {n} 个单位；名次变化与{prev}比较",
+    "rank.chart": "{period}单位排名 · {group} {start} 至 {end}",
+    "rank.caption": "{period}单位排名 · {group}（{start} 至 {end}），共 {n} 个单位；名次变化与{prev}比较",
+    "rank.group.towns": "🏘 <b>乡镇、街道</b>（比成果、比作风）",
+    "rank.group.departments": "🏛 <b>市直部门</b>（比作风：部门不负责项目，不比成果）",
+    "rank.group_name.towns": "乡镇街道",
+    "rank.group_name.departments": "市直部门",
     "rank.vs": "名次变化与{prev}（{start} 至 {end}）比较；— 为上期未上榜。",
     "rank.row": "{mark}{rank}. <b>{unit}</b> {change}  <b>{score}</b> 分",
     "rank.own": "👉 ",
@@ -46,9 +50,14 @@ ZH: dict[str, str] = {
     "rank.why.city.problems": "本期全市无到期问题",
     "rank.why.city.instructions": "本期全市无到期批示",
     "rank.why.city.reports": "本期全市无应报周报",
+    "rank.why.dept.milestones": "本期各部门无到期节点",
+    "rank.why.dept.problems": "本期各部门无到期问题",
+    "rank.why.dept.instructions": "本期各部门无到期批示",
+    "rank.why.dept.reports": "本期各部门无应报周报",
     "rank.method": (
         "<i>说明：签约 2/5 即 5 个可签约（洽谈中）项目中签约 2 个，开工、投产同理。"
-        "各项比率按经验贝叶斯向全市本期比率收缩（先验相当于 5 个事项）：事项少的单位靠近全市水平，"
+        "乡镇街道与市直部门分组排名，部门不负责项目，只比作风。"
+        "各项比率按经验贝叶斯向本组本期比率收缩（先验相当于 5 个事项）：事项少的单位靠近全市水平，"
         "事项多的按自己的记录；一件事项说明不了多少，1/1 不会压过 29/30，0/30 低于 0/1；"
         "成果按在推项目数折算，与全市进度相当计 50 分、两倍及以上计满分，小单位不吃亏；"
         "没有到期事项的指标不计分，其权重分给其他指标；得分相同名次并列。</i>"
@@ -71,8 +80,12 @@ EN: dict[str, str] = {
     "rank.prev.quarter": "last quarter",
     "rank.prev.year": "last year",
     "rank.title": "🏆 <b>{period}: units ranked</b> ({start} to {end})",
-    "rank.chart": "{period}: units ranked, {start} to {end}",
-    "rank.caption": "{period}: units ranked ({start} to {end}), {n} units; changes against {prev}",
+    "rank.chart": "{period}: units ranked, {group}, {start} to {end}",
+    "rank.caption": "{period}: units ranked, {group} ({start} to {end}), {n} {n:s/unit/units}; changes against {prev}",
+    "rank.group.towns": "🏘 <b>Townships and sub-districts</b> (results and diligence)",
+    "rank.group.departments": "🏛 <b>Departments</b> (diligence: they own no projects, so no results)",
+    "rank.group_name.towns": "townships and sub-districts",
+    "rank.group_name.departments": "departments",
     "rank.vs": "Changes against {prev} ({start} to {end}); — not ranked then.",
     "rank.row": "{mark}{rank}. <b>{unit}</b> {change}  <b>{score}</b> points",
     "rank.own": "👉 ",
@@ -105,10 +118,15 @@ EN: dict[str, str] = {
     "rank.why.city.problems": "no problem due in the city this period",
     "rank.why.city.instructions": "no instruction due in the city this period",
     "rank.why.city.reports": "no weekly report due in the city this period",
+    "rank.why.dept.milestones": "no milestone due for any department this period",
+    "rank.why.dept.problems": "no problem due for any department this period",
+    "rank.why.dept.instructions": "no instruction due for any department this period",
+    "rank.why.dept.reports": "no weekly report due for any department this period",
     "rank.method": (
         "<i>How to read it: signed 2/5 means 2 of the 5 projects that could sign (negotiating) "
-        "signed, and so on for started and operating. Every share is shrunk toward the "
-        "city's share this period (empirical Bayes, a prior worth 5 items): a unit with few "
+        "signed, and so on for started and operating. Townships and sub-districts are "
+        "ranked apart from departments, which own no projects and are judged on diligence "
+        "alone. Every share is shrunk toward its group's share this period (empirical Bayes, a prior worth 5 items): a unit with few "
         "items sits near the city, one with many is judged on its own record: one item says "
         "little, so 1 of 1 never beats 29 of 30, and 0 of 30 is below 0 of 1. Results "
         "are counted per project in play, the city's pace scoring 50 and twice it or more "
