@@ -15,6 +15,7 @@ from bot.delivery import drain_job
 from bot.flow import build_conversation, stale_button_handler
 from bot.handlers import (
     charts,
+    groups,
     ledger,
     notices,
     problems,
@@ -115,6 +116,8 @@ def build_application(
     # leftovers: stale flow buttons, a ledger file sent without a caption (after the flows,
     # whose question it may answer) and the catch-all that refuses strangers.
     start.register(app)
+    # The bot's own membership changes: no command, no member, so first and apart.
+    groups.register(app)
     projects.register(app)
     charts.register(app)
     report.register(app)

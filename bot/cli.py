@@ -12,9 +12,10 @@ import asyncio
 import logging
 import os
 import re
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,10 @@ class StoreError(Exception):
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(getattr(args, "config", None))
+    config = load_config(getattr(args, "config", None))
+    # Known from here on to every log line and error message, which then show it hidden.
+    hide_token(config.telegram.token)
+    return config
 
 
 def _store_source(args: argparse.Namespace, config: Config) -> str:
@@ -601,6 +605,69 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the SQLite store to FILE, consistent even while the bot writes to it."""
+    config = _config(args)
+    url, source = config.store.url, _store_source(args, config)
+    shown = f"{store_name(url)} ({source})"
+    out = Path(args.file)
+    file = _sqlite_file(url)
+    if file is None:
+        raise ConfigError(
+            f"the store {shown} is not an SQLite file: back it up with PostgreSQL's own "
+            "`pg_dump -Fc -f FILE DBNAME` (restore with pg_restore; see Backup in the README)"
+        )
+    if not file.exists():
+        raise StoreError(f"there is no store at {shown}: nothing to back up")
+    if out.absolute() == file.absolute():
+        raise ConfigError(f"{out} is the store itself: name another file for the copy")
+    if out.is_dir():
+        raise ConfigError(f"{out} is a folder: name the file to write")
+    if out.exists() and not args.force:
+        raise ConfigError(f"{out} exists: add --force to replace it")
+    if not out.absolute().parent.is_dir():
+        raise ConfigError(f"cannot write {out}: the folder {out.absolute().parent} does not exist")
+    try:
+        pages = backup_sqlite(file, out)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot back up the store {shown}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(f"the store {shown} is copied to {out} ({pages} pages, integrity checked)")
+    return 0
+
+
+def backup_sqlite(store: Path, out: Path) -> int:
+    """Copy the SQLite database STORE to OUT with SQLite's online backup, which sees only
+    committed transactions, whatever other connections (the running bot) are doing.
+
+    The copy is written beside OUT and renamed over it only once it passes
+    `PRAGMA integrity_check`, so a failed backup leaves an existing OUT as it was. Returns
+    the copy's size in pages; raises sqlite3.Error (the store cannot be read, or the copy
+    is damaged) or OSError (OUT cannot be written).
+    """
+    partial = out.with_name(f".{out.name}.partial")
+    partial.unlink(missing_ok=True)
+    try:
+        # Read-only, by URI: a missing store must not be created, nor the store changed.
+        with (
+            closing(sqlite3.connect(f"{store.absolute().as_uri()}?mode=ro", uri=True)) as src,
+            closing(sqlite3.connect(partial)) as dst,
+        ):
+            # In one step: steps of a few pages would restart whenever the bot writes.
+            src.backup(dst)
+            # The copy stands alone: no -wal file beside it to be left behind or lost.
+            dst.execute("PRAGMA journal_mode=DELETE")
+            (verdict,) = dst.execute("PRAGMA integrity_check").fetchone()
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(f"the copy fails its integrity check: {verdict}")
+            (pages,) = dst.execute("PRAGMA page_count").fetchone()
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return int(pages)
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --config and -v work before or after the sub-command (`wallchart run --config x`).
     # SUPPRESS keeps a sub-command's missing option from hiding one given before it.
@@ -648,6 +715,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="the .xlsx to write (default: its name in this folder)")
     p.add_argument("--db", help="an SQLite file instead of the configured store (the demo's)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the workbook")
+    p = add("backup", cmd_backup)
+    p.add_argument("file", help="the SQLite file to write the copy to")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     p = add("demo", cmd_demo)
     p.add_argument("--db", default=DEMO_DB, help=f"SQLite file to fill (default {DEMO_DB})")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the city")
@@ -665,13 +735,65 @@ def build_parser() -> argparse.ArgumentParser:
 CHATTY = ("httpx", "apscheduler", "alembic")
 
 
+REDACTED = "[REDACTED]"
+# A bot token as it appears in every Bot API URL (https://api.telegram.org/bot<id>:<secret>/):
+# hidden even when it is not the configured one (a token given some other way).
+_TOKEN_IN_URL = re.compile(r"bot\d+:[A-Za-z0-9_-]+")
+_tokens: set[str] = set()
+
+
+def hide_token(token: str) -> None:
+    """Hide TOKEN (the bot's, as set) in every later log line and error message."""
+    if token:
+        _tokens.add(token)
+
+
+def redact(text: str) -> str:
+    """TEXT with every known token, and anything shaped like `bot<digits>:<secret>`,
+    replaced by REDACTED."""
+    # Longest first: a token that contains another is hidden whole.
+    for token in sorted(_tokens, key=len, reverse=True):
+        text = text.replace(token, REDACTED)
+    return _TOKEN_IN_URL.sub(f"bot{REDACTED}", text)
+
+
+class RedactToken(logging.Filter):
+    """Hides the bot token in a record's message, its arguments and its traceback.
+
+    httpx logs every request's URL, and the token is part of that URL; PTB's and httpx's
+    exceptions may carry it too. Installed on the handlers, as a filter on a logger would
+    not see the records of the loggers below it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # The message is formatted here, once: an argument may be an object (an httpx URL)
+        # whose text holds the token.
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format: the handler reports it, with the arguments unseen
+            message = f"{record.msg} (arguments that do not fit it)"
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
 def configure_logging(verbose: bool) -> None:
     """Wallchart's own INFO lines; the chatty libraries' at WARNING. With -v everything
-    at DEBUG, and the libraries' routine work at INFO."""
+    at DEBUG, and the libraries' routine work at INFO. Every handler hides the bot token."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    hide_token(os.environ.get(TOKEN_ENV, ""))
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactToken) for f in handler.filters):
+            handler.addFilter(RedactToken())
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
     # A drain longer than its interval makes APScheduler warn at every skipped run; the
@@ -686,7 +808,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except (ConfigError, StoreError) as exc:
         # One line, whatever the driver said: the operator reads it in a terminal or a log.
-        print(f"wallchart: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(f"wallchart: {redact(' '.join(str(exc).split()))}", file=sys.stderr)
         return 2
     return code
 

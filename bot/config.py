@@ -5,6 +5,7 @@ The token may come from the environment (WALLCHART_TOKEN) so that the file can b
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -22,6 +23,8 @@ from storage.models import ProblemCategory
 from storage.ranking import Weights
 from storage.rules import PlanStep
 from storage.workdays import WorkCalendar
+
+log = logging.getLogger("wallchart.config")
 
 TOKEN_ENV = "WALLCHART_TOKEN"
 CONFIG_ENV = "WALLCHART_CONFIG"
@@ -360,6 +363,31 @@ def load_config(path: str | Path | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"{p}: cannot be read: {exc.strerror or exc}") from None
     try:
-        return parse_config(raw)
+        config = parse_config(raw)
     except ConfigError as exc:
         raise ConfigError(f"{p}: {exc}") from None
+    warning = loose_permissions(p, raw)
+    if warning:
+        log.warning("%s", warning)
+    return config
+
+
+def loose_permissions(path: Path, raw: dict[str, Any]) -> str | None:
+    """The warning for a config file at PATH (parsed as RAW) that holds the bot token and
+    that the file's group or others may read; None when the token is not in the file, is
+    overridden by $WALLCHART_TOKEN, or the file is private. The warning never shows the
+    token."""
+    telegram = raw.get("telegram")
+    in_file = isinstance(telegram, dict) and bool(telegram.get("token"))
+    if not in_file or os.environ.get(TOKEN_ENV) or os.name == "nt":
+        return None
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return (
+        f"{path} holds the Telegram token and its group or others can read it "
+        f"(mode {mode:04o}): run `chmod 600 {path}`, or give the token in ${TOKEN_ENV}"
+    )

@@ -34,6 +34,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import SchedulerConfig
+from bot.group_links import bot_left
 from bot.handlers.base import Context, services, split_message
 from bot.keyboards import inline_markup
 from bot.texts import t
@@ -317,8 +318,12 @@ class _Drain:
             return await self._fail(row, exc)
         return await self._retry(row, self.now() + _backoff(attempts), exc, remainder)
 
-    async def _forbidden(self, row: Due, exc: Forbidden) -> datetime:
-        """Blocked or deactivated: mark the member unreachable and tell their head once."""
+    async def _forbidden(self, row: Due, exc: Forbidden) -> datetime | None:
+        """Blocked or deactivated: mark the member unreachable and tell their head once.
+
+        A unit's group that removed the bot is unlinked (its pending rows closed, its head
+        and the coordinators told): None, so the group's further rows are not tried.
+        """
         self.touched.add(row.id)
         async with self.write_lock, self.sessions() as session:
             # The system acts here, not a member.
@@ -343,6 +348,10 @@ class _Drain:
                     await enqueue(session, unreachable_notices(member, heads, self.now()))
                     if not heads:
                         log.warning("member %s is unreachable and has no head to tell", member.id)
+            elif await bot_left(session, row.chat_id, self.now()) is not None:
+                await session.commit()
+                self.counts["unreachable"] += 1
+                return None
             await session.commit()
         self.counts["unreachable"] += 1
         return self.now()

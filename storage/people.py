@@ -7,12 +7,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import agenda
 from storage.errors import Refused
-from storage.models import Invite, Member, Role, Unit, UnitKind, utcnow
+from storage.models import Invite, Member, Outbox, OutboxStatus, Role, Unit, UnitKind, utcnow
 from storage.rules import Action, may_invite, require, role_fits_unit
 
 # No 0/O/1/I: codes are read aloud and typed from paper.
@@ -162,6 +162,28 @@ async def link_group(session: AsyncSession, member: Member, unit: Unit, chat_id:
         await session.flush()
     unit.chat_id = chat_id
     await session.flush()
+
+
+async def unlink_chat(session: AsyncSession, chat_id: int) -> Unit | None:
+    """The bot left the group CHAT_ID (removed, or told so by a 403): unlink it from its
+    unit and close the outbox rows still pending for it. Returns the unit that had it,
+    None when no unit did (an unrelated group, or already unlinked).
+
+    The closed rows are copies: whatever a unit's group is sent, its members are sent too
+    (bot.handlers.problems.notify_unit), so nothing is re-addressed. Through the ORM, so
+    the audit log records the change.
+    """
+    unit = await unit_by_chat(session, chat_id)
+    if unit is None:
+        return None
+    unit.chat_id = None
+    await session.flush()
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.chat_id == chat_id, Outbox.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.UNREACHABLE, last_error="group removed the bot")
+    )
+    return unit
 
 
 async def answerable_for(session: AsyncSession, member: Member) -> list[Member]:

@@ -649,6 +649,7 @@ def _store_config(tmp_path: Path, url: str) -> Path:
     path = tmp_path / "store.toml"
     # A token, so that `run` goes for the store instead of showing the demo.
     path.write_text(f'[telegram]\ntoken = "123:TEST"\n[store]\nurl = "{url}"\n')
+    path.chmod(0o600)  # a token in a file others read is warned about
     return path
 
 
@@ -734,6 +735,7 @@ def _run_config(tmp_path: Path, base_url: str, token: str = "123:WRONG") -> Path
         f'[telegram]\ntoken = "{token}"\nbase_url = "{base_url}"\n'
         f'[store]\nurl = "sqlite:///{tmp_path / "city.sqlite3"}"\n'
     )
+    path.chmod(0o600)  # as it should be: a token in a file others read is warned about
     return path
 
 
@@ -913,3 +915,200 @@ async def test_the_running_bot_logs_no_job_runs_unless_verbose(
     running = [r.getMessage() for r in caplog.records if r.name.startswith("apscheduler")]
     job_lines = [m for m in running if 'Running job "outbox' in m or "executed successfully" in m]
     assert bool(job_lines) is verbose, running
+
+
+# --- backup -------------------------------------------------------------------------------
+
+
+def _probe_rows(db: Path) -> int:
+    with closing(sqlite3.connect(db)) as conn:
+        return int(conn.execute("SELECT count(*) FROM probe").fetchone()[0])
+
+
+def test_backup_copies_the_committed_rows_while_a_writer_holds_a_transaction(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The copy is the store as committed: a transaction still open elsewhere (the running
+    bot's) is not in it, and does not stop the copy."""
+    demo_city(tmp_path, capsys)
+    db = tmp_path / "demo.sqlite3"
+    path = tmp_path / "c.toml"
+    path.write_text(f'[store]\nurl = "sqlite:///{db}"\n')
+    with closing(sqlite3.connect(db, isolation_level=None)) as writer:
+        writer.execute("CREATE TABLE probe (n INTEGER)")
+        writer.executemany("INSERT INTO probe VALUES (?)", [(n,) for n in range(100)])
+        units = writer.execute("SELECT count(*) FROM units").fetchone()[0]
+        projects = writer.execute("SELECT count(*) FROM projects").fetchone()[0]
+        writer.execute("BEGIN IMMEDIATE")
+        writer.executemany("INSERT INTO probe VALUES (?)", [(n,) for n in range(100, 150)])
+        writer.execute("DELETE FROM projects")
+        out = tmp_path / "copy.sqlite3"
+        assert main(["--config", str(path), "backup", str(out)]) == 0
+        writer.execute("COMMIT")
+    assert f"is copied to {out}" in capsys.readouterr().out
+    with closing(sqlite3.connect(out)) as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert copy.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        assert copy.execute("SELECT count(*) FROM units").fetchone()[0] == units > 0
+        assert copy.execute("SELECT count(*) FROM projects").fetchone()[0] == projects > 0
+        assert sorted(n for (n,) in copy.execute("SELECT n FROM probe")) == list(range(100))
+    assert _probe_rows(db) == 150
+    assert sorted(p.name for p in tmp_path.glob("*copy*")) == ["copy.sqlite3"]
+
+
+def test_backup_while_rows_are_being_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A writer committing row after row meanwhile: the copy holds a prefix of them, whole."""
+    import threading
+
+    db = tmp_path / "city.sqlite3"
+    config = tmp_path / "c.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{db}"\n')
+    assert main(["--config", str(config), "migrate"]) == 0
+    with closing(sqlite3.connect(db)) as conn:
+        # WAL, as the bot's store: readers and the writer do not wait for each other.
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        conn.execute("CREATE TABLE probe (n INTEGER, pad TEXT)")
+        conn.commit()
+    stop = threading.Event()
+    written: list[int] = []
+
+    def write() -> None:
+        with closing(sqlite3.connect(db, timeout=10)) as w:
+            n = 0
+            while not stop.is_set() or n < 200:
+                w.execute("INSERT INTO probe VALUES (?, ?)", (n, "x" * 2000))
+                w.commit()
+                written.append(n)
+                n += 1
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        while len(written) < 50:
+            stop.wait(0.01)
+        out = tmp_path / "copy.sqlite3"
+        assert main(["--config", str(config), "backup", str(out)]) == 0
+    finally:
+        stop.set()
+        writer.join(30)
+    with closing(sqlite3.connect(out)) as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        got = [n for (n,) in copy.execute("SELECT n FROM probe ORDER BY n")]
+    assert len(got) >= 50 and got == list(range(len(got)))
+    assert _probe_rows(db) == len(written) >= len(got)
+
+
+def test_backup_refuses_an_existing_file_unless_forced(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(config), "migrate"]) == 0
+    out = tmp_path / "old.sqlite3"
+    out.write_bytes(b"yesterday's copy")
+    capsys.readouterr()
+    assert main(["--config", str(config), "backup", str(out)]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert line == f"wallchart: {out} exists: add --force to replace it"
+    assert out.read_bytes() == b"yesterday's copy"
+    assert main(["--config", str(config), "backup", str(out), "--force"]) == 0
+    with closing(sqlite3.connect(out)) as copy:
+        assert copy.execute("SELECT count(*) FROM units").fetchone() == (0,)
+    # The store itself is never the copy's target, forced or not.
+    store = tmp_path / "city.sqlite3"
+    assert main(["--config", str(config), "backup", str(store), "--force"]) == 2
+    assert "is the store itself" in one_line(capsys.readouterr().err)
+
+
+def test_backup_without_a_store_writes_nothing(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "copy.sqlite3"
+    assert main(["--config", str(config), "backup", str(out)]) == 2
+    assert "there is no store at" in one_line(capsys.readouterr().err)
+    assert not out.exists() and not (tmp_path / "city.sqlite3").exists()
+
+
+def test_backup_of_postgresql_says_to_use_pg_dump(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "pg.toml"
+    path.write_text('[store]\nurl = "postgresql://wallchart:s3cret@db.example/city"\n')
+    out = tmp_path / "copy.sqlite3"
+    assert main(["--config", str(path), "backup", str(out)]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "pg_dump -Fc" in line and "pg_restore" in line
+    assert "postgresql://wallchart:***@db.example/city" in line and "s3cret" not in line
+    assert not out.exists()
+
+
+# --- the token stays out of the log ---------------------------------------------------------
+
+
+def test_the_token_never_reaches_the_log_or_the_error(tmp_path: Path) -> None:
+    """-v logs every request's URL (httpx), and the Bot API's URL holds the token: each
+    line shows it hidden, as does the one-line error."""
+    from tests.botapi_server import BotAPIServer
+    from tests.fakebot import FakeBotAPI
+
+    token = "987654:SECRET-token_value"
+    with BotAPIServer(FakeBotAPI(), token="123:RIGHT") as server:
+        path = _run_config(tmp_path, server.base_url, token=token)
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "-v", "--config", str(path), "run"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2
+    err = done.stderr
+    assert "Telegram refused the token" in err
+    assert "SECRET" not in err and "987654" not in err
+    requests = [line for line in err.splitlines() if "HTTP Request" in line]
+    assert requests and all("/bot[REDACTED]/getMe" in line for line in requests), err
+
+
+def test_the_redaction_covers_arguments_tracebacks_and_any_bot_url(
+    caplog: pytest.LogCaptureFixture, log_levels: None
+) -> None:
+    from bot.cli import configure_logging, hide_token
+
+    configure_logging(False)
+    hide_token("555:CONFIGURED")
+    caplog.set_level(logging.INFO)
+    log = logging.getLogger("wallchart.test")
+    log.info("GET %s", "https://api.telegram.org/bot555:CONFIGURED/getUpdates")
+    log.info("another %s", "https://example.org/bot42:OTHER_one-x/sendMessage")
+    log.info("bare %s", "555:CONFIGURED")
+    try:
+        raise RuntimeError("failed at https://api.telegram.org/bot555:CONFIGURED/getMe")
+    except RuntimeError:
+        log.exception("it failed")
+    text = caplog.text
+    assert "CONFIGURED" not in text and "OTHER_one" not in text, text
+    assert "https://api.telegram.org/bot[REDACTED]/getUpdates" in text
+    assert "https://example.org/bot[REDACTED]/sendMessage" in text
+    assert "bare [REDACTED]" in text
+    assert "failed at https://api.telegram.org/bot[REDACTED]/getMe" in text
+
+
+def test_a_token_in_a_file_others_read_is_one_warning_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        f'[telegram]\ntoken = "123456:VERY-SECRET"\n[store]\nurl = "sqlite:///{tmp_path / "x.db"}"\n'
+    )
+    path.chmod(0o644)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(path), "migrate"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and f"run `chmod 600 {path}`" in warnings[0], done.stderr
+    assert "SECRET" not in done.stderr + done.stdout

@@ -178,3 +178,57 @@ def test_file_mistakes_name_the_file_and_line(tmp_path: Path) -> None:
     path.write_bytes("[city]\nname = '青山市'\n".encode("gb18030"))
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(path)
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_a_token_in_a_file_others_read_is_warned_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, mode: int
+) -> None:
+    import logging
+
+    monkeypatch.delenv("WALLCHART_TOKEN", raising=False)
+    path = tmp_path / "config.toml"
+    path.write_text('[telegram]\ntoken = "123456:VERY-SECRET"\n')
+    path.chmod(mode)
+    with caplog.at_level(logging.WARNING):
+        assert load_config(path).telegram.token == "123456:VERY-SECRET"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        f"{path} holds the Telegram token and its group or others can read it "
+        f"(mode 0{mode:o}): run `chmod 600 {path}`, or give the token in $WALLCHART_TOKEN"
+    ]
+    assert "SECRET" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("mode", "toml", "env_token"),
+    [
+        (0o600, '[telegram]\ntoken = "123456:VERY-SECRET"\n', ""),
+        (0o400, '[telegram]\ntoken = "123456:VERY-SECRET"\n', ""),
+        (0o644, '[telegram]\nusername = "wallchart_bot"\n', ""),
+        (0o644, '[telegram]\ntoken = ""\n', ""),
+        # The environment's token is the one used: the file's is not the bot's secret.
+        (0o644, '[telegram]\ntoken = "123456:OLD"\n', "123456:FROM-ENV"),
+    ],
+    ids=["600", "400", "no token", "empty token", "token from the environment"],
+)
+def test_no_warning_for_a_private_file_or_no_token_in_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    mode: int,
+    toml: str,
+    env_token: str,
+) -> None:
+    import logging
+
+    if env_token:
+        monkeypatch.setenv("WALLCHART_TOKEN", env_token)
+    else:
+        monkeypatch.delenv("WALLCHART_TOKEN", raising=False)
+    path = tmp_path / "config.toml"
+    path.write_text(toml)
+    path.chmod(mode)
+    with caplog.at_level(logging.WARNING):
+        load_config(path)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

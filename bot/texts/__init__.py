@@ -19,6 +19,7 @@ from bot.texts import (
     charts,
     core,
     delivery,
+    groups,
     instructions,
     ledger,
     rank,
@@ -42,6 +43,7 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         **charts.ZH,
         **instructions.ZH,
         **rank.ZH,
+        **groups.ZH,
     },
     "en": {
         **core.EN,
@@ -54,6 +56,7 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         **charts.EN,
         **instructions.EN,
         **rank.EN,
+        **groups.EN,
     },
 }
 
