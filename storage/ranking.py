@@ -432,12 +432,13 @@ def _local(at: datetime | None, tz: tzinfo) -> date | None:
     return at.astimezone(tz).date() if at is not None else None
 
 
-def _judge(deadline: date, done: date | None, as_of: date) -> bool | None:
-    """On time (True), late (False), or not judged yet (None) on AS_OF."""
+def _judge(deadline: date, done: date | None, as_of: date, chased: bool = True) -> bool | None:
+    """On time (True), late (False), or not judged (None) on AS_OF: not due yet, or still
+    open past its deadline on an item the escalation no longer chases (CHASED false)."""
     if done is not None and done <= as_of:
         return done <= deadline
     # The deadline day itself is not late.
-    return False if deadline < as_of else None
+    return False if deadline < as_of and chased else None
 
 
 @dataclass
@@ -535,10 +536,8 @@ async def _milestones(
     for planned, done, unit_id, stage in rows:
         if planned is None or unit_id not in store.units:
             continue
-        verdict = _judge(planned, done, as_of)
+        verdict = _judge(planned, done, as_of, chased=stage in ACTIVE_STAGES)
         if verdict is None:
-            continue
-        if verdict is False and (done is None or done > as_of) and stage not in ACTIVE_STAGES:
             continue
         tallies[unit_id]["milestones"].add(verdict)
 
@@ -591,10 +590,8 @@ async def _problems(
             closed = _local(resolved, tz)
             if closed is not None and closed <= min(deadline, as_of):
                 continue  # signed off before the unit owed an answer
-        verdict = _judge(deadline, done, as_of)
+        verdict = _judge(deadline, done, as_of, chased=stage is not Stage.DROPPED)
         if verdict is None:
-            continue
-        if verdict is False and (done is None or done > as_of) and stage is Stage.DROPPED:
             continue
         tallies[unit_id]["problems"].add(verdict)
 
@@ -638,10 +635,8 @@ async def _instructions(
         if not start <= deadline <= as_of:
             continue
         done = _local(done_at, tz)
-        verdict = _judge(deadline, done, as_of)
+        verdict = _judge(deadline, done, as_of, chased=stage is not Stage.DROPPED)
         if verdict is None:
-            continue
-        if verdict is False and (done is None or done > as_of) and stage is Stage.DROPPED:
             continue
         tallies[unit_id]["instructions"].add(verdict)
 
