@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeDefault
+from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
@@ -15,6 +15,7 @@ from bot.delivery import drain_job
 from bot.flow import build_conversation, stale_button_handler
 from bot.handlers import (
     charts,
+    gate,
     groups,
     ledger,
     notices,
@@ -25,10 +26,11 @@ from bot.handlers import (
     start,
     undo,
 )
-from bot.handlers.base import SERVICES_KEY, Services, on_error, utc_clock
+from bot.handlers.base import on_error
 from bot.meeting import meeting_job
 from bot.persistence import StorePersistence
 from bot.routing import routing_gaps, tell_admins
+from bot.runtime import OUTBOX_JOB, SERVICES_KEY, Services, utc_clock
 from bot.scheduler import daily_job
 from bot.texts import t
 from storage.db import SessionMaker
@@ -64,6 +66,16 @@ MENU = (
 )
 
 
+class WallchartApplication(Application):  # type: ignore[type-arg]
+    """PTB's Application, reading a command in a photo's or document's caption as the
+    command (bot.handlers.gate.as_command) before any handler sees the update."""
+
+    async def process_update(self, update: object) -> None:
+        if isinstance(update, Update):
+            update = gate.as_command(update)
+        await super().process_update(update)
+
+
 def menu(lang: str) -> list[BotCommand]:
     return [BotCommand(name, t(lang, f"cmd.{name}")) for name in MENU]
 
@@ -95,7 +107,7 @@ def build_application(
 ) -> Application:  # type: ignore[type-arg]
     """Assemble the bot: connection to Telegram, persistence, services and handlers."""
     tg = config.telegram
-    builder: Any = ApplicationBuilder().token(tg.token)
+    builder: Any = ApplicationBuilder().application_class(WallchartApplication).token(tg.token)
     if tg.base_url:
         builder = builder.base_url(tg.base_url)
     if tg.base_file_url:
@@ -105,7 +117,8 @@ def build_application(
     if tg.rate_limit:
         # Without max_retries the limiter gives up on the first RetryAfter.
         builder = builder.rate_limiter(AIORateLimiter(max_retries=tg.max_retries))
-    builder = builder.persistence(StorePersistence(sessions, tg.persistence_interval))
+    # PTB's timer only deep-copies data the handlers already wrote (bot.persistence): rarely.
+    builder = builder.persistence(StorePersistence(sessions, update_interval=3600))
     app: Application = builder.post_init(_post_init).build()  # type: ignore[type-arg]
 
     calendar = config.work.calendar()
@@ -115,6 +128,8 @@ def build_application(
     # first, then the flows (which also own text typed in answer to a question), then the
     # leftovers: stale flow buttons, a ledger file sent without a caption (after the flows,
     # whose question it may answer) and the catch-all that refuses strangers.
+    # Forwarded and edited commands stop here, before any other group sees them.
+    gate.register(app)
     start.register(app)
     # The bot's own membership changes: no command, no member, so first and apart.
     groups.register(app)
@@ -131,13 +146,16 @@ def build_application(
     ledger.register_last(app)
     start.register_last(app)
     app.add_error_handler(on_error)
-    if config.scheduler.enabled:
-        schedule_jobs(app, config)
+    schedule_jobs(app, config)
     return app
 
 
 def schedule_jobs(app: Application, config: Config) -> None:  # type: ignore[type-arg]
-    """The daily tick, its catch-up at start, and the outbox sender.
+    """The outbox sender, and (unless [scheduler] enabled is false) the daily tick, its
+    catch-up at start and the meeting's briefing.
+
+    The sender always runs: replies whose send failed, and those of a process that died,
+    wait in the outbox. Only the active process runs jobs at all (bot.lease).
 
     PTB's JobQueue drops a job more than a second late unless told otherwise: the grace
     time lets a tick that was held up (a slow start, a long pause) still run, and the
@@ -145,8 +163,13 @@ def schedule_jobs(app: Application, config: Config) -> None:  # type: ignore[typ
     """
     queue = app.job_queue
     assert queue is not None, "install python-telegram-bot[job-queue]"
-    at = config.work.prompt_time.replace(tzinfo=config.city.tz)
     late_ok = {"misfire_grace_time": 6 * 3600, "coalesce": True}
+    queue.run_repeating(
+        drain_job, config.scheduler.drain_interval, first=1, name=OUTBOX_JOB, job_kwargs=late_ok
+    )
+    if not config.scheduler.enabled:
+        return
+    at = config.work.prompt_time.replace(tzinfo=config.city.tz)
     queue.run_daily(daily_job, at, name="daily-tick", job_kwargs=late_ok)
     # If the bot was down at prompt time, today's tick is made as soon as it is back.
     queue.run_once(daily_job, 1, name="catch-up", job_kwargs=late_ok)
@@ -155,6 +178,3 @@ def schedule_jobs(app: Application, config: Config) -> None:  # type: ignore[typ
         meeting_at = config.meeting.time.replace(tzinfo=config.city.tz)
         queue.run_daily(meeting_job, meeting_at, name="meeting", job_kwargs=late_ok)
         queue.run_once(meeting_job, 1, name="meeting-catch-up", job_kwargs=late_ok)
-    queue.run_repeating(
-        drain_job, config.scheduler.drain_interval, first=2, name="outbox", job_kwargs=late_ok
-    )

@@ -149,7 +149,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the bot with long polling; with no token set, build and show the demo instead."""
+    """Run the bot (long polling, or a webhook with --webhook URL); with no token set,
+    build and show the demo instead.
+
+    Every process stands by until it holds the lease (bot.lease): start two or more
+    against one PostgreSQL store and exactly one serves at a time.
+    """
     config = _config(args)
     if not config.telegram.token:
         print(
@@ -157,34 +162,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             "so here is the demo instead.\n"
         )
         return cmd_demo(args)
-    from telegram import Update
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.app import build_application
+    from bot.serve import serve
 
+    webhook = args.webhook or config.serve.webhook_url
+    if webhook and not webhook.startswith("https://") and not webhook.startswith("http://"):
+        raise ConfigError(f"--webhook {webhook}: give the public URL, https://…")
     open_store(config.store.url, _store_source(args, config))
-    engine = make_engine(config.store.url)
-    app = build_application(config, make_sessionmaker(engine))
-    # One loop for the check, the polling and the engine: its connections belong to it.
-    # (The migrations ran in a loop of their own and left none set; PTB takes this one.)
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
     try:
-        try:
-            # getMe first, by hand: PTB would log a refused token or an unreachable server
-            # with a traceback; here it is one line. Polling initializes the bot only once.
-            loop.run_until_complete(app.bot.initialize())
-        except InvalidToken:
-            raise ConfigError(f"Telegram refused the token ({_token_source(args)})") from None
-        except NetworkError as exc:
-            where = config.telegram.base_url or "https://api.telegram.org/bot"
-            raise ConfigError(f"cannot reach the Bot API at {where}: {exc.message}") from None
-        log.info("Wallchart is running; press Ctrl-C to stop")
-        app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
-    finally:
-        loop.run_until_complete(engine.dispose())
-        loop.close()
-    return 0
+        return asyncio.run(serve(config, webhook_url=webhook))
+    except InvalidToken:
+        raise ConfigError(f"Telegram refused the token ({_token_source(args)})") from None
+    except NetworkError as exc:
+        where = config.telegram.base_url or "https://api.telegram.org/bot"
+        raise ConfigError(f"cannot reach the Bot API at {where}: {exc.message}") from None
 
 
 def _token_source(args: argparse.Namespace) -> str:
@@ -688,7 +680,13 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(func=func)
         return command
 
-    add("run", cmd_run)
+    p = add("run", cmd_run)
+    p.add_argument(
+        "--webhook",
+        metavar="URL",
+        default="",
+        help="take updates by webhook at this public URL ([serve] listen/port serve it)",
+    )
     add("migrate", cmd_migrate)
     p = add("import", cmd_import)
     p.add_argument("file", help="ledger .xlsx (sheets units, projects) or projects .csv")

@@ -44,7 +44,8 @@ class TelegramConfig:
     admins: tuple[int, ...] = ()
     rate_limit: bool = True
     max_retries: int = 3
-    # Flow state is flushed to the store this often (seconds); a clean stop flushes at once.
+    # No longer used: a flow's state is written with each update (bot.persistence). Still
+    # read, so that an older config file keeps working.
     persistence_interval: float = 2.0
 
 
@@ -97,6 +98,25 @@ class SchedulerConfig:
     private_interval: float = 1.0
 
 
+@dataclass(frozen=True)
+class ServeConfig:
+    """How the bot process serves: long polling or a webhook, its HTTP server, and how a
+    standby process waits for the active one (bot.lease)."""
+
+    # Empty: long polling. A URL (https://bot.example.gov.cn/telegram): Telegram posts the
+    # updates there (`wallchart run --webhook URL` sets it too).
+    webhook_url: str = ""
+    # The HTTP server for the webhook and /health. Port 0: none in polling mode, 8080 in
+    # webhook mode.
+    listen: str = "127.0.0.1"
+    port: int = 0
+    # Telegram's X-Telegram-Bot-Api-Secret-Token, 1-256 of A-Z a-z 0-9 _ -; empty: one
+    # derived from the bot token, the same in every process.
+    secret_token: str = ""
+    # Seconds between a standby process's tries to become the active one.
+    standby_interval: float = 5.0
+
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -146,6 +166,7 @@ class Config:
     # [rank] is read straight into the ranking's own weights.
     rank: Weights = field(default_factory=Weights)
     meeting: MeetingConfig = field(default_factory=MeetingConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
     # Problem category → the unit that answers it by default.
     routing: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUTING))
     plan: tuple[PlanStep, ...] = DEFAULT_PLAN
@@ -162,6 +183,7 @@ SECTIONS: dict[str, type[Any]] = {
     "scheduler": SchedulerConfig,
     "rank": Weights,
     "meeting": MeetingConfig,
+    "serve": ServeConfig,
 }
 PLAN_STEP_KEYS = ("kind", "title", "days_before")
 _BACKENDS = ("sqlite", "postgresql", "postgres")
@@ -322,6 +344,9 @@ def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Conf
         raise ConfigError(
             f"[meeting] weekday: {config.meeting.weekday!r} is not one of {', '.join(WEEKDAYS)}"
         )
+    secret = config.serve.secret_token
+    if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise ConfigError("[serve] secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -")
     for alias, industry in config.city.industry_aliases.items():
         if industry not in config.city.industries:
             raise ConfigError(

@@ -1,7 +1,8 @@
 """The outbox sender: drains pending messages to Telegram within its limits.
 
-Rows are claimed in id order (so that two drains never take the same row) and sent
-concurrently across chats. Each row is marked as soon as Telegram took it (marks that
+Rows are claimed replies first, then in id order (so that two drains never take the same
+row), and sent concurrently across chats; a bulk row waits while a handler sends a reply
+(bot.runtime.ReplyFirst). Each row is marked as soon as Telegram took it (marks that
 finish together share a commit), so a crash re-sends at most the messages that were in
 flight and never loses one. The overall 30/s and the
 20/min per group are the bot's rate limiter's job (AIORateLimiter); one message a second
@@ -21,7 +22,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, ForceReply, InlineKeyboardMarkup, ReplyParameters
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import (
     BadRequest,
@@ -35,11 +37,11 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import SchedulerConfig
 from bot.group_links import bot_left
-from bot.handlers.base import Context, services, split_message
 from bot.keyboards import inline_markup
+from bot.runtime import Context, ReplyFirst, services, split_message
 from bot.texts import t
 from storage import outbox
-from storage.db import SessionMaker, set_actor
+from storage.db import SessionMaker, retrying, set_actor
 from storage.models import Member, OutboxStatus, utcnow
 from storage.outbox import Due, Message, enqueue
 from storage.people import answerable_for, member_by_tg
@@ -53,10 +55,10 @@ CONCURRENCY = 16
 MAX_BACKOFF = 300.0
 # drain_job drains again at once while batches come back full, at most this many times.
 MAX_ROUNDS = 25
-# A drain claims its rows by moving their not_before this far ahead, so that a second
-# drain (the kick after a handler's notice, another process) cannot take them too. Longer
-# than any drain lasts, retries inside the rate limiter included; rows of a drain that
-# died are sent again once it has passed.
+# A drain claims its rows (claimed_until) this long, so that a second drain (the kick
+# after a handler's notice) cannot take them too. Longer than any drain lasts, retries
+# inside the rate limiter included. A process that becomes the active one gives back
+# every claim at once (bot.serve), so the claims of a process that died are not waited out.
 CLAIM = timedelta(minutes=10)
 _ERROR_LENGTH = 300  # Outbox.last_error
 
@@ -64,6 +66,21 @@ _ERROR_LENGTH = 300  # Outbox.last_error
 # next drains send nothing until then instead of meeting it again. Keyed by the object's
 # identity (Bot's own equality is by Telegram bot id, which every test bot shares).
 _halted: dict[int, tuple[weakref.ref[Bot], datetime]] = {}
+
+
+# Rows Telegram took whose "sent" mark could not be written (the store's connection
+# dropped twice): never sent again, and marked by the next drain that can write. Kept per
+# store (the sessionmaker's identity; tests run several stores in one process).
+_unrecorded: dict[int, tuple[weakref.ref[SessionMaker], dict[int, dict[str, Any]]]] = {}
+
+
+def unrecorded(sessions: SessionMaker) -> dict[int, dict[str, Any]]:
+    """The sent rows of this store still to be marked: row id -> the mark's values."""
+    entry = _unrecorded.get(id(sessions))
+    if entry is None or entry[0]() is not sessions:
+        entry = (weakref.ref(sessions), {})
+        _unrecorded[id(sessions)] = entry
+    return entry[1]
 
 
 def _halted_until(bot: Bot) -> datetime | None:
@@ -156,8 +173,10 @@ class _Drain:
         sessions: SessionMaker,
         config: SchedulerConfig,
         now: Callable[[], datetime],
+        gate: ReplyFirst | None = None,
     ) -> None:
         self.bot = bot
+        self.gate = gate
         self.sessions = sessions
         self.config = config
         self.now = now
@@ -188,9 +207,15 @@ class _Drain:
     # --- reading
 
     async def take(self) -> list[Due]:
-        """Claim the due rows, at most a batch, in id order."""
+        """Claim the due rows, at most a batch, replies first, then in id order."""
         start = self.start
+        owed = unrecorded(self.sessions)
         async with self.write_lock, self.sessions() as session:
+            if owed:
+                # Sent by an earlier drain whose mark failed: marked now, never sent again.
+                await outbox.update_rows(session, list(owed.items()))
+                await session.commit()
+                owed.clear()
             rows = await outbox.due_rows(session, start, self.config.drain_batch)
             if rows:
                 # Rows that another drain claimed since they were read are left out.
@@ -230,13 +255,23 @@ class _Drain:
         async with self.write_lock:
             if not done.done():
                 batch, self.marks = self.marks, []
+                changes = [(rid, vals) for rid, vals, _ in batch]
+
+                async def write(session: AsyncSession) -> None:
+                    await outbox.update_rows(session, changes)
+
                 try:
-                    async with self.sessions() as session:
-                        await outbox.update_rows(session, [(rid, vals) for rid, vals, _ in batch])
-                        await session.commit()
+                    await retrying(self.sessions, write)
                 except Exception as exc:
-                    for *_, fut in batch:
-                        fut.set_exception(exc)
+                    log.error("could not record %d outbox mark(s): %s", len(batch), exc)
+                    owed = unrecorded(self.sessions)
+                    for rid, vals, fut in batch:
+                        if vals.get("status") == OutboxStatus.SENT:
+                            # Telegram has it: remember, so that it is not sent again.
+                            owed[rid] = vals
+                            fut.set_result(None)
+                        else:
+                            fut.set_exception(exc)
                 except BaseException:
                     for *_, fut in batch:
                         fut.cancel()
@@ -385,14 +420,21 @@ class _Drain:
             await self.defer([row], self.halt_until)
             return self.halt_until
         try:
-            markup = inline_markup(row.buttons)
+            markup: InlineKeyboardMarkup | ForceReply | None = inline_markup(row.buttons)
         except (TypeError, ValueError) as exc:
             return await self._fail(row, exc)
+        if markup is None and row.reply_to is not None:
+            # A question asked in a group: answered by replying, past privacy mode.
+            markup = ForceReply(selective=True)
+        if row.priority == outbox.BULK and self.gate is not None:
+            # A member waiting for the answer to what they just sent goes first.
+            await self.gate.bulk()
         parts = _parts(row)
         done = 0
         try:
             for i, (kind, text) in enumerate(parts):
-                buttons = markup if i == len(parts) - 1 else None
+                last = i == len(parts) - 1
+                buttons = markup if last else None
                 if kind == "text":
                     await self.bot.send_message(
                         row.chat_id,
@@ -400,6 +442,11 @@ class _Drain:
                         parse_mode=ParseMode.HTML,
                         disable_web_page_preview=True,
                         reply_markup=buttons,
+                        reply_parameters=(
+                            ReplyParameters(row.reply_to, allow_sending_without_reply=True)
+                            if row.reply_to is not None and last
+                            else None
+                        ),
                     )
                 else:
                     await self._send_file(row, text, buttons)
@@ -447,7 +494,9 @@ class _Drain:
             raise ValueError(f"attachment {attachment_id} is not in the store")
         return data
 
-    async def _send_file(self, row: Due, caption: str, markup: InlineKeyboardMarkup | None) -> None:
+    async def _send_file(
+        self, row: Due, caption: str, markup: InlineKeyboardMarkup | ForceReply | None
+    ) -> None:
         """The row's photo or document, with CAPTION (HTML) and the row's buttons."""
         attachment = row.attachment
         assert attachment is not None
@@ -495,12 +544,15 @@ async def drain(
     config: SchedulerConfig,
     *,
     now: Callable[[], datetime] = utcnow,
+    gate: ReplyFirst | None = None,
 ) -> DrainResult:
-    """Claim the outbox's due rows (at most drain_batch, in id order), send, mark each."""
+    """Claim the outbox's due rows (at most drain_batch, replies first), send, mark each.
+
+    GATE, when given, holds bulk rows back while a handler sends its replies."""
     halted = _halted_until(bot)
     if halted is not None and halted > now():
         return DrainResult()
-    run = _Drain(bot, sessions, config, now)
+    run = _Drain(bot, sessions, config, now, gate)
     rows = await run.take()
     try:
         await run.mark_unreachable_members(
@@ -531,7 +583,7 @@ async def drain_job(context: Context) -> None:
     svc = services(context)
     config = svc.config.scheduler
     for _ in range(MAX_ROUNDS):
-        result = await drain(context.bot, svc.sessions, config, now=svc.clock)
+        result = await drain(context.bot, svc.sessions, config, now=svc.clock, gate=svc.gate)
         if result.handled:
             log.info("outbox drained: %s", result)
         # A full batch means more may be due; every row taken got a later not_before or

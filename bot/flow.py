@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import html
-import re
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.format import item_label, milestone_title, short, stage
-from bot.handlers.base import END, Call, Context, guarded, refusal
+from bot.handlers.base import END, FLOW_KEY, FLOWS, Call, Context, guarded, refusal
 from bot.input import fold, skip_separators, split_command, take_word
 from bot.texts import CATALOG, Raw
 from storage import extensions
@@ -93,7 +92,6 @@ def _require_right(call: Call, command: Command) -> None:
         require(call.member.role, command.action)
 
 
-FLOW_KEY = "flow"
 CANCEL = "f:cancel"
 # Where a flow keeps the photo or document that came with it.
 FILE_ID, FILE_KIND = "_file_id", "_file_kind"
@@ -274,22 +272,18 @@ def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Conte
             _require_right(call, command)
             message = call.update.effective_message
             _, _, line = split_command(message.text or "" if message else "")
-            return await _advance(call, command, parse_line(command, line))
+            fields = parse_line(command, line)
+            # A command in a photo's caption (bot.handlers.gate): the file goes with it.
+            attached = _attached(call)
+            if attached and not command.files:
+                # Said rather than dropped in silence: the officer would think it kept.
+                call.say(call.t("flow.no_file"))
+            elif attached:
+                fields.update(attached)
+            return await _advance(call, command, fields)
 
         start.__name__ = f"cmd_{command.name}"
         return start
-
-    async def captioned(call: Call) -> object:
-        """A photo or document whose caption is a command: the file goes with it."""
-        message = call.update.effective_message
-        name, bot, line = split_command(message.caption or "" if message else "")
-        command = by_name.get(name)
-        if command is None or (bot and bot.lower() != call.context.bot.username.lower()):
-            return None  # a caption for another bot
-        call.user_data.pop(FLOW_KEY, None)
-        fields = parse_line(command, line)
-        fields.update(_attached(call))
-        return await _advance(call, command, fields)
 
     async def typed(call: Call) -> object:
         """Take a typed answer (or a file with a caption) for the field the flow waits for."""
@@ -334,27 +328,17 @@ def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Conte
         return END
 
     files = filters.PHOTO | filters.Document.ALL
-    text_in = MessageHandler(filters.TEXT & ~filters.COMMAND, guarded(typed))
+    text_in = MessageHandler(filters.TEXT & ~filters.COMMAND, guarded(typed, flow=True))
     # A file sent as the answer; a caption that is a command (/import…) is not an answer.
-    file_in = MessageHandler(files & ~filters.CaptionRegex(r"^/"), guarded(typed))
-    press = CallbackQueryHandler(guarded(pressed), pattern=r"^f:")
+    file_in = MessageHandler(files & ~filters.CaptionRegex(r"^/"), guarded(typed, flow=True))
+    press = CallbackQueryHandler(guarded(pressed, flow=True), pattern=r"^f:")
     states: dict[object, list[BaseHandler[Any, Context, object]]] = {
         STATES[ask]: [press, text_in, file_in] for ask in Ask
     }
     entry_points: list[BaseHandler[Any, Context, object]] = [
-        *(CommandHandler(c.name, guarded(entry(c))) for c in commands),
-        CallbackQueryHandler(guarded(go), pattern=r"^go:"),
+        *(CommandHandler(c.name, guarded(entry(c), flow=True)) for c in commands),
+        CallbackQueryHandler(guarded(go, flow=True), pattern=r"^go:"),
     ]
-    with_files = [c.name for c in commands if c.files]
-    if with_files:
-        # CommandHandler never looks at captions; only the commands that keep a file are
-        # taken here, so `/import` with the ledger stays with its own handler.
-        caption = re.compile(
-            rf"^/(?:{'|'.join(with_files)})(?:@\w+)?(?![A-Za-z0-9_])", re.IGNORECASE
-        )
-        entry_points.append(
-            MessageHandler(files & filters.CaptionRegex(caption), guarded(captioned))
-        )
     # Flows keep per-user state while buttons are pressed; PTB warns that CallbackQuery
     # handlers are then not tracked per message, which is exactly what we want.
     with warnings.catch_warnings():
@@ -362,9 +346,9 @@ def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Conte
         return ConversationHandler(
             entry_points=entry_points,
             states=states,
-            fallbacks=[CommandHandler("cancel", guarded(cancel))],
+            fallbacks=[CommandHandler("cancel", guarded(cancel, flow=True))],
             allow_reentry=True,
-            name="flows",
+            name=FLOWS,
             persistent=True,
         )
 

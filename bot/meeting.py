@@ -25,7 +25,7 @@ from bot.briefing import caption, file_name, load, workbook_bytes
 from bot.charts import render_city_chart
 from bot.config import Config
 from bot.format import day
-from bot.handlers.base import Context, kick_outbox, services
+from bot.runtime import Context, kick_outbox, services
 from bot.texts import Raw, t
 from storage.db import set_actor
 from storage.models import Member, Role

@@ -1,7 +1,13 @@
-"""PTB persistence in the store, so guided flows survive a restart.
+"""PTB persistence in the store, so guided flows survive a restart and a takeover.
 
 Only two things are kept: the conversation states of the flows and each user's flow
 scratch data. Bot and chat data are not used by Wallchart; the records are the truth.
+
+PTB writes persistence on a timer, after the handler's own commit: a crash between the
+two would lose a flow's step that the inbox counts as handled. So the handlers write the
+flow's state in their own transaction (bot.handlers.base.guarded), and this class only
+reads it, when the Application starts (PTB's ConversationHandler reads persisted state
+only then: a standby process builds its Application when it takes over, not before).
 """
 
 from __future__ import annotations
@@ -41,8 +47,9 @@ class StorePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         return {int(k): dict(v) for k, v in (await self._load(USER_SCOPE)).items()}
 
+    # Written by the handlers, in their own transaction (see the module's docstring).
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
-        await self._save(USER_SCOPE, str(user_id), data or None)
+        pass
 
     async def drop_user_data(self, user_id: int) -> None:
         await self._save(USER_SCOPE, str(user_id), None)
@@ -57,7 +64,7 @@ class StorePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        await self._save(f"conv:{name}", json.dumps(list(key)), new_state)
+        pass  # written by the handlers, in their own transaction
 
     # Chat data, bot data and callback data are not kept (store_data says so).
     async def get_chat_data(self) -> dict[int, dict[Any, Any]]:

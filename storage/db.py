@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 from storage import audit as _audit  # noqa: F401  (registers the audit hook on every Session)
 
 SessionMaker = async_sessionmaker[AsyncSession]
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def normalise_url(url: str) -> str:
@@ -53,3 +58,47 @@ def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
 def set_actor(session: AsyncSession, member_id: int | None) -> None:
     """Name the member whose changes this session will write to the audit log."""
     session.info["actor_id"] = member_id
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """Whether EXC is the store's connection dropping (or SQLite's lock not coming free in
+    time): a failure that running the same transaction again on a new connection cures."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            return True
+        orig = exc.orig
+        # asyncpg raises these when the server went away or the socket broke mid-query.
+        return type(orig).__name__ in _DROPPED or isinstance(orig, ConnectionError | OSError)
+    return isinstance(exc, ConnectionError)
+
+
+_DROPPED = frozenset(
+    {
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "InterfaceError",
+        "AdminShutdownError",
+        "CannotConnectNowError",
+    }
+)
+
+
+async def retrying(sessions: SessionMaker, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run WORK in a new session and commit it; once more, on a new connection, if the
+    connection dropped (`lost_connection`). Any other error, or a second drop, is raised.
+
+    WORK must be safe to run twice: the first run's transaction was rolled back.
+    """
+    for attempt in (1, 2):
+        try:
+            async with sessions() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        except Exception as exc:
+            if attempt == 2 or not lost_connection(exc):
+                raise
+            log.warning("the store's connection dropped; trying once more: %s", exc)
+    raise AssertionError("unreachable")  # pragma: no cover

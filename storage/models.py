@@ -24,6 +24,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -469,6 +470,12 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
     # A photo or document sent with `text` as its caption.
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    # Higher goes first: a reply to a member who just wrote (1) before bulk prompts (0).
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    # Set while a sender has taken the row; the active process clears what a dead one left.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A reply to this message in its chat (a question asked in a group).
+    reply_to: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class SchedulerRun(Base):
@@ -515,3 +522,42 @@ class ChatState(Base):
     key: Mapped[str] = mapped_column(String(60))
     data: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Inbox(Base):
+    """Every update from Telegram, stored before it is confirmed and marked once handled.
+
+    A crash between the two leaves the row pending, and the next active process handles
+    it; the primary key and the unique (chat, message) drop a redelivered update and a
+    message that arrives twice under two update ids.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "message_id"),
+        Index("ix_inbox_done_at", "done_at"),
+    )
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(30))
+    # Only for a new message: an edit or a button press keeps these None.
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Lease(Base):
+    """Who is the active process: it alone fetches updates, ticks and sends.
+
+    The lock itself is PostgreSQL's advisory lock (or a file lock beside a SQLite store);
+    this row only tells everyone, the health endpoint included, who holds it.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,15 @@ class Message:
     not_before: datetime | None = None
     # A file stored with add_attachment, sent with TEXT as its caption.
     attachment_id: int | None = None
+    # REPLY (1) goes before BULK (0): a member who just wrote waits for no prompt.
+    priority: int = 0
+    # Sent as a reply to this message, with a forced reply (a question in a group).
+    reply_to: int | None = None
+    # Taken by a sender until then (UTC): a reply the handler is sending itself.
+    claimed_until: datetime | None = None
+
+
+BULK, REPLY = 0, 1
 
 
 # What an attachment may be: how the sender sends it.
@@ -74,18 +83,24 @@ async def keys_like(session: AsyncSession, prefix: str) -> set[str]:
 
 
 async def enqueue(
-    session: AsyncSession, messages: Sequence[Message], now: datetime | None = None
+    session: AsyncSession,
+    messages: Sequence[Message],
+    now: datetime | None = None,
+    *,
+    fresh_keys: bool = False,
 ) -> int:
     """Add the messages whose keys are new; returns how many were added.
 
     The insert skips existing keys in the database itself (ON CONFLICT DO NOTHING), so two
-    scheduler processes or a tick run twice cannot queue a message twice.
+    scheduler processes or a tick run twice cannot queue a message twice. FRESH_KEYS says
+    the keys cannot be there yet (a handler's replies, keyed by its update id): the
+    look-up that makes a repeated tick cheap is then skipped.
     """
     if not messages:
         return 0
     keys = [m.key[:200] for m in messages]
     existing: set[str] = set()
-    for start in range(0, len(keys), 500):
+    for start in range(0, 0 if fresh_keys else len(keys), 500):
         chunk = keys[start : start + 500]
         existing |= set(
             await session.scalars(select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(chunk)))
@@ -110,6 +125,9 @@ async def enqueue(
             "not_before": m.not_before or now,
             "created_at": now,
             "attachment_id": m.attachment_id,
+            "priority": m.priority,
+            "reply_to": m.reply_to,
+            "claimed_until": m.claimed_until,
         }
         for key, m in fresh.items()
     ]
@@ -126,6 +144,27 @@ async def enqueue(
     for start in range(0, len(rows), 500):
         await session.execute(stmt, rows[start : start + 500])
     return len(rows)
+
+
+async def mark_replies_sent(session: AsyncSession, keys: Sequence[str], now: datetime) -> None:
+    """Record replies their handler sent itself (by dedupe key) as sent at NOW (UTC)."""
+    if not keys:
+        return
+    for start in range(0, len(keys), 500):
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.dedupe_key.in_(keys[start : start + 500]))
+            .values(status=OutboxStatus.SENT, sent_at=now, claimed_until=None)
+        )
+
+
+async def release_replies(session: AsyncSession, keys: Sequence[str], error: str) -> None:
+    """Give replies whose send failed to the sender: due at once, one attempt counted."""
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.dedupe_key.in_(list(keys)), Outbox.status == OutboxStatus.PENDING)
+        .values(claimed_until=None, attempts=Outbox.attempts + 1, last_error=error[:300])
+    )
 
 
 async def pending_count(session: AsyncSession) -> int:
@@ -163,10 +202,13 @@ class Due:
     # None when the row names no member
     reachable: bool | None
     attachment: AttachmentRef | None = None
+    reply_to: int | None = None
+    priority: int = BULK
 
 
 async def due_rows(session: AsyncSession, now: datetime, limit: int) -> list[Due]:
-    """Pending rows due at NOW, at most LIMIT, in id order; a row's file without its bytes."""
+    """Pending rows due at NOW, at most LIMIT, replies first and then in id order; a
+    row's file without its bytes."""
     result = await session.execute(
         select(
             Outbox.id,
@@ -179,35 +221,44 @@ async def due_rows(session: AsyncSession, now: datetime, limit: int) -> list[Due
             Attachment.id,
             Attachment.kind,
             Attachment.filename,
+            Outbox.reply_to,
+            Outbox.priority,
         )
         .outerjoin(Member, Member.id == Outbox.member_id)
         .outerjoin(Attachment, Attachment.id == Outbox.attachment_id)
-        .where(Outbox.status == OutboxStatus.PENDING, Outbox.not_before <= now)
-        .order_by(Outbox.id)
+        .where(*_due(now))
+        .order_by(Outbox.priority.desc(), Outbox.id)
         .limit(limit)
     )
     return [
         Due(
             *r[:7],
             attachment=AttachmentRef(r[7], r[8], r[9]) if r[7] is not None else None,
+            reply_to=r[10],
+            priority=r[11],
         )
         for r in result.all()
     ]
 
 
+def _due(now: datetime) -> tuple[Any, ...]:
+    """Pending, due, and not taken by a sender (or taken by one that let its claim lapse)."""
+    return (
+        Outbox.status == OutboxStatus.PENDING,
+        Outbox.not_before <= now,
+        or_(Outbox.claimed_until.is_(None), Outbox.claimed_until <= now),
+    )
+
+
 async def claim(
     session: AsyncSession, ids: Sequence[int], now: datetime, until: datetime
 ) -> list[int]:
-    """Move the rows' not_before to UNTIL, so no other drain takes them; return the ids
-    still pending and due (another drain may have claimed some since they were read)."""
+    """Take the rows until UNTIL, so no other drain takes them; return the ids still
+    pending and due (another drain may have claimed some since they were read)."""
     claimed = await session.scalars(
         update(Outbox)
-        .where(
-            Outbox.id.in_(ids),
-            Outbox.status == OutboxStatus.PENDING,
-            Outbox.not_before <= now,
-        )
-        .values(not_before=until)
+        .where(Outbox.id.in_(ids), *_due(now))
+        .values(claimed_until=until)
         .returning(Outbox.id)
     )
     return list(claimed)
@@ -222,10 +273,21 @@ async def release(
         .where(
             Outbox.id.in_(ids),
             Outbox.status == OutboxStatus.PENDING,
-            Outbox.not_before == claimed_until,
+            Outbox.claimed_until == claimed_until,
         )
-        .values(not_before=due)
+        .values(not_before=due, claimed_until=None)
     )
+
+
+async def release_all(session: AsyncSession) -> int:
+    """Give back every claim: called by a process that has just become the only sender,
+    so claims left by one that died are not waited out. Returns how many."""
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.status == OutboxStatus.PENDING, Outbox.claimed_until.is_not(None))
+        .values(claimed_until=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def last_sent(
@@ -250,9 +312,12 @@ async def last_sent(
 async def update_rows(
     session: AsyncSession, changes: Sequence[tuple[int, Mapping[str, Any]]]
 ) -> None:
-    """Set each row's values (status, sent_at, not_before, attempts…)."""
+    """Set each row's values (status, sent_at, not_before, attempts…); the row's claim
+    ends with it."""
     for row_id, values in changes:
-        await session.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
+        await session.execute(
+            update(Outbox).where(Outbox.id == row_id).values(claimed_until=None, **values)
+        )
 
 
 async def follow_chat(session: AsyncSession, old: int, new: int) -> None:

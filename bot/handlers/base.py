@@ -7,60 +7,58 @@ replies, so a refused or failed action leaves nothing half-written and says so.
 
 from __future__ import annotations
 
+import copy
 import html
+import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, InlineKeyboardMarkup, ReplyParameters, Update
-from telegram.constants import ChatType, MessageLimit, ParseMode
-from telegram.ext import ContextTypes, ConversationHandler
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ConversationHandler
 
-from bot.config import Config
 from bot.input import split_command, words
+from bot.runtime import (
+    SERVICES_KEY,
+    Context,
+    Services,
+    kick_outbox,
+    services,
+    split_message,
+    utc_clock,
+)
 from bot.texts import CATALOG, DEFAULT_LANG, Raw, both, t
-from storage.db import SessionMaker, set_actor
+from storage import flows, inbox, outbox
+from storage.db import lost_connection, retrying, set_actor
 from storage.errors import Refused
 from storage.models import Member, Role
-from storage.outbox import Buttons, Message, enqueue
+from storage.outbox import REPLY, Buttons, Message, enqueue
 from storage.people import ensure_admin, member_by_tg
-from storage.workdays import WorkCalendar
+
+__all__ = [
+    "END",
+    "SERVICES_KEY",
+    "Call",
+    "Context",
+    "Services",
+    "guarded",
+    "kick_outbox",
+    "on_error",
+    "refusal",
+    "send",
+    "services",
+    "split_message",
+    "utc_clock",
+]
 
 log = logging.getLogger(__name__)
 
-Context = ContextTypes.DEFAULT_TYPE
 END = ConversationHandler.END
-
-
-def utc_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Services:
-    """Long-lived things the handlers share; kept in bot_data under SERVICES_KEY."""
-
-    config: Config
-    sessions: SessionMaker
-    calendar: WorkCalendar
-    # Tests replace the clock to stand on a fixed day.
-    clock: Callable[[], datetime] = utc_clock
-
-    def today(self) -> date:
-        """Today in the city's own time zone."""
-        return self.clock().astimezone(self.config.city.tz).date()
-
-
-SERVICES_KEY = "services"
-
-
-def services(context: Context) -> Services:
-    svc = context.bot_data[SERVICES_KEY]
-    assert isinstance(svc, Services)
-    return svc
 
 
 Markup = InlineKeyboardMarkup | ForceReply
@@ -123,28 +121,6 @@ class Call:
 
 Handler = Callable[[Call], Awaitable[object]]
 Callback = Callable[[Update, Context], Coroutine[Any, Any, object]]
-
-
-def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Cut a long reply at line breaks into pieces Telegram accepts."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        pieces.append(current)
-    return pieces or [""]
 
 
 async def send(
@@ -220,64 +196,255 @@ def refusal(lang: str, exc: Refused) -> str:
     return t(lang, exc.key, **params)
 
 
-def guarded(handler: Handler) -> Callback:
-    """Run HANDLER as the registered member who sent the update, in one session."""
+# A reply is written to the outbox with the changes it confirms, taken by the handler that
+# sends it at once; should the process die before the send, the row is sent by the next
+# active process (which gives back every claim), and should the send fail, by the sender.
+REPLY_HOLD = timedelta(minutes=2)
+FLOWS = "flows"  # the name of the flows' ConversationHandler, its persistence scope
+FLOW_KEY = "flow"  # where a flow keeps its scratch in user_data while it asks
+
+
+def _buttons(markup: Markup | None) -> Buttons | None:
+    """The outbox's form of a keyboard (ForceReply is carried by reply_to instead)."""
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return None
+    return [
+        [[b.text, str(b.callback_data)] for b in row if b.callback_data is not None]
+        for row in markup.inline_keyboard
+    ]
+
+
+@dataclass
+class _Outcome:
+    """What one run of a handler left to do once its transaction committed."""
+
+    result: object = None
+    replies: list[tuple[str, Markup | None]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # the replies' outbox rows
+    notices: bool = False
+    stranger: bool = False
+    duplicate: bool = False
+
+
+async def answer_press(update: Update) -> None:
+    """Stop the phone's spinner. Cosmetic: a press older than Telegram's limit, or one
+    answered already, raises BadRequest, and the press is acted on all the same."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer()
+    except TelegramError as exc:
+        log.info("could not answer button press %s: %s", query.id, exc)
+
+
+def guarded(handler: Handler, *, flow: bool = False) -> Callback:
+    """Run HANDLER as the registered member who sent the update, in one session.
+
+    One transaction holds everything the update did: the handler's changes, its notices,
+    its replies (as outbox rows this process then sends itself), the inbox row marked
+    done, and, for the guided flows (FLOW), the flow's state. A dropped connection runs
+    it all once more on a new one.
+    """
 
     async def callback(update: Update, context: Context) -> object:
         user = update.effective_user
         chat = update.effective_chat
         if user is None or chat is None:
             return None
-        if update.callback_query is not None:
-            # Answer at once so the phone stops its spinner, whatever follows.
-            await update.callback_query.answer()
+        await answer_press(update)
         svc = services(context)
-        async with svc.sessions() as session:
-            member = await member_by_tg(session, user.id)
-            if member is None and user.id in svc.config.telegram.admins:
-                member = await ensure_admin(session, user.id, svc.config.city.service_center)
-                member.name = user.full_name[:100]
-            if member is None:
-                await refuse_stranger(update, context)
-                return END
-            set_actor(session, member.id)
-            # Read now: a rollback expires the member, and the refusal still needs its language.
-            lang = member.lang
-            call = Call(update, context, session, member, svc)
-            if not member.reachable:
-                # They write to the bot again, so they no longer block it.
-                member.reachable = True
+        before = copy.deepcopy(context.user_data) if context.user_data is not None else None
+        for attempt in (1, 2):
             try:
-                result = await handler(call)
-                await enqueue(session, call.notices, svc.clock())
-                await session.commit()
-            except Refused as exc:
-                await session.rollback()
-                call.replies = [(refusal(lang, exc), None)]
-                call.notices = []
-                result = END
-        message = update.message
-        for text, markup in call.replies:
-            # A question in a group is asked as a reply to the member's message, so that
-            # their answer comes back to a bot in privacy mode.
-            reply_to = message.message_id if isinstance(markup, ForceReply) and message else None
-            await send(context, chat.id, text, markup, reply_to)
-        if call.notices:
+                outcome = await _run(handler, update, context, svc, flow=flow, before=before)
+                break
+            except Exception as exc:
+                if attempt == 2 or not lost_connection(exc):
+                    raise
+                log.warning("update %s: the store's connection dropped", update.update_id)
+                if before is not None and context.user_data is not None:
+                    context.user_data.clear()
+                    context.user_data.update(copy.deepcopy(before))
+        if outcome.stranger:
+            await refuse_stranger(update, context)
+            return END
+        if outcome.duplicate:
+            return None
+        await _reply(update, context, svc, outcome)
+        if outcome.notices:
             kick_outbox(context)
-        return result
+        return outcome.result
 
     callback.__name__ = handler.__name__
     callback.__doc__ = handler.__doc__
     return callback
 
 
-def kick_outbox(context: Context) -> None:
-    """Drain the outbox now rather than at the next interval, when the scheduler runs here."""
-    from bot.delivery import drain_job  # the sender needs this module: import when used
+async def _run(
+    handler: Handler,
+    update: Update,
+    context: Context,
+    svc: Services,
+    *,
+    flow: bool,
+    before: dict[Any, Any] | None,
+) -> _Outcome:
+    """One attempt: the session, the member, the handler, the commit."""
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    uid = update.update_id
+    async with svc.sessions() as session:
+        member = await member_by_tg(session, user.id)
+        if member is None and user.id in svc.config.telegram.admins:
+            member = await ensure_admin(session, user.id, svc.config.city.service_center)
+            member.name = user.full_name[:100]
+        if member is None:
+            return _Outcome(stranger=True)
+        now = svc.clock()
+        if uid in svc.from_inbox and not await inbox.finish(session, uid, now):
+            # Handled before (a redelivery raced the first one): nothing to do or say.
+            log.info("update %s was handled already", uid)
+            return _Outcome(duplicate=True)
+        set_actor(session, member.id)
+        # Read now: a rollback expires the member, and the refusal still needs its language.
+        lang, member_id = member.lang, member.id
+        call = Call(update, context, session, member, svc)
+        if not member.reachable:
+            # They write to the bot again, so they no longer block it.
+            member.reachable = True
+        try:
+            result = await handler(call)
+        except Refused as exc:
+            await session.rollback()
+            if update.callback_query is not None:
+                # A press the member's own keyboard would not offer: logged, as a forged
+                # or stale payload may be someone probing.
+                log.warning(
+                    "refused button %r of member %s: %s",
+                    update.callback_query.data,
+                    member_id,
+                    exc.key,
+                )
+            call.replies = [(refusal(lang, exc), None)]
+            call.notices = []
+            result = END
+            if uid in svc.from_inbox:
+                await inbox.finish(session, uid, now)
+        outcome = _Outcome(result, call.replies, notices=bool(call.notices))
+        message = update.effective_message
+        rows = list(call.notices)
+        for i, (text, markup) in enumerate(call.replies):
+            key = f"reply:{uid}:{i}"
+            outcome.keys.append(key)
+            rows.append(
+                Message(
+                    key,
+                    chat.id,
+                    "reply",
+                    text,
+                    member_id,
+                    _buttons(markup),
+                    priority=REPLY,
+                    reply_to=(
+                        message.message_id
+                        if isinstance(markup, ForceReply) and message is not None
+                        else None
+                    ),
+                    claimed_until=now + REPLY_HOLD,
+                )
+            )
+        await enqueue(session, rows, now, fresh_keys=True)
+        await _keep_flow(session, update, context, flow=flow, result=result, before=before)
+        await outbox.mark_replies_sent(session, svc.take_sent_replies(), now)
+        await session.commit()
+    if uid in svc.from_inbox:
+        svc.finished.add(uid)
+    return outcome
 
-    queue = context.job_queue
-    if queue is not None and queue.scheduler.running:
-        queue.run_once(drain_job, 0, name="outbox-now")
+
+async def _keep_flow(
+    session: AsyncSession,
+    update: Update,
+    context: Context,
+    *,
+    flow: bool,
+    result: object,
+    before: dict[Any, Any] | None,
+) -> None:
+    """Write a guided flow's state with the update's changes, so that any process that
+    takes over (PTB reads persisted flows only as it starts) continues where this left."""
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    data = context.user_data
+    # A flow that never asked has no state to write (a command typed whole).
+    asking = FLOW_KEY in (before or {}) or (data is not None and FLOW_KEY in data)
+    if flow and isinstance(result, int) and asking:
+        state = None if result == END else result
+        await flows.save(session, f"conv:{FLOWS}", json.dumps([chat.id, user.id]), state)
+    if data is not None and data != before:
+        await flows.save(session, "user", str(user.id), copy.deepcopy(dict(data)) or None)
+
+
+async def _reply(update: Update, context: Context, svc: Services, outcome: _Outcome) -> None:
+    """Send the committed update's replies at once, ahead of any bulk prompt.
+
+    A send that fails (Telegram's 500, a timeout, a dropped connection) leaves its row and
+    the ones after it to the outbox's sender: the change is saved, so the member must
+    never read "nothing was saved", and the sender retries the confirmation.
+    """
+    chat = update.effective_chat
+    assert chat is not None
+    message = update.effective_message
+    sent: list[str] = []
+    async with svc.gate.replying():
+        for (text, markup), key in zip(outcome.replies, outcome.keys, strict=True):
+            # A question in a group is asked as a reply to the member's message, so that
+            # their answer comes back to a bot in privacy mode.
+            reply_to = message.message_id if isinstance(markup, ForceReply) and message else None
+            try:
+                await send(context, chat.id, text, markup, reply_to)
+            except TelegramError as exc:
+                log.warning("update %s: reply failed after the commit: %s", update.update_id, exc)
+                left = outcome.keys[len(sent) :]
+                await _hand_to_sender(svc, left, exc)
+                kick_outbox(context)
+                break
+            sent.append(key)
+    svc.sent_replies.extend(sent)
+    if not svc.batch_marks:
+        await flush_reply_marks(svc)
+
+
+async def _hand_to_sender(svc: Services, keys: Sequence[str], exc: BaseException) -> None:
+    """Give reply rows back to the sender, to be sent (again) as soon as it can."""
+
+    async def release(session: AsyncSession) -> None:
+        await outbox.release_replies(session, keys, f"{type(exc).__name__}: {exc}")
+
+    try:
+        await retrying(svc.sessions, release)
+    except Exception:
+        # They are still sent once their hold ends (REPLY_HOLD), only later.
+        log.exception("could not hand replies %s to the sender", list(keys))
+
+
+async def flush_reply_marks(svc: Services) -> None:
+    """Record the replies sent since the last record (they went out; not again)."""
+    keys = svc.take_sent_replies()
+    if not keys:
+        return
+
+    async def mark(session: AsyncSession) -> None:
+        await outbox.mark_replies_sent(session, keys, svc.clock())
+
+    try:
+        await retrying(svc.sessions, mark)
+    except Exception:
+        svc.sent_replies.extend(keys)
+        log.exception("could not record %d replies as sent; kept to record later", len(keys))
 
 
 async def on_error(update: object, context: Context) -> None:

@@ -12,7 +12,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import Application, ChatMemberHandler
 
 from bot.group_links import bot_left
-from bot.handlers.base import Context, kick_outbox, services
+from bot.runtime import Context, kick_outbox, services
 
 # The bot's statuses that mean it is out of the chat ("kicked" is PTB's BANNED).
 GONE = frozenset({ChatMemberStatus.LEFT, ChatMemberStatus.BANNED})
