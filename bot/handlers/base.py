@@ -452,13 +452,18 @@ async def on_error(update: object, context: Context) -> None:
     log.error("update failed: %r", update, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    # The failure may have been the store itself: the report must not raise in its turn.
+    user = update.effective_user
+    # The failure may have been the store itself: then the member's language comes from
+    # their Telegram, and the report is sent all the same.
+    lang = "en" if user is not None and (user.language_code or "").startswith("en") else "zh"
     try:
-        lang = "zh"
-        if update.effective_user is not None:
+        if user is not None:
             async with services(context).sessions() as session:
-                member = await member_by_tg(session, update.effective_user.id)
+                member = await member_by_tg(session, user.id)
                 lang = member.lang if member else lang
+    except Exception as exc:
+        log.warning("the member's language could not be read: %s", exc)
+    try:
         await send(context, update.effective_chat.id, t(lang, "err.internal"))
     except Exception:
         log.exception("could not report the failure")
