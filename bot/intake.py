@@ -24,8 +24,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.handlers.base import flush_reply_marks
-from bot.runtime import Services
+from bot.runtime import Services, flush_reply_marks
 from storage import inbox
 from storage.db import retrying
 

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.constants import MessageLimit
 from telegram.ext import ContextTypes
 
 from bot.config import Config
-from storage.db import SessionMaker
+from storage import outbox
+from storage.db import SessionMaker, retrying
 from storage.workdays import WorkCalendar
 
 Context = ContextTypes.DEFAULT_TYPE
+log = logging.getLogger(__name__)
 
 # The name of the outbox sender's repeating job (bot.app.schedule_jobs).
 OUTBOX_JOB = "outbox"
@@ -130,3 +134,19 @@ def kick_outbox(context: Context) -> None:
     for job in queue.get_jobs_by_name(OUTBOX_JOB):
         queue.run_once(job.callback, 0, name=f"{OUTBOX_JOB}-now")
         return
+
+
+async def flush_reply_marks(svc: Services) -> None:
+    """Record the replies sent since the last record (they went out; not again)."""
+    keys = svc.take_sent_replies()
+    if not keys:
+        return
+
+    async def mark(session: AsyncSession) -> None:
+        await outbox.mark_replies_sent(session, keys, svc.clock())
+
+    try:
+        await retrying(svc.sessions, mark)
+    except Exception:
+        svc.sent_replies.extend(keys)
+        log.exception("could not record %d replies as sent; kept to record later", len(keys))

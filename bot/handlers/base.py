@@ -27,6 +27,7 @@ from bot.runtime import (
     SERVICES_KEY,
     Context,
     Services,
+    flush_reply_marks,
     kick_outbox,
     services,
     split_message,
@@ -429,22 +430,6 @@ async def _hand_to_sender(svc: Services, keys: Sequence[str], exc: BaseException
     except Exception:
         # They are still sent once their hold ends (REPLY_HOLD), only later.
         log.exception("could not hand replies %s to the sender", list(keys))
-
-
-async def flush_reply_marks(svc: Services) -> None:
-    """Record the replies sent since the last record (they went out; not again)."""
-    keys = svc.take_sent_replies()
-    if not keys:
-        return
-
-    async def mark(session: AsyncSession) -> None:
-        await outbox.mark_replies_sent(session, keys, svc.clock())
-
-    try:
-        await retrying(svc.sessions, mark)
-    except Exception:
-        svc.sent_replies.extend(keys)
-        log.exception("could not record %d replies as sent; kept to record later", len(keys))
 
 
 async def on_error(update: object, context: Context) -> None:
