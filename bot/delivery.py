@@ -255,7 +255,12 @@ class _Drain:
         async with self.write_lock:
             if not done.done():
                 batch, self.marks = self.marks, []
-                changes = [(rid, vals) for rid, vals, _ in batch]
+                # One time for the batch's sent marks, so that they share one statement.
+                at = self.now()
+                changes = [
+                    (rid, {**vals, "sent_at": at} if "sent_at" in vals else vals)
+                    for rid, vals, _ in batch
+                ]
 
                 async def write(session: AsyncSession) -> None:
                     await outbox.update_rows(session, changes)

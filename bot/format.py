@@ -328,16 +328,19 @@ def today_text(
     work: WorkConfig,
     tz: tzinfo,
     approvals: Sequence[str] = (),
+    calendar: WorkCalendar | None = None,
 ) -> str:
     """A member's list for today (/today, and the demo): their own to-do first; for
     overseers, what climbed to them and then the city's overview, titled as such. Every
     day count is in working days, as in the daily prompt.
 
     APPROVALS: the requests for more time waiting for the member's decision, one line each.
+    CALENDAR: WORK's calendar, when the caller keeps one (the bot's services do): a new
+    one remembers no day yet and asks chinese_calendar afresh for every day counted.
     """
     if todo.empty and not approvals:
         return t(lang, "today.empty")
-    calendar = work.calendar()
+    calendar = calendar or work.calendar()
     lines = [t(lang, "today.title", date=day(lang, today))]
     if todo.instructions:
         # A leader's instruction comes first, as in the daily prompt.

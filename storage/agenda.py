@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -259,8 +259,18 @@ async def agenda(
         select(Milestone, Project)
         .join(Project, Project.id == Milestone.project_id)
         .where(*due_milestones(today, soon_days))
-        # A milestone is its owner's turn; the project's unit sees it on the card.
-        .where(func.coalesce(Milestone.owner_unit_id, Project.unit_id) == unit)
+        # A milestone is its owner's turn; the project's unit sees it on the card. Two
+        # indexed halves rather than coalesce(owner, unit), which reads every milestone.
+        .where(
+            Milestone.id.in_(
+                union_all(
+                    select(Milestone.id).where(Milestone.owner_unit_id == unit),
+                    select(Milestone.id)
+                    .join(Project, Project.id == Milestone.project_id)
+                    .where(Project.unit_id == unit, Milestone.owner_unit_id.is_(None)),
+                )
+            )
+        )
         .order_by(Milestone.planned_date, Project.code, Milestone.seq)
     )
     pairs = [(m, p) for m, p in (await session.execute(ms_stmt)).all()]

@@ -224,7 +224,8 @@ class Project(Base):
     investment: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
     land_mu: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     stage: Mapped[Stage] = mapped_column(_enum(Stage), default=Stage.NEGOTIATING)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # A unit's /today and prompt read its own projects and milestones: indexed.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     target_signed: Mapped[date | None] = mapped_column(Date)
     target_started: Mapped[date | None] = mapped_column(Date)
     target_operating: Mapped[date | None] = mapped_column(Date)
@@ -297,7 +298,7 @@ class Milestone(Base):
     kind: Mapped[str] = mapped_column(String(30), default="other")
     planned_date: Mapped[date | None] = mapped_column(Date)
     done_date: Mapped[date | None] = mapped_column(Date)
-    owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -313,11 +313,23 @@ async def update_rows(
     session: AsyncSession, changes: Sequence[tuple[int, Mapping[str, Any]]]
 ) -> None:
     """Set each row's values (status, sent_at, not_before, attempts…); the row's claim
-    ends with it."""
+    ends with it. Rows given the same values share one statement (a drain's marks)."""
+    groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
     for row_id, values in changes:
-        await session.execute(
-            update(Outbox).where(Outbox.id == row_id).values(claimed_until=None, **values)
-        )
+        key = tuple(sorted(values.items(), key=lambda kv: kv[0]))
+        try:
+            groups.setdefault(key, []).append(row_id)
+        except TypeError:  # a value that cannot be a key: a statement of its own
+            await session.execute(
+                update(Outbox).where(Outbox.id == row_id).values(claimed_until=None, **values)
+            )
+    for key, ids in groups.items():
+        for start in range(0, len(ids), 500):
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.id.in_(ids[start : start + 500]))
+                .values(claimed_until=None, **dict(key))
+            )
 
 
 async def follow_chat(session: AsyncSession, old: int, new: int) -> None:

@@ -30,6 +30,29 @@ async def unit_by_name(session: AsyncSession, name: str) -> Unit | None:
     return await session.scalar(select(Unit).where(func.lower(Unit.name) == name.strip().lower()))
 
 
+async def units_by_name(session: AsyncSession, names: Iterable[str]) -> dict[str, Unit]:
+    """The units bearing NAMES, each found as `unit_by_name` finds it, in one query.
+
+    Keyed by the name as asked for, trimmed and in lower case; a name no unit bears is
+    absent, and so is an empty one.
+    """
+    wanted = {n.strip().lower() for n in names if n.strip()}
+    if not wanted:
+        return {}
+    lowered = func.lower(Unit.name)
+    rows = await session.execute(select(lowered, Unit).where(lowered.in_(wanted)))
+    return {str(key): unit for key, unit in rows.all()}
+
+
+def keep(session: AsyncSession, obj: object) -> None:
+    """Hold OBJ for as long as SESSION lasts.
+
+    The identity map holds its objects weakly: one that a check loaded and let go is gone
+    again when the command asks for it by id, and that ask is a query once more.
+    """
+    session.info.setdefault("wallchart.kept", []).append(obj)
+
+
 async def unit_by_chat(session: AsyncSession, chat_id: int) -> Unit | None:
     return await session.scalar(select(Unit).where(Unit.chat_id == chat_id))
 
@@ -252,7 +275,10 @@ def pick_actors(
 async def actors_for(session: AsyncSession, unit_id: int, *, heads_first: bool) -> Actors:
     """`pick_actors` over the store: the active, reachable members of UNIT_ID's parent
     chain and the coordinators, not the whole city (this runs for every new problem)."""
-    parents = {u.id: u.parent_id for u in await units(session)}
+    parents = {
+        unit_id: parent_id
+        for unit_id, parent_id in (await session.execute(select(Unit.id, Unit.parent_id))).all()
+    }
     chain: list[int] = []
     current: int | None = unit_id
     while current is not None and current not in chain:

@@ -21,6 +21,7 @@ from storage.models import (
     Unit,
     utcnow,
 )
+from storage.people import keep
 from storage.projects import check_text, visible_project
 from storage.rules import Action, may_reply, may_resolve, require, sees_everything
 
@@ -40,6 +41,8 @@ async def visible_problem(session: AsyncSession, member: Member, problem_id: int
     problem = await session.get(Problem, problem_id)
     if problem is None or not (sees_everything(member.role) or _concerns(member, problem)):
         raise Refused("err.unknown_problem", id=problem_id)
+    # The flow's check, the command and its answer each look: held, it is one query.
+    keep(session, problem)
     return problem
 
 
@@ -63,9 +66,11 @@ async def raise_problem(
         unit_id=unit.id,
         reply_deadline=reply_deadline,
     )
+    # Both are in hand: set, they need no query to be loaded after the insert.
+    problem.project = project
+    problem.unit = unit
     session.add(problem)
     await session.flush()
-    await session.refresh(problem, ["project", "unit"])
     return problem
 
 

@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.agenda import ACTIVE_STAGES
@@ -63,8 +64,26 @@ def normal_code(code: str) -> str:
     return unicodedata.normalize("NFKC", code).strip().upper()
 
 
+# The projects this session found by code. A flow checks the code its command then runs
+# with, and the card looks again: the identity map answers only lookups by id, so without
+# this every look was a query. A code never changes, and a query would hand back the same
+# object (the identity map's) anyway; an expired one (after a rollback) is looked up anew.
+_BY_CODE = "wallchart.projects_by_code"
+
+
 async def project_by_code(session: AsyncSession, code: str) -> Project | None:
-    return await session.scalar(select(Project).where(Project.code == normal_code(code)))
+    """The project with CODE (in any width or case, see `normal_code`), or None."""
+    wanted = normal_code(code)
+    found: dict[str, Project] = session.info.setdefault(_BY_CODE, {})
+    known = found.get(wanted)
+    if known is not None:
+        state = inspect(known)
+        if state.persistent and not state.expired_attributes and known.code == wanted:
+            return known
+    project = await session.scalar(select(Project).where(Project.code == wanted))
+    if project is not None:
+        found[wanted] = project
+    return project
 
 
 async def visible_project(
@@ -188,10 +207,31 @@ class Card:
     checked: ProgressReport | None = None  # the last "no change" check, if after `last`
 
 
+async def latest_progress(
+    session: AsyncSession, project_id: int
+) -> tuple[ProgressReport | None, ProgressReport | None]:
+    """The latest real report and the latest check, as `last_progress` finds each, in
+    one query: the card shows both."""
+
+    def newest(kind: str) -> Any:
+        return (
+            select(func.max(ProgressReport.id))
+            .where(ProgressReport.project_id == project_id, ProgressReport.kind == kind)
+            .scalar_subquery()
+        )
+
+    found = {
+        r.kind: r
+        for r in await session.scalars(
+            select(ProgressReport).where(ProgressReport.id.in_([newest(REPORT), newest(NO_CHANGE)]))
+        )
+    }
+    return found.get(REPORT), found.get(NO_CHANGE)
+
+
 async def card(session: AsyncSession, member: Member, code: str) -> Card:
     project = await visible_project(session, member, code)
-    last = await last_progress(session, project.id)
-    checked = await last_progress(session, project.id, NO_CHANGE)
+    last, checked = await latest_progress(session, project.id)
     if checked is not None and last is not None and checked.id < last.id:
         checked = None
     return Card(

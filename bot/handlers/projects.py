@@ -394,7 +394,15 @@ async def today(call: Call) -> None:
         if allowed(call.member.role, Action.CARRY_OUT, own=True)
     ] + buttons
     call.say(
-        today_text(call.lang, todo, now_day, work, call.svc.config.city.tz, approvals),
+        today_text(
+            call.lang,
+            todo,
+            now_day,
+            work,
+            call.svc.config.city.tz,
+            approvals,
+            calendar=call.svc.calendar,
+        ),
         inline_markup(buttons),
     )
 

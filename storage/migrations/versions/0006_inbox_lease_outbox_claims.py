@@ -1,5 +1,5 @@
-"""the inbox of updates, the lease of the active process, and outbox claims, priority
-and replies
+"""the inbox of updates, the lease of the active process, outbox claims, priority and
+replies; indexes for a unit's own projects and milestones
 
 Revision ID: 0006
 Revises: 0005
@@ -49,9 +49,14 @@ def upgrade() -> None:
             sa.Column("claimed_until", storage.models.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("reply_to", sa.BigInteger(), nullable=True))
+    # A unit's /today read every milestone of the city without these.
+    op.create_index("ix_projects_unit_id", "projects", ["unit_id"], unique=False)
+    op.create_index("ix_milestones_owner_unit_id", "milestones", ["owner_unit_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_milestones_owner_unit_id", table_name="milestones")
+    op.drop_index("ix_projects_unit_id", table_name="projects")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_column("reply_to")
         batch_op.drop_column("claimed_until")
