@@ -41,15 +41,17 @@ MAX_BACKOFF = 30.0
 class Intake:
     """The inbox between Telegram and the Application, for one active process."""
 
-    def __init__(self, app: Application, svc: Services) -> None:  # type: ignore[type-arg]
+    def __init__(self, app: Application, svc: Services, lanes: int = 1) -> None:  # type: ignore[type-arg]
         self.app = app
         self.svc = svc
+        self.lanes = max(lanes, 1)
+        # lane -> the update it is handling
+        self.busy: dict[int, int] = {}
         self.queue: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
         # Updates whose handler wrote nothing, to be marked done together.
         self.unmarked: list[int] = []
         self.handled = 0
         self.stopping = False
-        self.idle = True
         svc.batch_marks = True
 
     # --- in
@@ -135,18 +137,40 @@ class Intake:
     # --- through
 
     async def work(self) -> None:
-        """Hand the queued updates to the Application, one at a time, oldest first, until
-        `stopping` is set (the update in hand is finished first)."""
+        """Hand the queued updates to the Application until `stopping` is set.
+
+        Each sender's updates go one at a time, oldest first, in a lane of their own (the
+        sender's id picks the lane), so one member's flow never runs two steps at once;
+        different members' updates run side by side in `lanes` lanes, which overlaps the
+        waits for the store. The update in hand is finished before a lane stops.
+        """
+        lanes = [asyncio.Queue[tuple[int, dict[str, Any]]]() for _ in range(self.lanes)]
+        workers = [
+            asyncio.create_task(self._lane(q), name=f"inbox-lane-{i}") for i, q in enumerate(lanes)
+        ]
+        try:
+            while not self.stopping:
+                update_id, payload = await self.queue.get()
+                lanes[_sender(payload) % len(lanes)].put_nowait((update_id, payload))
+        finally:
+            self.stopping = True
+            for lane, worker in zip(lanes, workers, strict=True):
+                if lane.empty() and self.busy.get(id(lane)) is None:
+                    worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _lane(self, lane: asyncio.Queue[tuple[int, dict[str, Any]]]) -> None:
         while not self.stopping:
-            self.idle = True
-            update_id, payload = await self.queue.get()
-            self.idle = False
+            update_id, payload = await lane.get()
+            self.busy[id(lane)] = update_id
             try:
                 await self.handle(update_id, payload)
             except Exception:
                 # Left pending: the next start tries it again.
                 log.exception("update %s could not be handled", update_id)
-            if self.queue.empty() or self.stopping:
+            finally:
+                del self.busy[id(lane)]
+            if (self.queue.empty() and lane.empty()) or self.stopping:
                 await self.flush()
 
     async def handle(self, update_id: int, payload: dict[str, Any]) -> None:
@@ -195,6 +219,17 @@ class Intake:
             await asyncio.sleep(3600)
 
 
+def _sender(payload: Mapping[str, Any]) -> int:
+    """Who sent the update (its user, else its chat): the key of its lane."""
+    for key, value in payload.items():
+        if key != "update_id" and isinstance(value, Mapping):
+            for field in ("from", "chat"):
+                who = value.get(field)
+                if isinstance(who, Mapping) and isinstance(who.get("id"), int):
+                    return abs(int(who["id"]))
+    return 0
+
+
 @contextlib.asynccontextmanager
 async def running(intake: Intake, *, polling: bool) -> AsyncIterator[None]:
     """Run the worker (and the poller, for long polling) until the block ends; then let
@@ -211,8 +246,8 @@ async def running(intake: Intake, *, polling: bool) -> AsyncIterator[None]:
             task.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
         intake.stopping = True
-        if intake.idle:
-            worker.cancel()
+        # The dispatcher waits on the queue; its lanes finish the update in hand.
+        worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
         with contextlib.suppress(Exception):
             await intake.flush()

@@ -23,10 +23,12 @@ import hmac
 import json
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import DBAPIError
 from telegram import Update
 from tornado.httpserver import HTTPServer
 from tornado.web import Application as WebApplication
@@ -47,6 +49,8 @@ BEAT = 5.0
 # Exit status when the lease was lost: EX_TEMPFAIL, "try again".
 LOST_LEASE = 75
 WEBHOOK_PORT = 8080
+# Members whose updates are handled side by side on PostgreSQL (bot.intake).
+LANES = 8
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -209,7 +213,7 @@ async def _active(
     # getMe first: a refused token stops here, before this process calls itself active.
     await app.initialize()
     try:
-        released = await retrying(sessions, take_over)
+        released = await _taking_over(sessions, take_over)
         log.info(
             "this process (%s) is active; %d outbox claim(s) given back", state.holder, released
         )
@@ -222,7 +226,10 @@ async def _active(
         else:
             # Telegram refuses getUpdates while a webhook is set.
             await app.bot.delete_webhook()
-        intake = Intake(app, svc)
+        # PostgreSQL serves several members' updates at once; SQLite has one writer, and
+        # its busy wait sleeps, so there one lane is faster.
+        lanes = LANES if sessions.kw["bind"].dialect.name == "postgresql" else 1
+        intake = Intake(app, svc, lanes)
         await app.start()
         state.intake = intake
         state.role = "active"
@@ -232,10 +239,17 @@ async def _active(
                 log.info("Wallchart is running; press Ctrl-C to stop")
                 while not stop.is_set():
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), BEAT)
-                    if not await lease.still_held():
+                        async with asyncio.timeout(BEAT):
+                            await _first(stop, lease.lost)
+                    if lease.lost.is_set() or not await lease.still_held():
                         log.critical("the lease was lost; stopping so that another takes over")
                         lost = True
+                        # The standby may be active already: no more sending from here.
+                        # The drain in progress is cut short (what it had in flight may
+                        # go out once more) rather than finished while the other process
+                        # sends the same rows.
+                        if app.job_queue is not None:
+                            await app.job_queue.stop(wait=False)
                         break
                     await _beat(sessions, state.holder, svc)
         finally:
@@ -244,6 +258,34 @@ async def _active(
         return LOST_LEASE if lost else 0
     finally:
         await app.shutdown()
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Return when one of EVENTS is set."""
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
+# SQLSTATE of a deadlock and of a serialization failure: the transaction may run again.
+_TRY_AGAIN = frozenset({"40P01", "40001"})
+
+
+async def _taking_over(sessions: SessionMaker, take_over: Callable[[Any], Awaitable[int]]) -> int:
+    """Run TAKE_OVER (it gives back every outbox claim), again if it met a deadlock: a
+    predecessor that lost its lease may still be marking rows as it stops."""
+    for attempt in range(1, 4):
+        try:
+            return await retrying(sessions, take_over)
+        except DBAPIError as exc:
+            if attempt == 3 or getattr(exc.orig, "sqlstate", None) not in _TRY_AGAIN:
+                raise
+            log.warning("taking over met a deadlock; trying again: %s", exc.orig)
+            await asyncio.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def _beat(sessions: SessionMaker, holder: str, svc: Services) -> None:
