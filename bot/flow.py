@@ -31,7 +31,16 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.format import item_label, milestone_title, short, stage
-from bot.handlers.base import END, FLOW_KEY, FLOWS, Call, Context, guarded, refusal
+from bot.handlers.base import (
+    END,
+    FLOW_KEY,
+    FLOWS,
+    Call,
+    Context,
+    guarded,
+    log_refused_press,
+    refusal,
+)
 from bot.input import fold, skip_separators, split_command, take_word
 from bot.texts import CATALOG, Raw
 from storage import extensions
@@ -163,6 +172,7 @@ async def _advance(
             except Refused as exc:
                 if ask not in answered and ask not in _REST:
                     raise
+                log_refused_press(call, exc.key)
                 call.say(refusal(call.lang, exc))
                 del fields[ask.value]
                 return await _ask(call, command, fields, ask)
@@ -304,6 +314,7 @@ def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Conte
         state = call.user_data.get(FLOW_KEY) or {}
         if len(parts) != 3 or parts[0] != "f" or parts[1] != state.get("ask"):
             # A forged or outdated payload: say so and keep waiting for a real answer.
+            log_refused_press(call, "err.bad_button")
             call.say(call.t("err.bad_button"))
             return None
         await _drop_buttons(call)
@@ -315,6 +326,7 @@ def build_conversation(commands: Sequence[Command]) -> ConversationHandler[Conte
         parts = (query.data if query and query.data else "").split(":", 2)
         command = by_name.get(parts[1]) if len(parts) == 3 else None
         if command is None:
+            log_refused_press(call, "err.bad_button")
             call.say(call.t("err.bad_button"))
             return END
         call.user_data.pop(FLOW_KEY, None)
@@ -373,6 +385,7 @@ async def _answer(call: Call, commands: dict[str, Command], value: str, *, typed
     """
     state = call.user_data.get(FLOW_KEY)
     if not isinstance(state, dict) or state.get("cmd") not in commands:
+        log_refused_press(call, "err.stale_button")
         call.say(call.t("err.stale_button"))
         return END
     command = commands[state["cmd"]]
@@ -409,6 +422,7 @@ async def _drop_buttons(call: Call) -> None:
 
 async def stale_button(call: Call) -> None:
     """A button from a flow that has already ended."""
+    log_refused_press(call, "err.stale_button")
     call.say(call.t("err.stale_button"))
 
 

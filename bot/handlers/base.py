@@ -49,6 +49,7 @@ __all__ = [
     "Services",
     "guarded",
     "kick_outbox",
+    "log_refused_press",
     "on_error",
     "refusal",
     "send",
@@ -237,6 +238,14 @@ async def answer_press(update: Update) -> None:
         await query.answer()
     except TelegramError as exc:
         log.info("could not answer button press %s: %s", query.id, exc)
+
+
+def log_refused_press(call: Call, key: str) -> None:
+    """Log a button press refused without ending the flow it belongs to, as `guarded`
+    logs the others: a payload the member's own keyboard would not offer may be forged."""
+    query = call.update.callback_query
+    if query is not None:
+        log.warning("refused button %r of member %s: %s", query.data, call.member.id, key)
 
 
 def guarded(handler: Handler, *, flow: bool = False) -> Callback:

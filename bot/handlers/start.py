@@ -246,8 +246,9 @@ async def link(call: Call) -> None:
 
 
 async def unknown_button(call: Call) -> None:
-    """A button press no handler knows."""
-    call.say(call.t("err.bad_button"))
+    """A button press no handler knows: refused (which logs it, as a forged payload may be
+    someone probing), never acted on."""
+    raise Refused("err.bad_button")
 
 
 async def cancel_nothing(call: Call) -> None:
