@@ -37,6 +37,9 @@ POLL_LIMIT = 100
 KEEP_HANDLED = timedelta(days=7)
 MAX_BACKOFF = 30.0
 
+# A queued update: its id, its JSON and, when long polling read it already, the Update.
+Queued = tuple[int, dict[str, Any], Update | None]
+
 
 class Intake:
     """The inbox between Telegram and the Application, for one active process."""
@@ -47,7 +50,7 @@ class Intake:
         self.lanes = max(lanes, 1)
         # lane -> the update it is handling
         self.busy: dict[int, int] = {}
-        self.queue: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
+        self.queue: asyncio.Queue[Queued] = asyncio.Queue()
         # Updates whose handler wrote nothing, to be marked done together.
         self.unmarked: list[int] = []
         self.handled = 0
@@ -56,8 +59,13 @@ class Intake:
 
     # --- in
 
-    async def keep(self, payloads: Sequence[Mapping[str, Any]]) -> list[int]:
+    async def keep(
+        self, payloads: Sequence[Mapping[str, Any]], updates: Sequence[Update] = ()
+    ) -> list[int]:
         """Commit the updates to the inbox and queue the new ones; returns their ids.
+
+        UPDATES, when given, are the same updates already read (long polling), so that
+        they are not read from their JSON a second time.
 
         Raises what the store raises (after one retry on a dropped connection): the
         caller must then not confirm the updates to Telegram.
@@ -76,8 +84,9 @@ class Intake:
 
         kept = await retrying(self.svc.sessions, store)
         by_id = {r.update_id: r for r in rows}
+        read = {u.update_id: u for u in updates}
         for update_id in kept:
-            self.queue.put_nowait((update_id, dict(by_id[update_id].payload)))
+            self.queue.put_nowait((update_id, dict(by_id[update_id].payload), read.get(update_id)))
         if len(kept) < len(rows):
             log.info("dropped %d update(s) already in the inbox", len(rows) - len(kept))
         return kept
@@ -89,8 +98,8 @@ class Intake:
             return await inbox.pending(session, limit=100_000)
 
         rows = await retrying(self.svc.sessions, read)
-        for row in rows:
-            self.queue.put_nowait(row)
+        for update_id, payload in rows:
+            self.queue.put_nowait((update_id, payload, None))
         if rows:
             log.info("resuming %d update(s) left unhandled", len(rows))
         return len(rows)
@@ -114,7 +123,7 @@ class Intake:
                     allowed_updates=Update.ALL_TYPES,
                 )
                 if updates:
-                    await self.keep([u.to_dict() for u in updates])
+                    await self.keep([u.to_dict() for u in updates], updates)
                     offset = updates[-1].update_id + 1
                 failures = 0
             except asyncio.CancelledError:
@@ -144,14 +153,14 @@ class Intake:
         different members' updates run side by side in `lanes` lanes, which overlaps the
         waits for the store. The update in hand is finished before a lane stops.
         """
-        lanes = [asyncio.Queue[tuple[int, dict[str, Any]]]() for _ in range(self.lanes)]
+        lanes = [asyncio.Queue[Queued]() for _ in range(self.lanes)]
         workers = [
             asyncio.create_task(self._lane(q), name=f"inbox-lane-{i}") for i, q in enumerate(lanes)
         ]
         try:
             while not self.stopping:
-                update_id, payload = await self.queue.get()
-                lanes[_sender(payload) % len(lanes)].put_nowait((update_id, payload))
+                item = await self.queue.get()
+                lanes[_sender(item[1]) % len(lanes)].put_nowait(item)
         finally:
             self.stopping = True
             for lane, worker in zip(lanes, workers, strict=True):
@@ -159,12 +168,12 @@ class Intake:
                     worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
 
-    async def _lane(self, lane: asyncio.Queue[tuple[int, dict[str, Any]]]) -> None:
+    async def _lane(self, lane: asyncio.Queue[Queued]) -> None:
         while not self.stopping:
-            update_id, payload = await lane.get()
+            update_id, payload, update = await lane.get()
             self.busy[id(lane)] = update_id
             try:
-                await self.handle(update_id, payload)
+                await self.handle(update_id, payload, update)
             except Exception:
                 # Left pending: the next start tries it again.
                 log.exception("update %s could not be handled", update_id)
@@ -173,9 +182,12 @@ class Intake:
             if (self.queue.empty() and lane.empty()) or self.stopping:
                 await self.flush()
 
-    async def handle(self, update_id: int, payload: dict[str, Any]) -> None:
+    async def handle(
+        self, update_id: int, payload: dict[str, Any], update: Update | None = None
+    ) -> None:
         """One update through the Application; its inbox row marked done by the end."""
-        update = Update.de_json(payload, self.app.bot)
+        if update is None:
+            update = Update.de_json(payload, self.app.bot)
         svc = self.svc
         svc.from_inbox.add(update_id)
         try:

@@ -47,8 +47,7 @@ async def through_inbox(h: Harness, *updates: dict[str, Any]) -> list[str]:
     before = len(h.api.calls)
     await intake.keep(list(updates))
     while not intake.queue.empty():
-        update_id, payload = intake.queue.get_nowait()
-        await intake.handle(update_id, payload)
+        await intake.handle(*intake.queue.get_nowait())
     await intake.flush()
     await h.drain()
     return [str(p["text"]) for m, p in h.api.calls[before:] if m == "sendMessage"]
@@ -88,9 +87,9 @@ async def test_a_row_handled_by_another_worker_is_not_handled_again(h: Harness) 
     update = message(OFFICER, "/progress XNY01 水电接入")
     intake = Intake(h.app, svc_of(h))
     await intake.keep([update])
-    update_id, payload = intake.queue.get_nowait()
-    await intake.handle(update_id, payload)
-    await intake.handle(update_id, payload)
+    queued = intake.queue.get_nowait()
+    await intake.handle(*queued)
+    await intake.handle(*queued)
     assert await count(h, ProgressReport) == 1
     assert len([p for m, p in h.api.calls if m == "sendMessage"]) == 1
 
@@ -245,8 +244,7 @@ async def test_a_confirmation_that_fails_after_the_commit_is_sent_later(
     h.api.handle = flaky  # type: ignore[method-assign]
     intake = Intake(h.app, svc_of(h))
     await intake.keep([message(OFFICER, "/progress XNY01 确认失败也不能说没保存")])
-    update_id, payload = intake.queue.get_nowait()
-    await intake.handle(update_id, payload)
+    await intake.handle(*intake.queue.get_nowait())
     await intake.flush()
     assert await count(h, ProgressReport) == 1
     assert t("zh", "err.internal") not in h.api.texts(OFFICER)
