@@ -68,11 +68,12 @@ MENU = (
 
 class WallchartApplication(Application):  # type: ignore[type-arg]
     """PTB's Application, reading a command in a photo's or document's caption as the
-    command (bot.handlers.gate.as_command) before any handler sees the update."""
+    command, and without NUL characters (bot.handlers.gate.normalise), before any handler
+    sees the update."""
 
     async def process_update(self, update: object) -> None:
         if isinstance(update, Update):
-            update = gate.as_command(update)
+            update = gate.normalise(update)
         await super().process_update(update)
 
 

@@ -34,7 +34,6 @@ from bot.config import (
 )
 from bot.format import plain
 from bot.texts import t
-from bot.texts.ledger import describe
 from storage.db import SessionMaker, make_engine, make_sessionmaker, set_actor
 from storage.errors import Refused
 from storage.migrate import upgrade
@@ -197,7 +196,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         ledger = read_ledger(Path(args.file))
     except LedgerError as exc:
-        _print_ledger_errors(lang, exc)
+        _print_ledger_errors(lang, exc, config.city.industries)
         return 1
 
     async def go() -> int:
@@ -209,10 +208,10 @@ def cmd_import(args: argparse.Namespace) -> int:
                 )
             except LedgerError as exc:
                 await session.rollback()
-                _print_ledger_errors(lang, exc)
+                _print_ledger_errors(lang, exc, config.city.industries)
                 return 1
             await session.commit()
-            print(t(lang, "ledger.summary", **result.as_params()))
+            print(t(lang, "ledger.summary", **result.as_params(lang)))
             # Instructions that moved with their projects: queued for the running bot now.
             if await tell_moved_instructions(session, datetime.now(UTC)):
                 await session.commit()
@@ -225,9 +224,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
-def _print_ledger_errors(lang: str, exc: Exception) -> None:
+def _print_ledger_errors(lang: str, exc: Exception, industries: Sequence[str] = ()) -> None:
+    from bot.handlers.ledger import error_line
+
     for error in getattr(exc, "errors", []):
-        print(plain(describe(lang, error)), file=sys.stderr)
+        print(plain(error_line(lang, error, industries)), file=sys.stderr)
     print(t(lang, "ledger.nothing_imported"), file=sys.stderr)
 
 

@@ -32,13 +32,40 @@ def skip_separators(line: str) -> str:
     return _LEADING.sub("", line)
 
 
+_SEPARATOR = re.compile(f"[{_SEPARATORS}]")
+
+
 def take_word(line: str) -> tuple[str, str]:
-    """The first word of LINE, folded, and the rest with its leading separators dropped."""
-    line = skip_separators(line)
-    found = _WORD.match(line)
-    if found is None:
+    """The first word of LINE, folded, and the rest with its leading separators dropped.
+
+    A mark that folds to a separator (the small `﹐`, the vertical `︓`, the half-width
+    `､`, `🄁` for `0,`) ends the word where the separator it stands for would.
+    """
+    # One pass over the characters: a line of such marks is read once, not once a mark.
+    start = pos = 0
+    while pos < len(line):
+        char = line[pos]
+        if _SEPARATOR.match(char):
+            if pos > start:
+                break
+            start = pos = pos + 1
+            continue
+        folded = "" if char.isascii() else unicodedata.normalize("NFKC", char)
+        cut = _SEPARATOR.search(folded)
+        if cut is None:
+            pos += 1
+            continue
+        head = fold(line[start:pos] + folded[: cut.start()])
+        tail = folded[cut.end() :]
+        if head:
+            return head, skip_separators(tail + line[pos + 1 :])
+        if tail:  # `🄁` (`0,`) is rare enough to build the rest anew
+            line, start, pos = tail + line[pos + 1 :], 0, 0
+        else:
+            start = pos = pos + 1
+    if pos == start:
         return "", ""
-    return fold(found.group()), skip_separators(line[found.end() :])
+    return fold(line[start:pos]), skip_separators(line[pos:])
 
 
 def raw_words(line: str) -> list[str]:
@@ -68,11 +95,18 @@ def split_command(text: str) -> tuple[str, str | None, str]:
     return found.group(1).lower(), found.group(2), text[found.end() :]
 
 
+_ID_DIGITS = len(str(MAX_ID))
+
+
 def number(text: str) -> int | None:
     """An id or a milestone number as typed: `12`, `#12`, `１２`, `＃１２`; else None."""
     digits = fold(text).removeprefix("#").strip()
     # Anything larger than an id can be (a phone number typed by mistake) is no id, and
-    # the database must not be asked for it.
-    if not digits.isascii() or not digits.isdigit() or int(digits) > MAX_ID:
+    # the database must not be asked for it. The length is looked at first: Python
+    # refuses to read an integer of over 4,300 digits (ValueError).
+    if not digits.isascii() or not digits.isdigit():
         return None
-    return int(digits)
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > _ID_DIGITS or int(significant) > MAX_ID:
+        return None
+    return int(significant)

@@ -135,36 +135,57 @@ class ImportResult:
     # the file, so a column it did not know is seen, not silently dropped.
     columns: tuple[ColumnUse, ...] = field(default=(), compare=False)
 
-    def as_params(self) -> dict[str, int | str]:
-        """The counts by name and the columns read and ignored, as `ledger.summary` takes them."""
+    def as_params(self, lang: str = "zh") -> dict[str, int | str]:
+        """The counts by name and the columns read and ignored, as `ledger.summary` takes them;
+        the column lists punctuated for LANG (`zh` or `en`)."""
         params: dict[str, int | str] = {
             f.name: getattr(self, f.name) for f in fields(self) if f.name != "columns"
         }
-        used, ignored = _describe_columns(self.columns)
+        used, ignored = _describe_columns(self.columns, _LIST_MARKS.get(lang, _LIST_MARKS["zh"]))
         params["columns"] = used
         params["ignored"] = ignored
         return params
 
 
-def _describe_columns(columns: Sequence[ColumnUse]) -> tuple[str, str]:
+@dataclass(frozen=True)
+class _Marks:
+    """How a column list is punctuated: between columns, between the ignored ones, between
+    sheets, around a sheet's name and around a unit."""
+
+    columns: str
+    names: str
+    sheets: str
+    sheet: str
+    unit: str
+
+
+# The words are the file's headers and the importer's bilingual labels; the punctuation
+# between them is the reader's: `，` and `（亿元）` would be out of place in English.
+_LIST_MARKS: Final = {
+    "zh": _Marks("，", "、", "；", "【{}】", "（{}）"),
+    "en": _Marks(", ", ", ", "; ", "[{}] ", " ({})"),
+}
+
+
+def _describe_columns(columns: Sequence[ColumnUse], marks: _Marks) -> tuple[str, str]:
     """`“总投资（亿元）”→计划投资 / investment（亿元）…` and the ignored headers, or “—”."""
     sheets = list(dict.fromkeys(c.sheet for c in columns))
     used: list[str] = []
     ignored: list[str] = []
     for sheet in sheets:
         mine = [c for c in columns if c.sheet == sheet]
-        where = f"【{sheet}】" if len(sheets) > 1 else ""
+        where = marks.sheet.format(sheet) if len(sheets) > 1 else ""
         feeds = [
-            f"“{c.header}”→{c.label}" + (f"（{c.unit}）" if c.unit else "")
+            f"“{c.header}”→{c.label}" + (marks.unit.format(c.unit) if c.unit else "")
             for c in mine
             if c.field is not None
         ]
         left = list(dict.fromkeys(f"“{c.header}”" for c in mine if c.field is None))
         if feeds:
-            used.append(where + "，".join(feeds))
+            used.append(where + marks.columns.join(feeds))
         if left:
-            ignored.append(where + "、".join(left))
-    return "；".join(used) or "—", "；".join(ignored) or "—"
+            ignored.append(where + marks.names.join(left))
+    return marks.sheets.join(used) or "—", marks.sheets.join(ignored) or "—"
 
 
 # --- the columns ------------------------------------------------------------------------
@@ -459,7 +480,12 @@ def _number(
             factor = cell_factor
     if number < 0:
         raise _Bad("ledger.negative", column=column, value=_shown(value))
-    number = (number * factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    number *= factor
+    # Its magnitude first: quantize refuses (InvalidOperation) a number with more digits
+    # than the decimal context holds (28), and any number that long is too large anyway.
+    if number.adjusted() > limit.adjusted():
+        raise _Bad("ledger.too_large", column=column, value=_shown(value))
+    number = number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if number >= limit:
         raise _Bad("ledger.too_large", column=column, value=_shown(value))
     return number
@@ -796,8 +822,17 @@ class _RowReader:
     def fail(self, bad: _Bad) -> None:
         self.errors.append(RowError(self.sheet.title, self.row, bad.key, bad.params))
 
-    def text(self, name: str, required: bool = False) -> str | None:
+    def text(
+        self, name: str, required: bool = False, stored: Callable[[str], str] | None = None
+    ) -> str | None:
+        """The cell as text, in the form STORED gives it (a code's capitals), or None.
+
+        The column's limit holds for that form: NFKC and capitals can make a text longer
+        (`㍿` is `株式会社`, `ß` is `SS`), and PostgreSQL refuses a value over the width.
+        """
         value = _text(self.values.get(name))
+        if value is not None and stored is not None:
+            value = stored(value) or None
         if value is None:
             # A missing column was reported once for the sheet; don't repeat it per row.
             if required and name in self.sheet.headers:
@@ -876,9 +911,8 @@ def _project_rows(sheet: _Sheet) -> tuple[list[ProjectRow], list[RowError], list
     first: dict[str, int] = {}
     for number, values in sheet.rows:
         r = _RowReader(sheet, number, values, _PROJECT_MAX_LEN)
-        code = r.text("code", required=True)
+        code = r.text("code", required=True, stored=normal_code)
         if code is not None:
-            code = normal_code(code)
             if re.search(r"\s", code):
                 r.fail(_Bad("ledger.bad_code", value=code))
             elif code in first:
@@ -996,11 +1030,12 @@ def _read_workbook(path: Path) -> tuple[_Sheet | None, _Sheet | None]:
 
 
 def _decode(path: Path, data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # Excel's "Unicode text" export.
-        return data.decode("utf-16")
-    # Excel on a Chinese Windows saves CSV in GBK; GB18030 is its superset.
-    for encoding in ("utf-8-sig", "gb18030"):
+    # Excel's "Unicode text" export starts with a UTF-16 byte order mark; a CSV of a Chinese
+    # Windows is GBK, of which GB18030 is the superset. Whatever the mark promises, bytes
+    # that do not decode (cut short, a lone surrogate) are a file in no encoding we read.
+    unicode_text = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    encodings = ("utf-16",) if unicode_text else ("utf-8-sig", "gb18030")
+    for encoding in encodings:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
@@ -1017,9 +1052,13 @@ def _read_csv(path: Path) -> _Sheet | None:
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max((",", ";", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[tuple[int, Sequence[object]]] = [
-        (n, [csv_unguard(cell) for cell in cells]) for n, cells in enumerate(reader, start=1)
-    ]
+    try:
+        rows: list[tuple[int, Sequence[object]]] = [
+            (n, [csv_unguard(cell) for cell in cells]) for n, cells in enumerate(reader, start=1)
+        ]
+    except csv.Error as exc:
+        # The reader's own limit, a cell over csv.field_size_limit() (131,072 characters).
+        raise _file_error(path, "ledger.unreadable") from exc
     return _read_sheet(path.name, rows, PROJECT_COLUMNS, _project_record)
 
 

@@ -483,3 +483,24 @@ async def test_a_stranger_through_the_inbox_is_refused_once_and_marked(h: Harnes
     replies = await through_inbox(h, message(STRANGER, "/progress XNY01 x"))
     assert len(replies) == 1
     assert await count(h, Inbox, Inbox.done_at.is_(None)) == 0
+
+
+# --- what PostgreSQL cannot store -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sent, stored",
+    [("/progress XNY01 桩基\x00完成", "桩基完成"), ("/progress XNY01\x00 done\x00", "done")],
+)
+async def test_nul_characters_are_dropped_on_the_way_in(h: Harness, sent: str, stored: str) -> None:
+    replies = await through_inbox(h, message(OFFICER, sent))
+    assert any("已记录 XNY01" in r for r in replies)
+    async with h.sessions() as s:
+        report = await s.scalar(select(ProgressReport))
+    assert report is not None and report.text == stored
+
+
+@pytest.mark.parametrize("data", ["un:2147483648", "un:99999999999", "un:１２", "un:\x001"])
+async def test_an_undo_press_past_any_id_is_a_bad_button(h: Harness, data: str) -> None:
+    replies = await through_inbox(h, press(OFFICER, data))
+    assert replies == [t("zh", "err.bad_button")]

@@ -1,8 +1,9 @@
 """What every message passes before the handlers: captions, forwards and edits.
 
 - A photo or document whose caption is a command is that command: PTB's CommandHandler
-  reads only `text`, so the Application reads the caption as the text (`as_command`,
-  called by bot.app's Application before any handler sees the update).
+  reads only `text`, so the Application reads the caption as the text (`normalise`,
+  called by bot.app's Application before any handler sees the update, which also drops
+  NUL characters: PostgreSQL cannot store them in text).
 - A forwarded command is refused: it would be stored as the forwarder's report.
 - An edited message is not applied (PTB 22's CommandHandler would run an edited
   `/progress` as a second report): the member is told once per edit, and only in a
@@ -10,6 +11,8 @@
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatType
@@ -25,6 +28,38 @@ GROUP = -1
 
 def _command_text(message: Message) -> str:
     return message.text or message.caption or ""
+
+
+def _strip_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {k: _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    return value
+
+
+def _has_nul(update: Update) -> bool:
+    message = update.effective_message
+    user = update.effective_user
+    query = update.callback_query
+    texts = (
+        message.text if message else None,
+        message.caption if message else None,
+        query.data if query else None,
+        user.first_name if user else None,
+        user.last_name if user else None,
+    )
+    return any(text and "\x00" in text for text in texts)
+
+
+def normalise(update: Update) -> Update:
+    """UPDATE as the handlers take it: NUL characters dropped (PostgreSQL stores no NUL
+    in text, and no member means one), and a command caption read as the command."""
+    if _has_nul(update):
+        update = Update.de_json(_strip_nul(update.to_dict()), update.get_bot())
+    return as_command(update)
 
 
 def as_command(update: Update) -> Update:

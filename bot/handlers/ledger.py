@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from bot.handlers.base import Call, guarded
 from bot.handlers.start import anything_else
 from bot.routing import routing_gaps, tell_admins
 from bot.scheduler import tell_moved_instructions
+from bot.texts import t
 from bot.texts.ledger import describe
 from storage import flows
 from storage.errors import Refused
@@ -49,6 +51,18 @@ def _offer_scope(chat_id: int) -> str:
 def _named(error: RowError, stored_as: str, name: str) -> RowError:
     """The error as the sender knows the file: by the name they gave it."""
     return replace(error, sheet=name) if error.sheet == stored_as else error
+
+
+def error_line(lang: str, error: RowError, industries: Sequence[str]) -> str:
+    """One bad row as a member of LANG reads it.
+
+    The importer lists the allowed INDUSTRIES (`ledger.unknown_industry`) the Chinese way,
+    joined with `、`; an English member reads them joined with `, `.
+    """
+    if "allowed" in error.params:
+        allowed = t(lang, "join.sep").join(industries)
+        error = replace(error, params={**error.params, "allowed": allowed})
+    return describe(lang, error)
 
 
 def _check_size(size: int | None) -> None:
@@ -79,22 +93,22 @@ async def _import(call: Call, file_id: str, name: str, suffix: str, size: int | 
         # trusted there. The messages below give the name back.
         path = Path(folder) / f"ledger{suffix}"
         await telegram_file.download_to_drive(path)
+        city = call.svc.config.city
         try:
             # openpyxl is blocking and CPU-bound: keep it off the event loop.
             ledger = await asyncio.to_thread(read_ledger, path)
-            city = call.svc.config.city
             result = await import_ledger(
                 call.session, ledger, city.industries, aliases=city.industry_aliases
             )
         except LedgerError as exc:
             errors = [_named(e, path.name, name) for e in exc.errors]
             lines = [call.t("ledger.invalid_file", name=name, count=len(errors))]
-            lines += [describe(call.lang, e) for e in errors[:SHOWN_ERRORS]]
+            lines += [error_line(call.lang, e, city.industries) for e in errors[:SHOWN_ERRORS]]
             if len(errors) > SHOWN_ERRORS:
                 lines.append(call.t("ledger.more", count=len(errors) - SHOWN_ERRORS))
             call.say("\n".join(lines))
             return
-    call.say(call.t("ledger.summary", **result.as_params()))
+    call.say(call.t("ledger.summary", **result.as_params(call.lang)))
     # Projects that changed hands took their open instructions along: tell the new units
     # now rather than at the next tick (the outbox sends it once this update commits).
     await tell_moved_instructions(call.session, call.svc.clock())

@@ -16,6 +16,7 @@ from bot.dates import Deadline
 from bot.format import day, item_label
 from bot.handlers.base import Call, guarded
 from bot.handlers.leader_notes import tell_deadline_moved
+from bot.input import number
 from bot.keyboards import inline_markup, undo_row
 from bot.texts import t
 from storage import extensions
@@ -48,9 +49,11 @@ async def undo(call: Call) -> None:
     query = call.update.callback_query
     raw = (query.data or "") if query else ""
     rest = raw.removeprefix("un:")
-    if rest == raw or not rest.isdigit() or len(rest) > 10:
+    # Checked as any id typed: a number past the largest id never reaches the store.
+    offer = number(rest) if rest != raw and rest.isascii() and rest.isdigit() else None
+    if offer is None:
         raise Refused("err.bad_button")
-    done = await store.undo(call.session, call.member, int(rest), call.svc.clock())
+    done = await store.undo(call.session, call.member, offer, call.svc.clock())
     lines = [call.t("ok.undo")]
     for target in done.targets:
         if target.entity == "extensions":
