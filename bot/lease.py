@@ -6,19 +6,23 @@ ones that cannot stand by and try again every `[serve] standby_interval` seconds
 
 - PostgreSQL: a session-level advisory lock, held on a connection of its own. When the
   holder dies, however it dies, its connection closes and the server frees the lock.
+  When that connection closes under a holder that lives on (the server restarted, the
+  backend was terminated), a standby may take the lock at once: `lost` is set the moment
+  the connection closes, so that the holder stops working before the standby starts.
 - SQLite: an exclusive lock (flock) on a file beside the store, which the kernel frees
   when the process dies. SQLite serves one machine, so that is enough.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
 import socket
 import zlib
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -41,6 +45,9 @@ def lock_key(token: str) -> int:
 
 
 class Lease(Protocol):
+    # Set when the lease is known to be gone without a check (its connection closed).
+    lost: asyncio.Event
+
     async def try_take(self) -> bool:
         """Take the lease if it is free; True if this process now holds it."""
 
@@ -58,6 +65,8 @@ class AdvisoryLease:
         self.engine = engine
         self.key = key
         self.conn: AsyncConnection | None = None
+        self.lost = asyncio.Event()
+        self._listening: tuple[Any, Any] | None = None  # (asyncpg connection, listener)
 
     async def try_take(self) -> bool:
         conn = await self.engine.connect()
@@ -71,9 +80,24 @@ class AdvisoryLease:
             raise
         if got:
             self.conn = conn
+            self.lost.clear()
+            await self._watch(conn)
             return True
         await conn.close()
         return False
+
+    async def _watch(self, conn: AsyncConnection) -> None:
+        """Set `lost` as soon as the lock's connection closes: the holder checks the lock
+        only every few seconds, and a standby may hold it well before then."""
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        if hasattr(driver, "add_termination_listener"):  # asyncpg's
+
+            def closed(_connection: object) -> None:
+                self.lost.set()
+
+            driver.add_termination_listener(closed)
+            self._listening = (driver, closed)
 
     async def still_held(self) -> bool:
         if self.conn is None:
@@ -92,6 +116,11 @@ class AdvisoryLease:
         return bool(held)
 
     async def release(self) -> None:
+        if self._listening is not None:
+            # The connection goes back to the pool: its closing later says nothing.
+            driver, closed = self._listening
+            driver.remove_termination_listener(closed)
+            self._listening = None
         if self.conn is None:
             return
         with contextlib.suppress(Exception):
@@ -107,6 +136,8 @@ class FileLease:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.fd: int | None = None
+        # Never set: the kernel keeps the lock as long as this process lives.
+        self.lost = asyncio.Event()
 
     async def try_take(self) -> bool:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
