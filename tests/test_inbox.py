@@ -504,3 +504,32 @@ async def test_nul_characters_are_dropped_on_the_way_in(h: Harness, sent: str, s
 async def test_an_undo_press_past_any_id_is_a_bad_button(h: Harness, data: str) -> None:
     replies = await through_inbox(h, press(OFFICER, data))
     assert replies == [t("zh", "err.bad_button")]
+
+
+async def test_replies_sent_are_recorded_even_when_the_next_commit_fails(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record of earlier replies rides on the next update's commit: if that commit
+    fails, the record waits for the one after, and no ✅ goes out twice."""
+    import storage.outbox as store
+
+    intake = Intake(h.app, svc_of(h))
+    await intake.keep([message(OFFICER, "/progress XNY01 第一条")])
+    await intake.handle(*intake.queue.get_nowait())  # sent; its record waits
+    real = store.mark_replies_sent
+    failures = [dropped(), dropped()]
+
+    async def flaky(session: Any, keys: Any, now: Any) -> None:
+        if keys and failures:
+            raise failures.pop()
+        await real(session, keys, now)
+
+    monkeypatch.setattr(store, "mark_replies_sent", flaky)
+    await intake.keep([message(OFFICER, "/progress XNY01 第二条")])
+    await intake.handle(*intake.queue.get_nowait())  # its commit fails twice: not saved
+    monkeypatch.undo()
+    await intake.flush()
+    h.clock.now += timedelta(minutes=10)  # every claim has lapsed
+    await h.drain()
+    assert len([x for x in h.api.texts(OFFICER) if "已记录 XNY01" in x]) == 1
+    assert await count(h, ProgressReport) == 1

@@ -367,8 +367,15 @@ async def _run(
             )
         await enqueue(session, rows, now, fresh_keys=True)
         await _keep_flow(session, update, context, flow=flow, result=result, before=before)
-        await outbox.mark_replies_sent(session, svc.take_sent_replies(), now)
-        await session.commit()
+        # Earlier updates' replies, sent since: recorded with this commit, or kept for
+        # the next one if it fails (else they would go out again).
+        sent = svc.take_sent_replies()
+        try:
+            await outbox.mark_replies_sent(session, sent, now)
+            await session.commit()
+        except BaseException:
+            svc.sent_replies.extend(sent)
+            raise
     if uid in svc.from_inbox:
         svc.finished.add(uid)
     return outcome
