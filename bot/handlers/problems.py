@@ -44,7 +44,7 @@ from storage.models import (
     Unit,
 )
 from storage.outbox import Buttons
-from storage.people import Actors, actors_for, unit_by_name, units
+from storage.people import Actors, actors_for, keep, unit_by_name, units, units_by_name
 from storage.projects import check_text as store_check_text
 from storage.rules import (
     Action,
@@ -97,10 +97,12 @@ async def suggested_units(call: Call, fields: Fields) -> list[tuple[Unit, Proble
     routing = call.svc.config.routing
     guessed = guess_category(str(fields.get("text", "")))
     order = [guessed] + [c for c in ProblemCategory if c is not guessed]
+    names = {c: routing.get(c.value, "").strip().lower() for c in order}
+    named = await units_by_name(call.session, names.values())
     seen: set[int] = set()
     found: list[tuple[Unit, ProblemCategory]] = []
     for category in order:
-        unit = await unit_by_name(call.session, routing.get(category.value, ""))
+        unit = named.get(names[category])
         if unit is not None and unit.id not in seen:
             seen.add(unit.id)
             found.append((unit, category))
@@ -136,6 +138,8 @@ async def unit_check(call: Call, _fields: Fields, raw: str) -> int:
         raise Refused("err.unknown_unit", unit=raw.strip()[:40])
     if not answers_problems(unit.kind):
         raise Refused("err.unit_answers_nothing", unit=unit.name)
+    # The command looks it up again by id: held, that is no second query.
+    keep(call.session, unit)
     return unit.id
 
 
