@@ -415,7 +415,7 @@ def cmd_tick(args: argparse.Namespace) -> int:
             climbed, queued = _count(len(result.climbs), "item"), _count(result.queued, "message")
             print(f"{result.day}: {climbed} climbed, {queued} queued")
             if config.telegram.token:
-                await _send_queued(config, sessions)
+                await _send_if_alone(config, sessions)
             else:
                 print("no token set: `wallchart run` sends the queued messages")
             return 0
@@ -487,6 +487,28 @@ async def _due_soon(sessions: SessionMaker) -> tuple[int, int]:
         due = await session.scalar(pending.where(Outbox.not_before <= soon))
         later = await session.scalar(pending.where(Outbox.not_before > soon))
     return int(due or 0), int(later or 0)
+
+
+async def _send_if_alone(config: Config, sessions: SessionMaker) -> None:
+    """Send the queued messages here only while no bot process is active: there must be
+    one sender, or a message could go out twice (bot.lease). An active process sends them
+    within seconds; this says so."""
+    from bot.lease import make_lease
+    from storage.leases import current
+
+    bind = sessions.kw["bind"]
+    url = bind.url.render_as_string(hide_password=False)
+    lease = make_lease(url, bind, config.telegram.token)
+    if not await lease.try_take():
+        async with sessions() as session:
+            active = await current(session)
+        who = f" ({active.holder})" if active is not None else ""
+        print(f"the running bot{who} sends the queued messages")
+        return
+    try:
+        await _send_queued(config, sessions)
+    finally:
+        await lease.release()
 
 
 async def _send_queued(config: Config, sessions: SessionMaker) -> None:

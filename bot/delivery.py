@@ -589,8 +589,11 @@ async def drain_job(context: Context) -> None:
     config = svc.config.scheduler
     for _ in range(MAX_ROUNDS):
         result = await drain(context.bot, svc.sessions, config, now=svc.clock, gate=svc.gate)
-        if result.handled:
+        if result.handled - result.deferred:
             log.info("outbox drained: %s", result)
+        elif result.handled:
+            # Only put back for a chat's interval: every two seconds while it lasts.
+            log.debug("outbox drained: %s", result)
         # A full batch means more may be due; every row taken got a later not_before or
         # left the queue, so the next round takes other rows.
         if result.handled < config.drain_batch:

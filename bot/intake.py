@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -54,6 +55,8 @@ class Intake:
         # Updates whose handler wrote nothing, to be marked done together.
         self.unmarked: list[int] = []
         self.handled = 0
+        # When getUpdates last answered (monotonic seconds); /health reports it.
+        self.contact_at: float | None = None
         self.stopping = False
         svc.batch_marks = True
 
@@ -122,6 +125,7 @@ class Intake:
                     limit=POLL_LIMIT,
                     allowed_updates=Update.ALL_TYPES,
                 )
+                self.contact_at = time.monotonic()
                 if updates:
                     await self.keep([u.to_dict() for u in updates], updates)
                     offset = updates[-1].update_id + 1

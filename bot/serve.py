@@ -23,8 +23,9 @@ import hmac
 import json
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +36,7 @@ from tornado.web import Application as WebApplication
 from tornado.web import RequestHandler
 
 from bot.app import build_application
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.intake import Intake, running
 from bot.lease import Lease, holder_name, make_lease
 from bot.runtime import SERVICES_KEY, Services
@@ -49,6 +50,9 @@ BEAT = 5.0
 # Exit status when the lease was lost: EX_TEMPFAIL, "try again".
 LOST_LEASE = 75
 WEBHOOK_PORT = 8080
+# Seconds without an answer to getUpdates after which /health says the bot is deaf: two
+# long polls and some.
+TELEGRAM_SILENT = 90.0
 # Members whose updates are handled side by side on PostgreSQL (bot.intake).
 LANES = 8
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -70,11 +74,18 @@ class ProcessState:
     sessions: SessionMaker
     role: str = "standby"  # or "active", "stopping"
     intake: Intake | None = None
+    polling: bool = False
+    started: float = field(default_factory=time.monotonic)
 
 
 class HealthHandler(RequestHandler):
     """GET /health: this process's role and which process is active (200 when this one
-    is, 503 when it stands by, so a load balancer sends Telegram's requests to it)."""
+    is, 503 when it stands by, so a load balancer sends Telegram's requests to it).
+
+    An active process that has not heard from Telegram for TELEGRAM_SILENT seconds (long
+    polling failing: its host cut off from Telegram but not from the store) answers 503
+    too, and says for how long, so that monitoring sees a bot gone deaf.
+    """
 
     def initialize(self, state: ProcessState) -> None:
         self.state = state
@@ -90,8 +101,18 @@ class HealthHandler(RequestHandler):
                     "since": found.since.isoformat(),
                     "beat_at": found.beat_at.isoformat(),
                 }
-        body = {"process": self.state.holder, "role": self.state.role, "active": active}
-        self.set_status(200 if self.state.role == "active" else 503)
+        body: dict[str, Any] = {
+            "process": self.state.holder,
+            "role": self.state.role,
+            "active": active,
+        }
+        healthy = self.state.role == "active"
+        intake = self.state.intake
+        if healthy and intake is not None and self.state.polling:
+            silent = time.monotonic() - (intake.contact_at or self.state.started)
+            body["telegram_silent_s"] = round(silent, 1)
+            healthy = silent < TELEGRAM_SILENT
+        self.set_status(200 if healthy else 503)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
@@ -144,7 +165,9 @@ def web_app(state: ProcessState, config: Config, path: str | None) -> WebApplica
     routes: list[Any] = [(r"/health", HealthHandler, {"state": state})]
     if path is not None:
         routes.append((path, WebhookHandler, {"state": state, "secret": secret_token(config)}))
-    return WebApplication(routes)
+    # Tornado's access log would write every probe of /health, and a standby's 503 at
+    # ERROR; the webhook's refusals are logged by the handler itself.
+    return WebApplication(routes, log_function=lambda _handler: None)
 
 
 async def serve(config: Config, *, webhook_url: str = "") -> int:
@@ -164,7 +187,13 @@ async def serve(config: Config, *, webhook_url: str = "") -> int:
     if port:
         path = (urlsplit(webhook_url).path or "/") if webhook_url else None
         server = HTTPServer(web_app(state, config, path))
-        server.listen(port, config.serve.listen)
+        try:
+            server.listen(port, config.serve.listen)
+        except OSError as exc:
+            raise ConfigError(
+                f"[serve] cannot listen on {config.serve.listen}:{port} ({exc.strerror}); "
+                "each process on one host needs a port of its own"
+            ) from None
         log.info(
             "HTTP server on %s:%s (/health%s)", config.serve.listen, port, f", {path}" * bool(path)
         )
@@ -232,6 +261,7 @@ async def _active(
         intake = Intake(app, svc, lanes)
         await app.start()
         state.intake = intake
+        state.polling = not webhook_url
         state.role = "active"
         lost = False
         try:

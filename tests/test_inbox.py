@@ -533,3 +533,62 @@ async def test_replies_sent_are_recorded_even_when_the_next_commit_fails(
     await h.drain()
     assert len([x for x in h.api.texts(OFFICER) if "已记录 XNY01" in x]) == 1
     assert await count(h, ProgressReport) == 1
+
+
+# --- one sender, and the operator's mistakes -----------------------------------------------
+
+
+def test_a_manual_tick_leaves_the_sending_to_the_running_bot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`wallchart tick` with a token sends only when no bot process holds the lease: two
+    senders could send one message twice."""
+    import sqlite3
+
+    from bot.cli import main
+    from tests.botapi_server import BotAPIServer
+    from tests.fakebot import FakeBotAPI
+    from tests.test_cli import demo_city
+
+    at = demo_city(tmp_path, capsys)
+    db = tmp_path / "demo.sqlite3"
+    held = FileLease(Path(f"{db}.lock"))
+    assert asyncio.run(held.try_take())
+    try:
+        with BotAPIServer(FakeBotAPI(), token="123:RIGHT") as server:
+            path = tmp_path / "send.toml"
+            path.write_text(f'[telegram]\ntoken = "123:RIGHT"\nbase_url = "{server.base_url}"\n')
+            assert main(["--config", str(path), "tick", "--db", str(db), "--at", at]) == 0
+            sent = server.read(lambda api: len(api.sent()))
+    finally:
+        asyncio.run(held.release())
+    assert "the running bot" in capsys.readouterr().out
+    assert sent == 0
+    with sqlite3.connect(db) as conn:
+        pending = conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()
+    assert pending[0] > 0
+
+
+def test_a_port_taken_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    from bot.cli import main
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    path = tmp_path / "c.toml"
+    path.write_text(
+        f'[telegram]\ntoken = "123:X"\nbase_url = "http://127.0.0.1:1/bot"\n'
+        f'[store]\nurl = "sqlite:///{tmp_path / "s.sqlite3"}"\n[serve]\nport = {port}\n'
+    )
+    path.chmod(0o600)
+    try:
+        assert main(["--config", str(path), "run"]) == 2
+    finally:
+        taken.close()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f":{port}" in err[0] and "port of its own" in err[0]
