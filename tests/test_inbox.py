@@ -592,3 +592,32 @@ def test_a_port_taken_is_one_line_not_a_traceback(
         taken.close()
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f":{port}" in err[0] and "port of its own" in err[0]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "／progress XNY01 全角斜杠也是命令",
+        "／progress@wallchart_test_bot XNY01 全角斜杠也是命令",
+        "／progress，XNY01，全角斜杠也是命令",
+    ],
+)
+async def test_a_full_width_slash_is_a_command(h: Harness, typed: str) -> None:
+    replies = await through_inbox(h, message(OFFICER, typed))
+    assert any("已记录 XNY01" in r for r in replies)
+    async with h.sessions() as s:
+        report = await s.scalar(select(ProgressReport))
+    assert report is not None and report.text == "全角斜杠也是命令"
+
+
+async def test_a_full_width_slash_in_a_caption_is_a_command(h: Harness) -> None:
+    await through_inbox(h, photo(OFFICER, "pic9", "／progress XNY01 现场照片"))
+    async with h.sessions() as s:
+        report = await s.scalar(select(ProgressReport))
+    assert report is not None and report.file_id == "pic9"
+
+
+async def test_a_full_width_slash_alone_is_not_a_command(h: Harness) -> None:
+    replies = await through_inbox(h, message(OFFICER, "／ 这不是命令"))
+    assert await count(h, ProgressReport) == 0
+    assert replies == [t("zh", "hint.help")]

@@ -2,8 +2,9 @@
 
 - A photo or document whose caption is a command is that command: PTB's CommandHandler
   reads only `text`, so the Application reads the caption as the text (`normalise`,
-  called by bot.app's Application before any handler sees the update, which also drops
-  NUL characters: PostgreSQL cannot store them in text).
+  called by bot.app's Application before any handler sees the update, which also reads
+  `／progress`, typed with a Chinese keyboard's slash, as `/progress`, and drops NUL
+  characters, which PostgreSQL cannot store in text).
 - A forwarded command is refused: it would be stored as the forwarder's report.
 - An edited message is not applied (PTB 22's CommandHandler would run an edited
   `/progress` as a second report): the member is told once per edit, and only in a
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from telegram import Message, Update
@@ -40,43 +42,55 @@ def _strip_nul(value: Any) -> Any:
     return value
 
 
-def _has_nul(update: Update) -> bool:
-    message = update.effective_message
-    user = update.effective_user
-    query = update.callback_query
-    texts = (
-        message.text if message else None,
-        message.caption if message else None,
-        query.data if query else None,
-        user.first_name if user else None,
-        user.last_name if user else None,
-    )
-    return any(text and "\x00" in text for text in texts)
+def _has_nul(value: Any) -> bool:
+    """Whether VALUE (an update as a dict, or any part of one) holds a NUL anywhere: in
+    the text, a caption, a button's data, a name, a document's file name…"""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+# A command typed with the full-width slash of a Chinese input method: `／progress`.
+_FULL_WIDTH_COMMAND = re.compile(r"／[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?")
 
 
 def normalise(update: Update) -> Update:
-    """UPDATE as the handlers take it: NUL characters dropped (PostgreSQL stores no NUL
-    in text, and no member means one), and a command caption read as the command."""
-    if _has_nul(update):
-        update = Update.de_json(_strip_nul(update.to_dict()), update.get_bot())
-    return as_command(update)
+    """UPDATE as the handlers take it.
 
-
-def as_command(update: Update) -> Update:
-    """UPDATE with a command caption read as the message's text (and its entities), so
-    that `/progress QS01 …` under a photo is the command with the photo attached."""
+    - NUL characters dropped: PostgreSQL stores no NUL in text, and no member means one.
+    - A photo's or document's command caption read as the message's text (and its
+      entities), so that `/progress QS01 …` under a photo is the command with the photo.
+    - `／progress` (the full-width slash a Chinese keyboard types) read as `/progress`:
+      Telegram marks no command there, so no handler would see one.
+    """
+    data = update.to_dict()
+    changed = _has_nul(data)
+    if changed:
+        data = _strip_nul(data)
     for field in ("message", "edited_message"):
-        message = getattr(update, field)
-        if message is None or message.text is not None or not message.caption:
+        inner = data.get(field)
+        if not isinstance(inner, dict):
             continue
-        if not message.caption.startswith("/"):
-            return update
-        data = update.to_dict()
-        inner = data[field]
-        inner["text"] = inner["caption"]
-        inner["entities"] = inner.get("caption_entities", [])
-        return Update.de_json(data, update.get_bot())
-    return update
+        caption = inner.get("caption")
+        if "text" not in inner and isinstance(caption, str) and caption.startswith(("/", "／")):
+            inner["text"] = caption
+            inner["entities"] = inner.get("caption_entities", [])
+            changed = True
+        text = inner.get("text")
+        found = _FULL_WIDTH_COMMAND.match(text) if isinstance(text, str) else None
+        if found is not None:
+            assert isinstance(text, str)
+            # The same length in UTF-16 units: the other entities keep their offsets.
+            inner["text"] = "/" + text[1:]
+            command = {"type": "bot_command", "offset": 0, "length": found.end()}
+            others = [e for e in inner.get("entities", []) if e.get("offset", 0) >= found.end()]
+            inner["entities"] = [command, *others]
+            changed = True
+    return Update.de_json(data, update.get_bot()) if changed else update
 
 
 async def _lang(context: Context, update: Update) -> str | None:
