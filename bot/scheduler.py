@@ -2,27 +2,34 @@
 
 One tick per working day, at the configured local time, and once only: the store records
 the day (storage.schedule.claim_day), so a restart, a catch-up after downtime or a second
-process adds nothing. What the tick writes, the outbox sender delivers.
+process adds nothing, and a pass that stopped halfway is finished by the next one
+(`run_tick`). It writes in short transactions, so the handlers writing meanwhile hardly
+wait, and it hands the event loop back to them as it composes. What the tick writes, the
+outbox sender delivers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
 from bot.format import MARKS, day, kind_title, short
-from bot.handlers.base import Context, kick_outbox, services
 from bot.keyboards import instruction_buttons, instruction_row, no_change_buttons, signoff_row
+from bot.runtime import Context, kick_outbox, services
 from bot.texts import t
 from storage import schedule
+from storage.db import SessionMaker
 from storage.models import Member, ProblemStatus, Role, Stage, Unit
 from storage.outbox import Buttons, Message, enqueue, keys_like
 from storage.people import ACTING_ROLES, pick_actors, units
@@ -435,6 +442,18 @@ def climbed_row(lang: str, c: Climb, unit_names: dict[int, str]) -> str:
 
 # --- the tick ---------------------------------------------------------------------------
 
+# What a pass of the bot's tick writes per transaction (items climbing, outbox rows): each
+# holds SQLite's write lock for milliseconds, so a handler writing meanwhile hardly waits.
+CHUNK = 300
+# A transaction of the tick that meets a lock held too long (SQLite's busy timeout) or a
+# deadlock (PostgreSQL) is tried again, this many times in all, after a pause.
+ATTEMPTS = 3
+PAUSE = 0.5  # seconds, times the attempt
+# A daily job whose tick failed tries again this many times, a minute apart: what the
+# failed pass committed stays, and the next one finishes the day.
+JOB_RETRIES = 5
+JOB_RETRY_SECONDS = 60.0
+
 
 @dataclass
 class TickResult:
@@ -444,6 +463,9 @@ class TickResult:
     climbs: list[Climb] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     queued: int = 0
+    # True: the day was claimed by an earlier pass, which did not finish it (it stopped,
+    # or another process is still at it), and this one did.
+    resumed: bool = False
 
 
 def local_day(config: Config, now: datetime) -> date:
@@ -459,24 +481,231 @@ def due(config: Config, calendar: WorkCalendar, now: datetime) -> bool:
 async def tick(
     session: AsyncSession, config: Config, calendar: WorkCalendar, now: datetime
 ) -> TickResult:
-    """One scheduler pass as at NOW; the caller commits (or rolls back for a dry run)."""
-    tz = config.city.tz
+    """One scheduler pass as at NOW (aware UTC), all in the caller's transaction: the
+    caller commits, or rolls back for a dry run.
+
+    On SQLite this holds the write lock from the claim to the caller's commit, seconds for
+    a city: for a dry run, or a manual pass. The bot's daily job uses `run_tick`, which
+    does the same in transactions that hold it for a moment each.
+    """
     today = local_day(config, now)
     if not calendar.is_workday(today):
         return TickResult(today, ran=False, reason="holiday")
-    run = await schedule.claim_day(session, today, now)
-    if run is None:
+    owed = await schedule.claim_day(session, today, now)
+    if owed is None:
         return TickResult(today, ran=False, reason="done")
-    climbs = await schedule.escalate(
+    plan = await _plan(session, config, calendar, today)
+    await schedule.write_escalation(session, plan, owed.started_at)
+    climbs = await _climbed(session, config, calendar, today, owed)
+    messages = await compose(session, config, calendar, today, now, climbs)
+    queued = await enqueue(session, messages, now)
+    await schedule.count_queued(session, owed.run_id, queued)
+    await schedule.finish_day(session, owed.run_id, now)
+    return TickResult(
+        today, ran=True, climbs=climbs, messages=messages, queued=queued, resumed=not owed.claimed
+    )
+
+
+async def run_tick(
+    sessions: SessionMaker,
+    config: Config,
+    calendar: WorkCalendar,
+    now: datetime,
+    *,
+    chunk: int = CHUNK,
+    queued_at: datetime | None = None,
+) -> TickResult:
+    """The day's tick as at NOW (aware UTC), in short transactions of its own, so that a
+    handler writing meanwhile never waits for it long, nor fails on SQLite's lock:
+
+    1. claim the day (a transaction of its own);
+    2. escalate: read what climbs without a lock, then write it CHUNK items a transaction,
+       each chunk read again under the lock and judged as it then stands;
+    3. find what climbed today (`storage.schedule.climbed`) and compose every message,
+       reading only;
+    4. queue the messages CHUNK a transaction, then mark the day finished.
+
+    Exactly once, wherever a pass stops: before 1 committed, nothing was written and the
+    next pass starts over; after it, the day is claimed and unfinished, and the next pass
+    (the catch-up at start, the job's retry, another process) does 2 to 4 again. Nothing
+    climbs twice in a day, and the climbs of the stopped pass carry the run's start time,
+    so its notices are rebuilt with the rest; the outbox skips the messages already
+    queued (their keys are unique). A second pass running at the same time does the same.
+
+    QUEUED_AT: when the messages become due (default NOW).
+    """
+    today = local_day(config, now)
+    if not calendar.is_workday(today):
+        return TickResult(today, ran=False, reason="holiday")
+    async with _tick_lock():
+        owed = await _claim(sessions, today, now)
+        if owed is None:
+            return TickResult(today, ran=False, reason="done")
+        async with sessions() as session:
+            plan = await _plan(session, config, calendar, today)
+        for step in plan.parts(chunk):
+            await _write(sessions, partial(_climb, config, calendar, today, owed, step))
+        async with sessions() as session:
+            climbs = await _climbed(session, config, calendar, today, owed)
+            messages = await compose(session, config, calendar, today, now, climbs)
+        queued = 0
+        for part in _chunks(messages, chunk):
+            queued += await _write(sessions, partial(_queue, owed, part, queued_at or now))
+        await _write(sessions, partial(schedule.finish_day, run_id=owed.run_id, now=now))
+        # A day whose pass stopped and was not finished the same day is over: its
+        # prompts are stale, and nothing will finish it. Said once, and closed.
+        dropped = await _write(sessions, partial(schedule.close_before, day=today, now=now))
+        if dropped:
+            log.warning(
+                "the tick of %s stopped and was not finished that day; its messages not "
+                "queued by then are dropped",
+                ", ".join(str(d) for d in dropped),
+            )
+    return TickResult(
+        today, ran=True, climbs=climbs, messages=messages, queued=queued, resumed=not owed.claimed
+    )
+
+
+async def _claim(sessions: SessionMaker, today: date, now: datetime) -> schedule.Owed | None:
+    """Claim TODAY in a transaction of its own (`storage.schedule.claim_day`)."""
+    claim = partial(schedule.claim_day, day=today, now=now)
+    try:
+        return await _write(sessions, claim)
+    except IntegrityError:
+        # Another pass claimed the day between our look and our claim: this time the
+        # claim finds its run.
+        return await _write(sessions, claim)
+
+
+async def _climb(
+    config: Config,
+    calendar: WorkCalendar,
+    today: date,
+    owed: schedule.Owed,
+    part: schedule.Escalation,
+    session: AsyncSession,
+) -> None:
+    """One chunk of the escalation: its items read again under the lock and climbed as
+    they then deserve, as at the run's start."""
+    await schedule.hold_run(session, owed.run_id)
+    final = await _plan(session, config, calendar, today, among=part)
+    await schedule.write_escalation(session, final, owed.started_at)
+
+
+async def _queue(
+    owed: schedule.Owed, messages: Sequence[Message], now: datetime, session: AsyncSession
+) -> int:
+    """One chunk of the messages to the outbox as at NOW, counted to the run with them."""
+    queued = await enqueue(session, messages, now)
+    await schedule.count_queued(session, owed.run_id, queued)
+    return queued
+
+
+async def _plan(
+    session: AsyncSession,
+    config: Config,
+    calendar: WorkCalendar,
+    today: date,
+    among: schedule.Escalation | None = None,
+) -> schedule.Escalation:
+    return await schedule.plan_escalation(
         session,
         today,
-        now,
-        tz,
+        config.city.tz,
         calendar,
         config.escalation,
         config.work.reply_days,
         instruction_days=config.work.instruction_days,
+        among=among,
     )
+
+
+async def _climbed(
+    session: AsyncSession,
+    config: Config,
+    calendar: WorkCalendar,
+    today: date,
+    owed: schedule.Owed,
+) -> list[Climb]:
+    return await schedule.climbed(
+        session,
+        today,
+        config.city.tz,
+        calendar,
+        config.escalation,
+        config.work.reply_days,
+        instruction_days=config.work.instruction_days,
+        at=owed.started_at,
+    )
+
+
+async def _write(sessions: SessionMaker, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """WORK in a transaction of its own, committed. A lock waited for in vain (SQLite's
+    busy timeout) or a deadlock (PostgreSQL) rolls it back, and it is tried again."""
+    for attempt in range(1, ATTEMPTS + 1):
+        async with sessions() as session:
+            try:
+                result = await work(session)
+                await session.commit()
+                return result
+            except DBAPIError as exc:
+                await session.rollback()
+                if attempt == ATTEMPTS or not _transient(exc):
+                    raise
+                log.warning("the tick met a lock (%s); trying again", exc.orig)
+        await asyncio.sleep(PAUSE * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _transient(exc: DBAPIError) -> bool:
+    """SQLite's lock not had in time, or PostgreSQL's deadlock or serialization failure:
+    the same transaction may well pass a moment later."""
+    if isinstance(exc, OperationalError) and "locked" in str(exc.orig):
+        return True
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+
+
+_TICK_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _tick_lock() -> asyncio.Lock:
+    """One pass at a time in this process (the daily job and the catch-up may meet at
+    start): the second finds the day done instead of composing it all again."""
+    loop = asyncio.get_running_loop()
+    lock = _TICK_LOCKS.get(loop)
+    if lock is None:
+        lock = _TICK_LOCKS[loop] = asyncio.Lock()
+    return lock
+
+
+def _chunks(messages: Sequence[Message], size: int) -> list[list[Message]]:
+    """MESSAGES in parts of about SIZE. The notices of one moved instruction stay in one
+    part: a move is told once (`_moved` leaves out a move with any key queued), so all
+    its people's notices are queued together or not at all."""
+    parts: list[list[Message]] = []
+    last = ""
+    for m in messages:
+        group = ":".join(m.key.split(":")[:2]) if m.key.startswith("moved:") else m.key
+        if not parts or (len(parts[-1]) >= size and group != last):
+            parts.append([])
+        parts[-1].append(m)
+        last = group
+    return parts
+
+
+async def compose(
+    session: AsyncSession,
+    config: Config,
+    calendar: WorkCalendar,
+    today: date,
+    now: datetime,
+    climbs: Sequence[Climb],
+) -> list[Message]:
+    """Every message of TODAY's tick as at NOW: the prompts, the notices of CLIMBS, the
+    moved instructions' notices and the digests. Reads only."""
+    tz = config.city.tz
     lists = await schedule.unit_lists(
         session,
         today,
@@ -488,8 +717,8 @@ async def tick(
     signoffs = await schedule.signoffs(session, tz)
     people = await schedule.recipients(session)
     all_units = {u.id: u for u in await units(session)}
-    messages = _prompts(people, all_units, lists, signoffs, today, config, calendar)
-    notes, told = _notices(people, all_units, climbs, today)
+    messages = await _prompts(people, all_units, lists, signoffs, today, config, calendar)
+    notes, told = await _notices(people, all_units, climbs, today)
     messages += notes
     messages += await _moved(session, people, all_units)
     unreached = _unreached(people, all_units, lists)
@@ -507,15 +736,10 @@ async def tick(
         config,
         calendar,
     )
-    result = TickResult(today, ran=True, climbs=climbs, messages=messages)
-    result.queued = await enqueue(session, messages, now)
-    run.messages = result.queued
-    run.finished_at = now
-    await session.flush()
-    return result
+    return messages
 
 
-def _prompts(
+async def _prompts(
     people: Sequence[Member],
     all_units: dict[int, Unit],
     lists: dict[int, UnitList],
@@ -528,9 +752,11 @@ def _prompts(
     rendered: dict[tuple[int, str], tuple[str, Buttons]] = {}
     shared: dict[tuple[int, str], list[str]] = {}
     empty = UnitList()
+    breathe = schedule.Breather()
     for m in people:
         if m.role not in (Role.OFFICER, Role.HEAD):
             continue
+        await breathe()
         todo = lists.get(m.unit_id, empty)
         mine = signoffs.get(m.id, [])
         if todo.empty and not mine:
@@ -560,7 +786,7 @@ def _by_unit(people: Sequence[Member]) -> dict[int, list[Member]]:
     return by_unit
 
 
-def _notices(
+async def _notices(
     people: Sequence[Member], all_units: dict[int, Unit], climbs: Sequence[Climb], today: date
 ) -> tuple[list[Message], dict[int, list[Climb]]]:
     """What climbed today goes to the heads of the unit whose turn it is (its other people
@@ -574,7 +800,9 @@ def _notices(
     names = {uid: u.name for uid, u in all_units.items()}
     by_id = {m.id: m for m in people}
     addressed: dict[int, list[Climb]] = defaultdict(list)
+    breathe = schedule.Breather()
     for climb in climbs:
+        await breathe()
         actors = pick_actors(climb.unit_id, by_unit, parents, heads_first=True)
         told = {m.id for m in actors.people}
         if climb.person is not None and climb.person in by_id:
@@ -583,6 +811,7 @@ def _notices(
             addressed[member_id].append(climb)
     messages = []
     for member_id, member_climbs in sorted(addressed.items()):
+        await breathe()
         m = by_id[member_id]
         text, buttons = notices(m.lang, member_climbs, m, names)
         key = f"esc:{m.id}:{today}"
@@ -690,16 +919,21 @@ async def _digests(
         return c.leader_id == reader.id or c.leader_id not in leaders
 
     # Readers of one language with the same climbs get the same digest: render it once.
-    rendered: dict[tuple[str, tuple[Climb, ...], bool], str] = {}
+    # Climbs are told apart by identity (the tick's one list of them, shared by the
+    # notices): hashing thousands of them field by field, for every reader, was most of
+    # the digests' time in a big city.
+    rendered: dict[tuple[str, tuple[int, ...], bool], str] = {}
     messages = []
+    breathe = schedule.Breather()
     for m in readers:
+        await breathe()
         level = level_of[m.role]
         # Coordinators invite people: they are the ones to hear of units nobody joined.
         lost = unreached if m.role is Role.COORDINATOR else ()
         # What the reader already had as a notice this morning is not said twice.
-        noticed = set(told.get(m.id, ()))
-        theirs = tuple(c for c in climbed[level] if c not in noticed and reaches(m, c))
-        key = (m.lang, theirs, bool(lost))
+        noticed = {id(c) for c in told.get(m.id, ())}
+        theirs = tuple(c for c in climbed[level] if id(c) not in noticed and reaches(m, c))
+        key = (m.lang, tuple(id(c) for c in theirs), bool(lost))
         if key not in rendered:
             rendered[key] = digest(m.lang, today, counts, red, theirs, names, lost)
         text = rendered[key]
@@ -738,23 +972,33 @@ def next_prompt_at(config: Config, calendar: WorkCalendar, after: datetime) -> d
 
 
 async def daily_job(context: Context) -> None:
-    """JobQueue callback: make today's tick if it is owed, then start sending."""
+    """JobQueue callback: make today's tick if it is owed, then start sending.
+
+    A tick that fails is tried again a minute later (JOB_RETRIES times): what it committed
+    stays, and the next pass finishes it."""
     svc = services(context)
     now = svc.clock()
     if not due(svc.config, svc.calendar, now):
         return
-    async with svc.sessions() as session:
-        try:
-            result = await tick(session, svc.config, svc.calendar, now)
-            await session.commit()
-        except IntegrityError:
-            # Another process made today's tick between our check and our write.
-            await session.rollback()
-            log.info("today's tick was made elsewhere")
+    try:
+        result = await run_tick(svc.sessions, svc.config, svc.calendar, now)
+    except Exception:
+        tried = context.job.data if context.job is not None else None
+        tried = tried if isinstance(tried, int) else 0
+        queue = context.job_queue
+        if queue is None or tried >= JOB_RETRIES:
+            log.exception("today's tick failed; it is made at the next start")
             return
+        log.exception("today's tick failed; trying again in %.0f s", JOB_RETRY_SECONDS)
+        queue.run_once(daily_job, JOB_RETRY_SECONDS, data=tried + 1, name="tick-retry")
+        return
     if result.ran:
         log.info(
-            "tick %s: %d climbed, %d messages queued", result.day, len(result.climbs), result.queued
+            "tick %s%s: %d climbed, %d messages queued",
+            result.day,
+            " (finished)" if result.resumed else "",
+            len(result.climbs),
+            result.queued,
         )
     if result.queued:
         kick_outbox(context)

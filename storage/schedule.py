@@ -1,17 +1,23 @@
 """What the daily tick reads and changes: escalation steps and every unit's list for the day.
 
 Built for a whole city at once (thousands of projects): a handful of set queries, not one
-query per member; members of a unit share their unit's list.
+query per member; members of a unit share their unit's list. The escalation can be read
+without a lock and written a chunk at a time (`plan_escalation`), and the day's climbs
+found again from the store (`climbed`), so that the bot's tick never holds the write lock
+for long and a pass that stopped can be finished by another.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
+from typing import TypeVarTuple
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Row, Select, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -53,6 +59,36 @@ from storage.models import (
 )
 from storage.problems import OPEN_STATES
 from storage.workdays import WorkCalendar
+
+_Ts = TypeVarTuple("_Ts")
+
+
+class Breather:
+    """Hands the event loop to the other tasks (the bot's handlers) at the next call once
+    BUDGET seconds of a long loop have passed without an await: the tick is seconds of
+    Python work for a city, and the handlers share its loop."""
+
+    def __init__(self, budget: float = 0.005) -> None:
+        self.budget = budget
+        self.since = time.perf_counter()
+
+    async def __call__(self) -> None:
+        if time.perf_counter() - self.since >= self.budget:
+            await asyncio.sleep(0)
+            self.since = time.perf_counter()
+
+
+_PARTITION = 1000  # rows turned into Python at a time, the event loop running between
+
+
+async def _streamed(session: AsyncSession, stmt: Select[*_Ts]) -> list[Row[*_Ts]]:
+    """STMT's rows, fetched and converted _PARTITION at a time: a big result converted at
+    once keeps the event loop (and the handlers) waiting for a noticeable moment."""
+    rows: list[Row[*_Ts]] = []
+    result = await session.stream(stmt)
+    async for part in result.partitions(_PARTITION):
+        rows += part
+    return rows
 
 
 @dataclass(frozen=True)
@@ -175,22 +211,185 @@ class Climb:
     leader_id: int | None = None
 
 
-async def claim_day(session: AsyncSession, day: date, now: datetime) -> SchedulerRun | None:
-    """Mark DAY's prompts as made, or None if a tick already made them.
+@dataclass(frozen=True)
+class Owed:
+    """A day's tick not finished yet (claim_day)."""
 
-    The unique day is the lock: should two processes tick at once, the second one's
-    flush fails on it and its whole transaction (escalations included) rolls back.
+    run_id: int
+    # NOW of the pass that claimed the day. Every item the day's tick climbs, whichever
+    # pass writes the step, carries it as its last climb: `climbed` finds them by it.
+    started_at: datetime
+    claimed: bool  # True: claimed by this call; False: an earlier pass claimed it
+
+
+async def day_run(session: AsyncSession, day: date) -> SchedulerRun | None:
+    """DAY's run if a tick claimed the day, finished or not."""
+    run: SchedulerRun | None = await session.scalar(
+        select(SchedulerRun).where(SchedulerRun.day == day)
+    )
+    return run
+
+
+async def claim_day(session: AsyncSession, day: date, now: datetime) -> Owed | None:
+    """Claim DAY for the tick as at NOW (aware UTC); None if a tick already finished it.
+
+    A day claimed and not finished (the pass that claimed it stopped, or is still at it)
+    is owed again: the rest of its escalation, where nothing that climbed that day climbs
+    again (`next_level`), and all its messages, which the outbox keeps from doubling.
+
+    The unique day is the lock: should two passes claim at once, the second one's flush
+    raises IntegrityError, and it finds the first one's run when it looks again.
     """
-    if await session.scalar(select(SchedulerRun).where(SchedulerRun.day == day)) is not None:
-        return None
+    run = await day_run(session, day)
+    if run is not None:
+        if run.finished_at is not None:
+            return None
+        return Owed(run.id, run.started_at, claimed=False)
     run = SchedulerRun(day=day, started_at=now)
     session.add(run)
     await session.flush()
-    return run
+    return Owed(run.id, now, claimed=True)
+
+
+async def count_queued(session: AsyncSession, run_id: int, queued: int) -> None:
+    """Count QUEUED more messages to the run, in the transaction that queued them."""
+    if queued:
+        await session.execute(
+            update(SchedulerRun)
+            .where(SchedulerRun.id == run_id)
+            .values(messages=SchedulerRun.messages + queued)
+        )
+
+
+async def finish_day(session: AsyncSession, run_id: int, now: datetime) -> None:
+    """Mark the run finished as at NOW (aware UTC); a second pass to finish it keeps the
+    first one's time."""
+    await session.execute(
+        update(SchedulerRun)
+        .where(SchedulerRun.id == run_id)
+        .values(finished_at=func.coalesce(SchedulerRun.finished_at, now))
+    )
+
+
+async def hold_run(session: AsyncSession, run_id: int) -> None:
+    """Write-lock the run's row until the transaction ends; on SQLite, the whole store.
+
+    A pass's escalation takes it before reading the items it will climb again: SQLite
+    gives a transaction the write lock at its first write, and what it read before that
+    may have changed by then.
+    """
+    await session.execute(
+        update(SchedulerRun).where(SchedulerRun.id == run_id).values(messages=SchedulerRun.messages)
+    )
+
+
+async def close_before(session: AsyncSession, day: date, now: datetime) -> list[date]:
+    """Mark finished, as at NOW, the runs of days before DAY that were claimed and never
+    finished (their pass stopped and no pass came that day); return those days."""
+    days = list(
+        await session.scalars(
+            select(SchedulerRun.day)
+            .where(SchedulerRun.day < day, SchedulerRun.finished_at.is_(None))
+            .order_by(SchedulerRun.day)
+        )
+    )
+    if days:
+        await session.execute(
+            update(SchedulerRun)
+            .where(SchedulerRun.day.in_(days), SchedulerRun.finished_at.is_(None))
+            .values(finished_at=now)
+        )
+    return days
 
 
 def _local_day(at: datetime | None, tz: tzinfo) -> date | None:
     return at.astimezone(tz).date() if at is not None else None
+
+
+_Item = type[Problem | Milestone | Project | Instruction]
+# An item's new level if it climbs, from its level, the level it deserves today and its
+# last climb; None if it does not.
+_Decide = Callable[[int, int, datetime | None], int | None]
+
+
+@dataclass
+class Escalation:
+    """What one escalation pass climbs: each item's step and its climb, in the order the
+    notices and digests list them (problems, milestones, targets, instructions)."""
+
+    steps: list[tuple[_Item, _Step, Climb]] = field(default_factory=list)
+
+    @property
+    def climbs(self) -> list[Climb]:
+        return [climb for _, _, climb in self.steps]
+
+    def parts(self, size: int) -> list[Escalation]:
+        """The steps SIZE at a time, in order."""
+        return [
+            Escalation(self.steps[start : start + size])
+            for start in range(0, len(self.steps), size)
+        ]
+
+    def ids(self) -> dict[_Item, list[int]]:
+        """The ids of the items that climb, by model, ascending."""
+        found: dict[_Item, list[int]] = defaultdict(list)
+        for model, step, _ in self.steps:
+            found[model].append(step.id)
+        return {model: sorted(ids) for model, ids in found.items()}
+
+
+@dataclass(frozen=True)
+class _Rules:
+    today: date
+    tz: tzinfo
+    calendar: WorkCalendar
+    th: Thresholds
+    reply_days: int
+    instruction_days: int
+
+
+async def plan_escalation(
+    session: AsyncSession,
+    today: date,
+    tz: tzinfo,
+    calendar: WorkCalendar,
+    th: Thresholds,
+    reply_days: int,
+    *,
+    instruction_days: int,
+    among: Escalation | None = None,
+) -> Escalation:
+    """What climbs on TODAY as the items stand: reads only.
+
+    AMONG: decide again for the items of an earlier plan only, reading them as they are
+    now, locked until the transaction ends (FOR UPDATE on PostgreSQL; SQLite's write lock,
+    which the caller takes first). So a plan read without any lock, while handlers write,
+    comes true in short write transactions: an item changed meanwhile (answered, given a
+    new date, climbed by another pass) is judged as it stands, and one that no longer
+    deserves its step does not take it. An item that came to deserve one meanwhile waits
+    for the next plan.
+    """
+    rules = _Rules(today, tz, calendar, th, reply_days, instruction_days)
+
+    def step(current: int, target: int, last: datetime | None) -> int | None:
+        level = next_level(current, target, _local_day(last, tz), today)
+        return level if level != current else None
+
+    found = await _escalation(session, rules, step, among.ids() if among else None, None)
+    if among is not None:
+        # The first plan's order, which the full queries gave, not the chunks' order.
+        rank = {(model, s.id): i for i, (model, s, _) in enumerate(among.steps)}
+        found.steps.sort(key=lambda item: rank[(item[0], item[1].id)])
+    return found
+
+
+async def write_escalation(session: AsyncSession, escalation: Escalation, at: datetime) -> None:
+    """Write the steps as climbed at AT (aware UTC), with their audit rows."""
+    by_model: dict[_Item, list[_Step]] = defaultdict(list)
+    for model, s, _ in escalation.steps:
+        by_model[model].append(s)
+    for model in (Problem, Milestone, Project, Instruction):
+        await _write_steps(session, model, by_model.get(model, []), at)
 
 
 async def escalate(
@@ -204,20 +403,93 @@ async def escalate(
     *,
     instruction_days: int,
 ) -> list[Climb]:
-    """Move every late item one step up where it deserves it; return what climbed.
+    """Move every late item one step up where it deserves it, as climbed at NOW; return
+    what climbed. All in the caller's transaction (see `plan_escalation` for a way that
+    holds no lock while it reads).
 
     REPLY_DAYS and INSTRUCTION_DAYS are the configured terms (`[work]`, working days) of a
     problem's answer and of an instruction without a deadline of its own.
 
     Each item is measured against its own current deadline and climbs on the side of the
-    party whose turn it is (storage.escalation). Reads plain columns and writes the steps
-    as bulk UPDATEs: a city has thousands of late items and loading each as an ORM object
-    was most of a tick. The flush hook never sees these changes, so their audit rows, in
-    the hook's format, are written here.
+    party whose turn it is (storage.escalation), one step a day at most. Reads plain
+    columns and writes the steps as bulk UPDATEs: a city has thousands of late items and
+    loading each as an ORM object was most of a tick. The flush hook never sees these
+    changes, so their audit rows, in the hook's format, are written here.
     """
-    climbs: list[Climb] = []
-    problem_steps: list[_Step] = []
-    problems = await session.execute(
+    plan = await plan_escalation(
+        session, today, tz, calendar, th, reply_days, instruction_days=instruction_days
+    )
+    await write_escalation(session, plan, now)
+    return plan.climbs
+
+
+async def climbed(
+    session: AsyncSession,
+    today: date,
+    tz: tzinfo,
+    calendar: WorkCalendar,
+    th: Thresholds,
+    reply_days: int,
+    *,
+    instruction_days: int,
+    at: datetime,
+) -> list[Climb]:
+    """What climbed as at AT (the day's run's started_at), as it stands now: the open
+    items whose last climb is AT, at their level, in the order `escalate` lists them.
+    Reads only.
+
+    The day's notices and digests are built from this, whichever pass (or passes, one
+    of them stopped) wrote the steps. An item changed since (answered, given a new date)
+    no longer carries AT, and is not told.
+    """
+    rules = _Rules(today, tz, calendar, th, reply_days, instruction_days)
+
+    def step(current: int, _target: int, last: datetime | None) -> int | None:
+        return current if last == at else None
+
+    return (await _escalation(session, rules, step, None, at)).climbs
+
+
+async def _chunked(
+    session: AsyncSession,
+    stmt: Select[*_Ts],
+    model: _Item,
+    ids: dict[_Item, list[int]] | None,
+) -> Sequence[Row[*_Ts]]:
+    """STMT's rows; with IDS, only those of MODEL's ids there, locked for the transaction."""
+    if ids is None:
+        return await _streamed(session, stmt)
+    wanted = ids.get(model, [])
+    rows: list[Row[*_Ts]] = []
+    for start in range(0, len(wanted), _CHUNK):
+        part = stmt.where(model.id.in_(wanted[start : start + _CHUNK]))
+        rows += (await session.execute(part.with_for_update(of=model))).all()
+    return rows
+
+
+async def _escalation(
+    session: AsyncSession,
+    rules: _Rules,
+    decide: _Decide,
+    ids: dict[_Item, list[int]] | None,
+    climbed_at: datetime | None,
+) -> Escalation:
+    """Every open item's step as DECIDE makes it (IDS: only those items; CLIMBED_AT: only
+    the items whose last climb is then)."""
+    today, tz, calendar, th = rules.today, rules.tz, rules.calendar, rules.th
+    found = Escalation()
+    breathe = Breather()
+    counted: dict[date, int] = {}
+
+    def late_by(deadline: date) -> int:
+        """Working days from DEADLINE to today: counted day by day, and thousands of
+        items share a few hundred deadlines, so each is counted once."""
+        days = counted.get(deadline)
+        if days is None:
+            days = counted[deadline] = calendar.workdays_between(deadline, today)
+        return days
+
+    problem_query = (
         select(
             Problem.id,
             Problem.status,
@@ -240,45 +512,42 @@ async def escalate(
         .where(Problem.status.in_(OPEN_STATES), Project.stage != Stage.DROPPED)
         .order_by(Problem.id)
     )
-    for row in problems:
+    if climbed_at is not None:
+        problem_query = problem_query.where(Problem.escalated_at == climbed_at)
+    for row in await _chunked(session, problem_query, Problem, ids):
+        await breathe()
         (pid, status, current, escalated_at, created_at, deadline, answered_at) = row[:7]
         unit_id, text, code, raiser_unit, raiser, answering, raiser_id = row[7:]
         clock = ProblemClock(
             status, created_at.astimezone(tz).date(), deadline, _local_day(answered_at, tz)
         )
-        target = problem_target(clock, today, calendar, th, reply_days)
-        level = next_level(current, target, _local_day(escalated_at, tz), today)
-        if level == current:
+        target = problem_target(clock, today, calendar, th, rules.reply_days)
+        level = decide(current, target, escalated_at)
+        if level is None:
             continue
-        problem_steps.append(_Step(pid, current, escalated_at, level))
-        due = problem_deadline(clock, calendar, th, reply_days)
-        late = calendar.workdays_between(due, today) if due else 0
+        due = problem_deadline(clock, calendar, th, rules.reply_days)
+        late = late_by(due) if due else 0
         if problem_turn(status) is Turn.RAISER:
-            climbs.append(
-                Climb(
-                    "signoff", pid, level, raiser_unit, code, text, late, 0, due, raiser, raiser_id
-                )
+            climb = Climb(
+                "signoff", pid, level, raiser_unit, code, text, late, 0, due, raiser, raiser_id
             )
         else:
-            unacknowledged = status is ProblemStatus.OPEN
-            climbs.append(
-                Climb(
-                    "problem",
-                    pid,
-                    level,
-                    unit_id,
-                    code,
-                    text,
-                    late,
-                    0,
-                    due,
-                    answering,
-                    unacknowledged=unacknowledged,
-                )
+            climb = Climb(
+                "problem",
+                pid,
+                level,
+                unit_id,
+                code,
+                text,
+                late,
+                0,
+                due,
+                answering,
+                unacknowledged=status is ProblemStatus.OPEN,
             )
+        found.steps.append((Problem, _Step(pid, current, escalated_at, level), climb))
 
-    milestone_steps: list[_Step] = []
-    milestones = await session.execute(
+    milestone_query = (
         select(
             Milestone.id,
             Milestone.planned_date,
@@ -299,84 +568,85 @@ async def escalate(
         )
         .order_by(Milestone.id)
     )
-    for ms_row in milestones:
+    if climbed_at is not None:
+        milestone_query = milestone_query.where(Milestone.escalated_at == climbed_at)
+    for ms_row in await _chunked(session, milestone_query, Milestone, ids):
+        await breathe()
         mid, planned, current, escalated_at, owner, title, seq, code, project_unit, kind = ms_row
         assert planned is not None
-        overdue = calendar.workdays_between(planned, today)
-        target = late_target(overdue, th)
-        level = next_level(current, target, _local_day(escalated_at, tz), today)
-        if level != current:
-            milestone_steps.append(_Step(mid, current, escalated_at, level))
-            unit = owner or project_unit
-            climbs.append(
-                Climb(
-                    "milestone", mid, level, unit, code, title, overdue, seq, planned, ms_kind=kind
-                )
-            )
-
-    target_steps: list[_Step] = []
-    for item in await _passed_targets(session, today):
-        late = calendar.workdays_between(item.target, today)
-        level = next_level(
-            item.level, late_target(late, th), _local_day(item.escalated_at, tz), today
-        )
-        if level != item.level:
-            target_steps.append(_Step(item.project_id, item.level, item.escalated_at, level))
-            climbs.append(
-                Climb(
-                    "target",
-                    item.project_id,
-                    level,
-                    item.unit_id,
-                    item.code,
-                    item.stage.value,
-                    late,
-                    0,
-                    item.target,
-                    item.name,
-                )
-            )
-
-    instruction_steps: list[_Step] = []
-    for order, given, escalated_at in await _open_instructions(session, tz):
-        i_clock = InstructionClock(given, order.deadline, order.acknowledged)
-        target = instruction_target(i_clock, today, calendar, th, instruction_days)
-        level = next_level(order.level, target, _local_day(escalated_at, tz), today)
-        if level == order.level:
-            continue
-        instruction_steps.append(_Step(order.id, order.level, escalated_at, level))
-        due = instruction_deadline(i_clock, calendar, instruction_days)
-        climbs.append(
-            Climb(
-                "instruction",
-                order.id,
+        overdue = late_by(planned)
+        level = decide(current, late_target(overdue, th), escalated_at)
+        if level is not None:
+            climb = Climb(
+                "milestone",
+                mid,
                 level,
-                order.unit_id,
-                order.code,
-                order.text,
-                calendar.workdays_between(due, today),
-                0,
-                due,
-                order.leader,
-                unacknowledged=not order.acknowledged,
-                leader_id=order.leader_id,
+                owner or project_unit,
+                code,
+                title,
+                overdue,
+                seq,
+                planned,
+                ms_kind=kind,
             )
-        )
+            found.steps.append((Milestone, _Step(mid, current, escalated_at, level), climb))
 
-    await _write_steps(session, Problem, problem_steps, now)
-    await _write_steps(session, Milestone, milestone_steps, now)
-    await _write_steps(session, Project, target_steps, now)
-    await _write_steps(session, Instruction, instruction_steps, now)
-    return climbs
+    for item in await _passed_targets(session, today, ids, climbed_at):
+        await breathe()
+        late = late_by(item.target)
+        level = decide(item.level, late_target(late, th), item.escalated_at)
+        if level is not None:
+            climb = Climb(
+                "target",
+                item.project_id,
+                level,
+                item.unit_id,
+                item.code,
+                item.stage.value,
+                late,
+                0,
+                item.target,
+                item.name,
+            )
+            s = _Step(item.project_id, item.level, item.escalated_at, level)
+            found.steps.append((Project, s, climb))
+
+    for order, given, escalated_at in await _open_instructions(session, tz, ids, climbed_at):
+        await breathe()
+        i_clock = InstructionClock(given, order.deadline, order.acknowledged)
+        target = instruction_target(i_clock, today, calendar, th, rules.instruction_days)
+        level = decide(order.level, target, escalated_at)
+        if level is None:
+            continue
+        due = instruction_deadline(i_clock, calendar, rules.instruction_days)
+        climb = Climb(
+            "instruction",
+            order.id,
+            level,
+            order.unit_id,
+            order.code,
+            order.text,
+            late_by(due),
+            0,
+            due,
+            order.leader,
+            unacknowledged=not order.acknowledged,
+            leader_id=order.leader_id,
+        )
+        found.steps.append((Instruction, _Step(order.id, order.level, escalated_at, level), climb))
+    return found
 
 
 async def _open_instructions(
-    session: AsyncSession, tz: tzinfo
+    session: AsyncSession,
+    tz: tzinfo,
+    ids: dict[_Item, list[int]] | None = None,
+    climbed_at: datetime | None = None,
 ) -> list[tuple[InstructionItem, date, datetime | None]]:
     """Every instruction not reported done, with the local day it was given and its last
-    climb."""
+    climb (IDS, CLIMBED_AT: only those, as `_escalation` reads them)."""
     leader = aliased(Member)
-    rows = await session.execute(
+    query = (
         select(
             Instruction.id,
             Project.code,
@@ -395,6 +665,9 @@ async def _open_instructions(
         .where(*open_instructions())
         .order_by(Instruction.deadline.is_(None), Instruction.deadline, Instruction.id)
     )
+    if climbed_at is not None:
+        query = query.where(Instruction.escalated_at == climbed_at)
+    rows = await _chunked(session, query, Instruction, ids)
     found = []
     for iid, code, text, unit_id, who, deadline, level, acked, created, climbed, lid in rows:
         given = created.astimezone(tz).date()
@@ -487,9 +760,15 @@ class _PassedTarget:
     escalated_at: datetime | None
 
 
-async def _passed_targets(session: AsyncSession, today: date) -> list[_PassedTarget]:
-    """Active projects whose target date for the next stage is before TODAY."""
-    rows = await session.execute(
+async def _passed_targets(
+    session: AsyncSession,
+    today: date,
+    ids: dict[_Item, list[int]] | None = None,
+    climbed_at: datetime | None = None,
+) -> list[_PassedTarget]:
+    """Active projects whose target date for the next stage is before TODAY (IDS,
+    CLIMBED_AT: only those, as `_escalation` reads them)."""
+    query = (
         select(
             Project.id,
             Project.code,
@@ -505,8 +784,13 @@ async def _passed_targets(session: AsyncSession, today: date) -> list[_PassedTar
         .where(Project.stage.in_(ACTIVE_STAGES))
         .order_by(Project.code)
     )
+    if climbed_at is not None:
+        query = query.where(Project.target_escalated_at == climbed_at)
+    rows = await _chunked(session, query, Project, ids)
     found = []
+    breathe = Breather()
     for pid, code, name, unit_id, stage, signed, started, operating, level, at in rows:
+        await breathe()
         pending = pending_target(
             stage, {Stage.SIGNED: signed, Stage.STARTED: started, Stage.OPERATING: operating}
         )
@@ -592,7 +876,9 @@ async def unit_lists(
 ) -> dict[int, UnitList]:
     """Every unit's list for the day, keyed by unit id (units with nothing are absent)."""
     lists: dict[int, UnitList] = defaultdict(UnitList)
-    ms_rows = await session.execute(
+    breathe = Breather()
+    ms_rows = await _streamed(
+        session,
         select(
             Milestone.id,
             Project.code,
@@ -606,9 +892,10 @@ async def unit_lists(
         )
         .join(Project, Project.id == Milestone.project_id)
         .where(*due_milestones(today, soon_days))
-        .order_by(Milestone.planned_date, Project.code, Milestone.seq)
+        .order_by(Milestone.planned_date, Project.code, Milestone.seq),
     )
     for mid, code, seq, title, kind, planned, level, project_unit, owner in ms_rows:
+        await breathe()
         assert planned is not None  # the query keeps dated milestones only
         item = MilestoneItem(mid, code, seq, title, kind, planned, level, project_unit, owner)
         # A milestone is its owner's turn (the land bureau's 土地摘牌), not the project's unit's.
@@ -616,7 +903,8 @@ async def unit_lists(
         bucket = lists[unit].overdue if item.planned < today else lists[unit].due_soon
         bucket.append(item)
 
-    pr_rows = await session.execute(
+    pr_rows = await _streamed(
+        session,
         select(
             Problem.id,
             Project.code,
@@ -629,9 +917,10 @@ async def unit_lists(
         )
         .join(Project, Project.id == Problem.project_id)
         .where(*waiting_problems())
-        .order_by(Problem.created_at, Problem.id)
+        .order_by(Problem.created_at, Problem.id),
     )
     for pid, code, text, unit_id, created, level, status, deadline in pr_rows:
+        await breathe()
         raised = created.astimezone(tz).date()
         lists[unit_id].waiting.append(
             ProblemItem(pid, code, text, unit_id, raised, level, status, deadline)
@@ -647,12 +936,14 @@ async def unit_lists(
     for instruction, _, _ in await _open_instructions(session, tz):
         lists[instruction.unit_id].instructions.append(instruction)
 
-    st_rows = await session.execute(
+    st_rows = await _streamed(
+        session,
         select(Project.code, Project.name, Project.unit_id, Project.last_progress_at)
         .where(*quiet_projects(now, stale_days))
-        .order_by(Project.code)
+        .order_by(Project.code),
     )
     for code, name, unit_id, last in st_rows:
+        await breathe()
         lists[unit_id].stale.append(ProjectItem(code, name, unit_id, _local_day(last, tz)))
     return dict(lists)
 
@@ -721,13 +1012,16 @@ async def signoffs(session: AsyncSession, tz: tzinfo) -> dict[int, list[ProblemI
 
 async def recipients(session: AsyncSession) -> Sequence[Member]:
     """Active members the bot can reach, with their units."""
-    return (
-        await session.scalars(
-            select(Member)
-            .where(Member.active.is_(True), Member.reachable.is_(True))
-            .order_by(Member.id)
-        )
-    ).all()
+    found: list[Member] = []
+    result = await session.stream_scalars(
+        select(Member)
+        .where(Member.active.is_(True), Member.reachable.is_(True))
+        .order_by(Member.id)
+    )
+    # Loaded _PARTITION at a time, the event loop running between (see `_streamed`).
+    async for part in result.partitions(_PARTITION):
+        found += part
+    return found
 
 
 async def counts_by_unit_and_stage(session: AsyncSession) -> dict[str, dict[Stage, int]]:

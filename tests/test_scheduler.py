@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
+from bot import scheduler
 from bot.cli import main as cli_main
-from bot.scheduler import due, next_prompt_at, tick
+from bot.scheduler import due, next_prompt_at, run_tick, tick
 from storage.db import set_actor
 from storage.models import (
     AuditLog,
@@ -84,9 +87,7 @@ async def run_day(h: Harness, d: date, hour: int = 9) -> bool:
     h.clock.now = at(d, hour)
     if not due(h.config, CAL, h.clock.now):
         return False
-    async with h.sessions() as s:
-        result = await tick(s, h.config, CAL, h.clock.now)
-        await s.commit()
+    result = await run_tick(h.sessions, h.config, CAL, h.clock.now)
     await h.drain()
     return result.ran
 
@@ -174,7 +175,7 @@ async def test_acknowledge_button_stops_the_first_climb(h: Harness) -> None:
     assert await level_of(h, Problem, pid) == 1
 
 
-async def test_a_restart_mid_week_repeats_nothing(h: Harness, tmp_path: Path) -> None:
+async def test_a_restart_mid_week_repeats_nothing(h: Harness) -> None:
     await run_day(h, date(2026, 10, 9))
     sent_before = len(h.api.sent())
     # the same day again, as after a restart: the store says it is done
@@ -186,7 +187,7 @@ async def test_a_restart_mid_week_repeats_nothing(h: Harness, tmp_path: Path) ->
         await tick(s, h.config, CAL, h.clock.now)
         await s.commit()
     await h.stop()
-    again = await start_harness(tmp_path / "bot.sqlite3")
+    again = await start_harness(h.url)
     again.clock.now = h.clock.now
     try:
         assert not await run_day(again, date(2026, 10, 10), hour=10)
@@ -230,6 +231,93 @@ async def test_catch_up_once_when_the_bot_starts_late(h: Harness) -> None:
         runs = (await s.scalars(select(SchedulerRun))).all()
     assert [r.day for r in runs] == [date(2026, 10, 9)]
     assert len(texts_to(h, OFFICER, "今日提醒")) == 1
+
+
+async def test_a_tick_that_stopped_midway_is_finished_by_the_catch_up_at_start(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies while the tick queues its messages, after the day's climbs were
+    written: the bot started again finishes the day. Each gets one prompt, the head the
+    notice of what climbed (rebuilt from the store), and nothing climbs a second time."""
+    h.clock.now = at(date(2026, 10, 9))
+    real = scheduler.enqueue
+    calls = 0
+
+    async def dies_at_the_second_chunk(*args: Any, **kwargs: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise SystemExit("the process dies")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(scheduler, "enqueue", dies_at_the_second_chunk)
+    with pytest.raises(SystemExit):
+        await run_tick(h.sessions, h.config, CAL, h.clock.now, chunk=1)
+    monkeypatch.undo()
+    async with h.sessions() as s:
+        run = await s.scalar(select(SchedulerRun))
+        assert run is not None and run.finished_at is None
+        assert await s.scalar(select(func.count()).select_from(Outbox)) == 1
+    assert await level_of(h, Problem, h.ids["problem"]) == 1
+
+    h.clock.now = at(date(2026, 10, 9), 10)
+    await h.app.start()
+    try:
+        for _ in range(200):
+            async with h.sessions() as s:
+                run = await s.scalar(select(SchedulerRun))
+            assert run is not None
+            if run.finished_at is not None and texts_to(h, HEAD, "已提级至单位负责人"):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await h.app.stop()
+    await h.drain()
+    assert len(texts_to(h, OFFICER, "今日提醒")) == 1
+    blue = texts_to(h, HEAD, "已提级至单位负责人")
+    assert len(blue) == 1 and "今日提级事项 2 个" in blue[0]
+    assert len(texts_to(h, COORD, "每日简报")) == 1
+    assert await level_of(h, Problem, h.ids["problem"]) == 1
+    assert await level_of(h, Milestone, h.ids["ms1"]) == 1
+    async with h.sessions() as s:
+        runs = (await s.scalars(select(SchedulerRun))).all()
+        keys = (await s.scalars(select(Outbox.dedupe_key))).all()
+        changes = await s.execute(
+            select(AuditLog.entity, AuditLog.entity_id, AuditLog.after).where(
+                AuditLog.action == "update"
+            )
+        )
+        climbs = [(e, i) for e, i, after in changes if after and "escalation_level" in after]
+    assert [(r.day, r.finished_at is not None) for r in runs] == [(date(2026, 10, 9), True)]
+    assert runs[0].messages == len(keys) == len(set(keys))
+    assert sorted(climbs) == sorted(
+        [("milestones", str(h.ids["ms1"])), ("problems", str(h.ids["problem"]))]
+    )
+
+
+async def test_a_failing_tick_is_tried_again_a_minute_later_a_few_times(
+    h: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    h.clock.now = at(date(2026, 10, 9))
+
+    async def fails(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(scheduler, "run_tick", fails)
+    queue = h.app.job_queue
+    assert queue is not None
+    for tried in (None, 1, scheduler.JOB_RETRIES):
+        job = SimpleNamespace(data=tried)
+        context = SimpleNamespace(bot_data=h.app.bot_data, job=job, job_queue=queue)
+        await scheduler.daily_job(context)  # type: ignore[arg-type]
+    retries = [j for j in queue.jobs() if j.name == "tick-retry"]
+    assert sorted(j.data for j in retries) == [1, 2]  # the last try gave up
+    for j in retries:  # a minute from now, by the job queue's own clock
+        wait = (j.job.trigger.run_date - datetime.now(UTC)).total_seconds()
+        assert scheduler.JOB_RETRY_SECONDS - 10 < wait <= scheduler.JOB_RETRY_SECONDS
+    assert "the store went away" in caplog.text
+    for j in retries:
+        j.schedule_removal()
 
 
 async def test_no_change_button_quiets_a_stale_project(h: Harness) -> None:
@@ -301,13 +389,12 @@ def test_next_prompt_time_skips_days_off() -> None:
 
 
 async def test_tick_command_dry_run_prints_by_member_and_saves_nothing(
-    h: Harness, capsys: pytest.CaptureFixture[str]
+    h: Harness, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    db = h.engine.url.database
-    assert db is not None
-    code = await asyncio.to_thread(
-        cli_main, ["tick", "--db", db, "--dry-run", "--at", "2026-10-12T09:00"]
-    )
+    config = tmp_path / "tick.toml"
+    config.write_text(f'[store]\nurl = "{h.url}"\n')
+    tick = ["--config", str(config), "tick", "--dry-run", "--at"]
+    code = await asyncio.to_thread(cli_main, [*tick, "2026-10-12T09:00"])
     out = capsys.readouterr().out
     assert code == 0
     assert "=== 王专员 · 城东街道 · officer" in out
@@ -318,9 +405,8 @@ async def test_tick_command_dry_run_prints_by_member_and_saves_nothing(
         assert await s.scalar(select(func.count()).select_from(SchedulerRun)) == 0
         assert await s.scalar(select(func.count()).select_from(Outbox)) == 0
         assert await level_of(h, Problem, h.ids["problem"]) == 0
-    code = await asyncio.to_thread(
-        cli_main, ["tick", "--db", db, "--dry-run", "--at", "2026-10-11T09:00"]
-    )
+    code = await asyncio.to_thread(cli_main, [*tick, "2026-10-11T09:00"])
+    assert code == 0
     assert "not a working day" in capsys.readouterr().out
 
 
