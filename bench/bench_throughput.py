@@ -479,6 +479,12 @@ enabled = false
 [meeting]
 enabled = false
 
+# One lane: the stream is queued before the bot starts, so a head's /reply may stand in
+# it before the officer's problem it answers (in a real chat the head answers only once
+# told). Side by side, it could come first and be refused.
+[serve]
+lanes = 1
+
 [routing]
 {routing}
 """,

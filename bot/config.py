@@ -115,6 +115,9 @@ class ServeConfig:
     secret_token: str = ""
     # Seconds between a standby process's tries to become the active one.
     standby_interval: float = 5.0
+    # Members whose updates are handled side by side (each member's in order); 0: 8 on
+    # PostgreSQL, 1 on SQLite (one writer).
+    lanes: int = 0
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -257,7 +257,9 @@ async def _active(
             await app.bot.delete_webhook()
         # PostgreSQL serves several members' updates at once; SQLite has one writer, and
         # its busy wait sleeps, so there one lane is faster.
-        lanes = LANES if sessions.kw["bind"].dialect.name == "postgresql" else 1
+        lanes = config.serve.lanes or (
+            LANES if sessions.kw["bind"].dialect.name == "postgresql" else 1
+        )
         intake = Intake(app, svc, lanes)
         await app.start()
         state.intake = intake
