@@ -539,7 +539,7 @@ async def test_replies_sent_are_recorded_even_when_the_next_commit_fails(
 
 
 def test_a_manual_tick_leaves_the_sending_to_the_running_bot(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`wallchart tick` with a token sends only when no bot process holds the lease: two
     senders could send one message twice."""
@@ -550,6 +550,7 @@ def test_a_manual_tick_leaves_the_sending_to_the_running_bot(
     from tests.fakebot import FakeBotAPI
     from tests.test_cli import demo_city
 
+    monkeypatch.chdir(tmp_path)  # the demo writes its chart and workbook here
     at = demo_city(tmp_path, capsys)
     db = tmp_path / "demo.sqlite3"
     held = FileLease(Path(f"{db}.lock"))
