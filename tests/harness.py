@@ -1,11 +1,9 @@
-"""The real Application over the fake Bot API, on a fresh SQLite store, at a fixed moment."""
+"""The real Application over the fake Bot API, on a store of its own, at a fixed moment."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,6 +36,7 @@ class Harness:
     app: Application  # type: ignore[type-arg]
     engine: AsyncEngine
     sessions: SessionMaker
+    url: str  # the store's, with its password: another harness over it is the bot restarted
     clock: Clock
     config: Config
     ids: dict[str, int] = field(default_factory=dict)
@@ -77,12 +76,8 @@ class Harness:
         await self.engine.dispose()
 
 
-async def start_harness(
-    db_file: Path, template: Path | None = None, config: Config | None = None
-) -> Harness:
-    # A copy of a migrated file is much faster than migrating each test's store.
-    if template is not None and not db_file.exists():  # noqa: ASYNC240
-        shutil.copy(template, db_file)
+async def start_harness(url: str, config: Config | None = None) -> Harness:
+    """The bot over the migrated store at URL (the `new_store` fixture makes one)."""
     config = config or Config()
     config = replace(
         config,
@@ -90,13 +85,13 @@ async def start_harness(
         # The tests' clock stands still: no spacing between two messages to one chat.
         scheduler=replace(config.scheduler, private_interval=0.0),
     )
-    engine = make_engine(f"sqlite:///{db_file}")
+    engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     api = FakeBotAPI()
     clock = Clock()
     app = build_application(config, sessions, request=FakeRequest(api), clock=clock)
     await app.initialize()
-    return Harness(api, app, engine, sessions, clock, config)
+    return Harness(api, app, engine, sessions, url, clock, config)
 
 
 # Telegram ids of the sample people

@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -80,6 +79,7 @@ from storage.ranking import Period as RankPeriod
 from storage.rules import Light
 from storage.workdays import WorkCalendar
 from tests.harness import ADMIN, COORD, HEAD, LEADER, OFFICER, Harness, start_harness
+from tests.stores import NewStore
 
 TZ = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 12, 3)  # a Thursday
@@ -892,14 +892,14 @@ def test_period_words() -> None:
 MONDAY = date(2026, 12, 7)
 
 
-async def meeting_harness(tmp_path: Path, template_db: Path, **work: Any) -> Harness:
+async def meeting_harness(new_store: NewStore, **work: Any) -> Harness:
     from tests.harness import seed
 
     config = Config(
         meeting=MeetingConfig(weekday="monday", time=time(8, 30)),
         work=WorkConfig(**work),
     )
-    h = await start_harness(tmp_path / "meeting.sqlite3", template_db, config)
+    h = await start_harness(await new_store(), config)
     h.ids = await seed(h.sessions)
     # The leader reads English: the workbook comes in each reader's language.
     async with h.sessions() as s:
@@ -940,9 +940,9 @@ def test_send_day_is_the_working_day_before_a_day_off() -> None:
 
 
 async def test_the_meeting_sends_workbook_and_chart_to_coordinators_and_leaders_once(
-    tmp_path: Path, template_db: Path
+    new_store: NewStore,
 ) -> None:
-    h = await meeting_harness(tmp_path, template_db)
+    h = await meeting_harness(new_store)
     try:
         # Before the time: nothing.
         assert await run_meeting(h, at(MONDAY, 8, 0)) == 0
@@ -989,8 +989,8 @@ async def member_id(h: Harness, tg: int) -> int:
         return found
 
 
-async def test_a_monday_off_sends_on_the_friday_before(tmp_path: Path, template_db: Path) -> None:
-    h = await meeting_harness(tmp_path, template_db, extra_holidays=(MONDAY,))
+async def test_a_monday_off_sends_on_the_friday_before(new_store: NewStore) -> None:
+    h = await meeting_harness(new_store, extra_holidays=(MONDAY,))
     try:
         friday = date(2026, 12, 4)
         assert await run_meeting(h, at(date(2026, 12, 3), 9, 0)) == 0
@@ -1007,9 +1007,9 @@ async def test_a_monday_off_sends_on_the_friday_before(tmp_path: Path, template_
 
 
 async def test_the_job_catches_up_the_same_day_and_a_newcomer_gets_it_too(
-    tmp_path: Path, template_db: Path
+    new_store: NewStore,
 ) -> None:
-    h = await meeting_harness(tmp_path, template_db)
+    h = await meeting_harness(new_store)
     try:
         context = CallbackContext(h.app)
         h.clock.now = at(MONDAY, 11, 0)  # the bot was down at 08:30
@@ -1038,7 +1038,7 @@ async def test_the_job_catches_up_the_same_day_and_a_newcomer_gets_it_too(
 
 
 async def test_a_chart_that_fails_still_sends_the_workbook(
-    tmp_path: Path, template_db: Path, monkeypatch: pytest.MonkeyPatch
+    new_store: NewStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import bot.meeting
 
@@ -1046,7 +1046,7 @@ async def test_a_chart_that_fails_still_sends_the_workbook(
         raise RuntimeError("no font")
 
     monkeypatch.setattr(bot.meeting, "render_city_chart", broken)
-    h = await meeting_harness(tmp_path, template_db)
+    h = await meeting_harness(new_store)
     try:
         await run_meeting(h, at(MONDAY, 9, 0))
         assert sorted((m["chat_id"], m["kind"]) for m in h.api.media) == [
@@ -1057,8 +1057,8 @@ async def test_a_chart_that_fails_still_sends_the_workbook(
         await h.stop()
 
 
-async def test_meeting_job_is_scheduled(tmp_path: Path, template_db: Path) -> None:
-    h = await meeting_harness(tmp_path, template_db)
+async def test_meeting_job_is_scheduled(new_store: NewStore) -> None:
+    h = await meeting_harness(new_store)
     try:
         queue = h.app.job_queue
         assert queue is not None
@@ -1068,9 +1068,9 @@ async def test_meeting_job_is_scheduled(tmp_path: Path, template_db: Path) -> No
         await h.stop()
 
 
-async def test_no_meeting_job_when_disabled(tmp_path: Path, template_db: Path) -> None:
+async def test_no_meeting_job_when_disabled(new_store: NewStore) -> None:
     config = Config(meeting=MeetingConfig(enabled=False))
-    h = await start_harness(tmp_path / "off.sqlite3", template_db, config)
+    h = await start_harness(await new_store(), config)
     try:
         assert h.app.job_queue is not None
         assert "meeting" not in {job.name for job in h.app.job_queue.jobs()}

@@ -30,6 +30,7 @@ from tests.harness import (
     seed,
     start_harness,
 )
+from tests.stores import NewStore
 
 
 async def count(h: Harness, model: type) -> int:
@@ -78,13 +79,11 @@ async def test_officer_cannot_invite_and_coordinator_cannot_make_admins(h: Harne
     assert "不能设" in wrong and "街道" in wrong
 
 
-async def test_configured_admin_becomes_a_member_on_start(
-    tmp_path: Path, template_db: Path
-) -> None:
+async def test_configured_admin_becomes_a_member_on_start(new_store: NewStore) -> None:
     from bot.config import Config, TelegramConfig
 
     harness = await start_harness(
-        tmp_path / "a.sqlite3", template_db, Config(telegram=TelegramConfig(admins=(4242,)))
+        await new_store(), Config(telegram=TelegramConfig(admins=(4242,)))
     )
     try:
         first = (await harness.send(4242, "/start"))[0]
@@ -153,6 +152,28 @@ async def test_guided_progress_flow_with_buttons(h: Harness) -> None:
     await h.send(OFFICER, "环评公示结束")
     assert "已记录 XNY01" in h.api.texts(OFFICER)[-1]
     assert await count(h, ProgressReport) == 1
+
+
+async def test_a_nul_anywhere_in_an_update_is_dropped_before_the_handlers(h: Harness) -> None:
+    """PostgreSQL's text cannot hold U+0000: on it, what carried one was lost with "not
+    saved". In a command, a flow's answer, a problem, a photo's caption and a file's name
+    it is dropped, and the rest kept, on both stores."""
+    assert "已记录 XNY01" in (await h.send(OFFICER, "/progress XNY01 完成\x00土地预审"))[0]
+    await h.send(OFFICER, "/progress")
+    await h.press(OFFICER, "f:project:XNY01")
+    assert "已记录 XNY01" in (await h.send(OFFICER, "\x00环评公示结束\x00"))[0]
+    await h.send(OFFICER, "/problem XNY01 用地指标\x00还没有落实")
+    assert "已转 自然资源局" in (await h.press(OFFICER, f"f:unit:{h.ids['land']}"))[0]
+    h.api.files["ph1"] = b"\xff\xd8\xff"
+    replies = await h.process(photo(OFFICER, "ph1", "/progress XNY01 现场\x00照片"))
+    assert "已记录 XNY01" in replies[0]
+    bad = "项目编号,项目名称,产业类别,计划投资（万元）,责任单位\nQ1,甲,新能源,十二万,城东街道\n"
+    refused = (await h.upload(ADMIN, bad.encode(), "台\x00账.csv"))[0]
+    assert "“台账.csv”中有 1 处问题" in refused and "十二万" in refused
+    async with h.sessions() as s:
+        reports = await s.scalars(select(ProgressReport.text).order_by(ProgressReport.id))
+        assert list(reports) == ["完成土地预审", "环评公示结束", "现场照片"]
+        assert await s.scalar(select(Problem.text)) == "用地指标还没有落实"
 
 
 async def test_forged_button_is_refused(h: Harness) -> None:
@@ -241,7 +262,9 @@ async def test_stage_moves_and_bad_stage(h: Harness) -> None:
         assert p is not None and p.stage.value == "started"
         audit = (
             await s.scalars(
-                select(AuditLog).where(AuditLog.entity == "projects", AuditLog.action == "update")
+                select(AuditLog)
+                .where(AuditLog.entity == "projects", AuditLog.action == "update")
+                .order_by(AuditLog.id)
             )
         ).all()
         assert audit[-1].before == {"stage": "signed"} and audit[-1].after == {"stage": "started"}
@@ -337,9 +360,9 @@ async def test_bad_ledger_in_chat_lists_rows_and_writes_nothing(h: Harness) -> N
 # --- restart ----------------------------------------------------------------------------
 
 
-async def test_half_done_flow_survives_a_restart(tmp_path: Path, template_db: Path) -> None:
-    db = tmp_path / "restart.sqlite3"
-    first = await start_harness(db, template_db)
+async def test_half_done_flow_survives_a_restart(new_store: NewStore) -> None:
+    db = await new_store()
+    first = await start_harness(db)
     await seed(first.sessions)
     await first.send(OFFICER, "/progress")
     await first.press(OFFICER, "f:project:XNY01")

@@ -1,9 +1,15 @@
 """The `wallchart` command line: demo, invite, import, export, report, migrate, tick, and run
 without a token; what every sub-command says about a wrong configuration or a store it cannot
-open; the demo never overwriting a store that holds anything but its own untouched city."""
+open; the demo never overwriting a store that holds anything but its own untouched city.
+
+The commands run on this run's backend (`config`: an SQLite file, or a PostgreSQL database
+with WALLCHART_TEST_STORE=postgresql). What only SQLite has stays on SQLite in both runs:
+`demo` and `--db` (they take an SQLite file), `backup` (SQLite's online backup), and a
+store file that is not there yet (`sqlite_config`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sqlite3
@@ -15,15 +21,19 @@ from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
+import sqlalchemy
 
 import bot.cli
-from bot.cli import main
+from bot.cli import main, store_name
 from bot.config import parse_config
 from bot.texts import CATALOG
+from storage.db import make_engine
 from storage.models import Role
+from tests.stores import NewStore, on_postgresql
 
 DATA = Path(__file__).parent / "data"
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
@@ -54,12 +64,47 @@ def _in_a_folder_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.chdir(tmp_path)
 
 
+async def fresh_store(new_store: NewStore, name: str) -> str:
+    """A store for the commands to open: on SQLite a file not made yet (the command creates
+    it), on PostgreSQL a migrated empty database (migrating one anew takes seconds)."""
+    return await new_store(name, migrated=on_postgresql())
+
+
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
-    """A config whose store is a fresh SQLite file."""
+async def store(new_store: NewStore) -> str:
+    """The URL of this test's store, on this run's backend."""
+    return await fresh_store(new_store, "city")
+
+
+@pytest.fixture
+def config(tmp_path: Path, store: str) -> Path:
+    """A config whose store is `store`."""
     path = tmp_path / "config.toml"
+    path.write_text(f'[store]\nurl = "{store}"\n')
+    return path
+
+
+@pytest.fixture
+def sqlite_config(tmp_path: Path) -> Path:
+    """A config whose store is the SQLite file city.sqlite3, not there yet, in both runs."""
+    path = tmp_path / "sqlite.toml"
     path.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "city.sqlite3"}"\n')
     return path
+
+
+def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows SQL reads from the store at URL, SQLite or PostgreSQL."""
+
+    async def read() -> list[tuple[Any, ...]]:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return [tuple(r) for r in await conn.execute(sqlalchemy.text(sql))]
+        finally:
+            await engine.dispose()
+
+    # The test is not a coroutine: no event loop runs here.
+    return asyncio.run(read())
 
 
 def one_line(err: str) -> str:
@@ -218,7 +263,11 @@ def test_bad_ledger_reports_rows_and_imports_nothing(
 
 
 def test_export_then_import_changes_nothing(
-    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    config: Path,
+    store: str,
+    new_store: NewStore,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     for example in ("ledger-example.xlsx", "ledger-example.csv"):
         assert main(["--config", str(config), "import", str(DATA / example)]) == 0
@@ -227,16 +276,16 @@ def test_export_then_import_changes_nothing(
     # In Chinese by default, as import, invite, report and demo speak.
     assert main(["--config", str(config), "export", str(out)]) == 0
     said = capsys.readouterr().out
-    assert said.startswith(f"已从存储 {tmp_path / 'city.sqlite3'} ([store] url in {config})")
+    assert said.startswith(f"已从存储 {store_name(store)} ([store] url in {config})")
     assert said.rstrip().endswith(f"导出到 {out}：6 个单位、14 个项目")
     assert main(["--config", str(config), "export", str(out), "--lang", "en"]) == 0
     said = capsys.readouterr().out
-    assert said.startswith(f"wrote {out} from the store {tmp_path / 'city.sqlite3'}")
+    assert said.startswith(f"wrote {out} from the store {store_name(store)}")
     assert said.rstrip().endswith(": 6 units, 14 projects")
 
     # Into another store, twice: the second import finds nothing new and nothing changed.
     other = tmp_path / "other.toml"
-    other.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "other.sqlite3"}"\n')
+    other.write_text(f'[store]\nurl = "{asyncio.run(fresh_store(new_store, "other"))}"\n')
     assert main(["--config", str(other), "import", str(out)]) == 0
     assert "单位：新增 6 个" in capsys.readouterr().out
     assert main(["--config", str(other), "import", str(out)]) == 0
@@ -262,12 +311,16 @@ def test_export_then_import_changes_nothing(
 
 
 def test_export_says_what_it_cannot_write(
-    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    config: Path, sqlite_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # No store yet: said, and none is created (as for tick).
-    assert main(["--config", str(config), "export", str(tmp_path / "a.xlsx")]) == 1
+    # No store yet: said, and none is created (as for tick). A store that is not there is
+    # an SQLite file's; a PostgreSQL database that is not there is another error.
+    assert main(["--config", str(sqlite_config), "export", str(tmp_path / "a.xlsx")]) == 1
     assert "没有存储" in capsys.readouterr().err
-    assert main(["--config", str(config), "export", str(tmp_path / "a.xlsx"), "--lang", "en"]) == 1
+    assert (
+        main(["--config", str(sqlite_config), "export", str(tmp_path / "a.xlsx"), "--lang", "en"])
+        == 1
+    )
     assert "There is no store at" in capsys.readouterr().err
     assert not (tmp_path / "city.sqlite3").exists() and not (tmp_path / "a.xlsx").exists()
     (tmp_path / "folder.xlsx").mkdir()
@@ -310,15 +363,15 @@ def frozen(monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
 
 def test_report_writes_a_readable_workbook(
     config: Path,
+    store: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert main(["--config", str(config), "import", str(DATA / "ledger-example.xlsx")]) == 0
-    with sqlite3.connect(tmp_path / "city.sqlite3") as conn:
-        live = sorted(
-            code for (code,) in conn.execute("SELECT code FROM projects WHERE stage != 'dropped'")
-        )
+    live = sorted(
+        code for (code,) in rows(store, "SELECT code FROM projects WHERE stage != 'dropped'")
+    )
     capsys.readouterr()
     out = tmp_path / "out" / "简报.xlsx"
     out.parent.mkdir()
@@ -373,11 +426,12 @@ def test_report_is_todays_and_an_xlsx(
 
 
 def test_report_on_an_empty_or_missing_store(
-    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    config: Path, sqlite_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--config", str(config), "report"]) == 1
+    # Missing: an SQLite file's way (see test_export_says_what_it_cannot_write).
+    assert main(["--config", str(sqlite_config), "report"]) == 1
     assert "处没有存储" in capsys.readouterr().err
-    assert main(["--config", str(config), "report", "--lang", "en"]) == 1
+    assert main(["--config", str(sqlite_config), "report", "--lang", "en"]) == 1
     assert "There is no store at" in capsys.readouterr().err
     assert not (tmp_path / "city.sqlite3").exists()
     assert main(["--config", str(config), "migrate"]) == 0
@@ -420,8 +474,9 @@ def count(db: Path, table: str) -> int:
 
 
 def test_the_demo_refuses_a_real_store_and_leaves_it_intact(
-    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sqlite_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    config = sqlite_config  # the demo's store is a file (--db)
     db = tmp_path / "city.sqlite3"
     assert main(["--config", str(config), "import", str(DATA / "ledger-example.xlsx")]) == 0
     assert main(["--config", str(config), "invite", "青山镇", "专员"]) == 0
@@ -441,7 +496,7 @@ def test_the_demo_refuses_a_real_store_and_leaves_it_intact(
     assert "--db" in line and "--force" in line
     # Nothing touched: not the store, and no chart or workbook written beside it.
     assert dump(db) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["city.sqlite3", "config.toml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["city.sqlite3", "sqlite.toml"]
 
     # --force replaces it, as asked.
     assert main(["demo", "--db", str(db), "--force"]) == 0
@@ -533,18 +588,18 @@ def test_tick_without_a_store_creates_none(
 
 
 def test_tick_on_an_empty_store_says_so(
-    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    config: Path, store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["--config", str(config), "migrate"]) == 0
-    assert str(tmp_path / "city.sqlite3") in capsys.readouterr().out
+    assert store_name(store) in capsys.readouterr().out
     for dry in ([], ["--dry-run"]):
         assert main(["--config", str(config), "tick", *dry]) == 1
         captured = capsys.readouterr()
         assert captured.out == ""
-        assert f"The store {tmp_path / 'city.sqlite3'} ([store] url in {config})" in captured.err
+        assert f"The store {store_name(store)} ([store] url in {config})" in captured.err
         assert "is empty: no units, no projects, no members" in captured.err
         assert ("nothing was saved" in captured.err) == bool(dry)
-    assert outbox_rows(tmp_path / "city.sqlite3") == 0
+    assert rows(store, "SELECT count(*) FROM outbox") == [(0,)]
 
 
 def test_dry_run_says_nothing_was_saved_and_saves_nothing(
@@ -729,11 +784,10 @@ def test_the_process_writes_one_line_and_exits_2(tmp_path: Path, toml: str, expe
 # --- run: the first word with Telegram ----------------------------------------------------
 
 
-def _run_config(tmp_path: Path, base_url: str, token: str = "123:WRONG") -> Path:
+def _run_config(tmp_path: Path, store: str, base_url: str, token: str = "123:WRONG") -> Path:
     path = tmp_path / "run.toml"
     path.write_text(
-        f'[telegram]\ntoken = "{token}"\nbase_url = "{base_url}"\n'
-        f'[store]\nurl = "sqlite:///{tmp_path / "city.sqlite3"}"\n'
+        f'[telegram]\ntoken = "{token}"\nbase_url = "{base_url}"\n[store]\nurl = "{store}"\n'
     )
     path.chmod(0o600)  # as it should be: a token in a file others read is warned about
     return path
@@ -741,6 +795,7 @@ def _run_config(tmp_path: Path, base_url: str, token: str = "123:WRONG") -> Path
 
 def test_run_with_a_token_telegram_refuses(
     tmp_path: Path,
+    store: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -749,7 +804,7 @@ def test_run_with_a_token_telegram_refuses(
     from tests.fakebot import FakeBotAPI
 
     with BotAPIServer(FakeBotAPI(), token="123:RIGHT") as server:
-        path = _run_config(tmp_path, server.base_url)
+        path = _run_config(tmp_path, store, server.base_url)
         assert main(["--config", str(path), "run"]) == 2
         line = one_line(capsys.readouterr().err)
         assert line == f"wallchart: Telegram refused the token ([telegram] token in {path})"
@@ -760,16 +815,16 @@ def test_run_with_a_token_telegram_refuses(
 
 
 def test_run_with_a_bot_api_that_is_not_there(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    tmp_path: Path, store: str, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = _run_config(tmp_path, "http://127.0.0.1:1/bot")
+    path = _run_config(tmp_path, store, "http://127.0.0.1:1/bot")
     assert main(["--config", str(path), "run"]) == 2
     line = one_line(capsys.readouterr().err)
     assert line.startswith("wallchart: cannot reach the Bot API at http://127.0.0.1:1/bot: ")
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-def test_run_polls_after_asking_telegram_once(tmp_path: Path) -> None:
+def test_run_polls_after_asking_telegram_once(tmp_path: Path, store: str) -> None:
     """The check before polling leaves the bot to run as before: one getMe, then polling."""
     import signal
     import time
@@ -778,7 +833,7 @@ def test_run_polls_after_asking_telegram_once(tmp_path: Path) -> None:
     from tests.fakebot import FakeBotAPI
 
     with BotAPIServer(FakeBotAPI(), token="123:RIGHT") as server:
-        path = _run_config(tmp_path, server.base_url, token="123:RIGHT")
+        path = _run_config(tmp_path, store, server.base_url, token="123:RIGHT")
         bot = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "--config", str(path), "run"],
             stdout=subprocess.PIPE,
@@ -877,8 +932,7 @@ def log_levels() -> Iterator[None]:
 
 @pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "-v"])
 async def test_the_running_bot_logs_no_job_runs_unless_verbose(
-    tmp_path: Path,
-    template_db: Path,
+    new_store: NewStore,
     caplog: pytest.LogCaptureFixture,
     log_levels: None,
     verbose: bool,
@@ -897,7 +951,7 @@ async def test_the_running_bot_logs_no_job_runs_unless_verbose(
         assert logging.getLogger(name).getEffectiveLevel() == (
             logging.INFO if verbose else logging.WARNING
         )
-    h = await start_harness(tmp_path / "bot.sqlite3", template_db)
+    h = await start_harness(await new_store())
     try:
         await h.app.start()
         assert h.app.job_queue is not None
@@ -1001,8 +1055,9 @@ def test_backup_while_rows_are_being_written(
 
 
 def test_backup_refuses_an_existing_file_unless_forced(
-    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sqlite_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    config = sqlite_config  # SQLite's online backup
     assert main(["--config", str(config), "migrate"]) == 0
     out = tmp_path / "old.sqlite3"
     out.write_bytes(b"yesterday's copy")
@@ -1021,8 +1076,9 @@ def test_backup_refuses_an_existing_file_unless_forced(
 
 
 def test_backup_without_a_store_writes_nothing(
-    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sqlite_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    config = sqlite_config  # SQLite's online backup
     out = tmp_path / "copy.sqlite3"
     assert main(["--config", str(config), "backup", str(out)]) == 2
     assert "there is no store at" in one_line(capsys.readouterr().err)
@@ -1045,7 +1101,7 @@ def test_backup_of_postgresql_says_to_use_pg_dump(
 # --- the token stays out of the log ---------------------------------------------------------
 
 
-def test_the_token_never_reaches_the_log_or_the_error(tmp_path: Path) -> None:
+def test_the_token_never_reaches_the_log_or_the_error(tmp_path: Path, store: str) -> None:
     """-v logs every request's URL (httpx), and the Bot API's URL holds the token: each
     line shows it hidden, as does the one-line error."""
     from tests.botapi_server import BotAPIServer
@@ -1053,7 +1109,7 @@ def test_the_token_never_reaches_the_log_or_the_error(tmp_path: Path) -> None:
 
     token = "987654:SECRET-token_value"
     with BotAPIServer(FakeBotAPI(), token="123:RIGHT") as server:
-        path = _run_config(tmp_path, server.base_url, token=token)
+        path = _run_config(tmp_path, store, server.base_url, token=token)
         done = subprocess.run(
             [sys.executable, "-m", "bot.cli", "-v", "--config", str(path), "run"],
             capture_output=True,
@@ -1094,11 +1150,9 @@ def test_the_redaction_covers_arguments_tracebacks_and_any_bot_url(
     assert "failed at https://api.telegram.org/bot[REDACTED]/getMe" in text
 
 
-def test_a_token_in_a_file_others_read_is_one_warning_line(tmp_path: Path) -> None:
+def test_a_token_in_a_file_others_read_is_one_warning_line(tmp_path: Path, store: str) -> None:
     path = tmp_path / "c.toml"
-    path.write_text(
-        f'[telegram]\ntoken = "123456:VERY-SECRET"\n[store]\nurl = "sqlite:///{tmp_path / "x.db"}"\n'
-    )
+    path.write_text(f'[telegram]\ntoken = "123456:VERY-SECRET"\n[store]\nurl = "{store}"\n')
     path.chmod(0o644)
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "--config", str(path), "migrate"],

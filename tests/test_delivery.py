@@ -34,6 +34,7 @@ from storage.models import AuditLog, Member, Outbox, OutboxStatus, Role, Unit, U
 from storage.outbox import Message, add_attachment, enqueue
 from tests.fakebot import FakeBotAPI, FakeRequest
 from tests.harness import start_harness
+from tests.stores import NewStore
 
 # PTB itself warns when it builds a RetryAfter (about the attribute's future type).
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after`:DeprecationWarning")
@@ -626,11 +627,9 @@ async def test_a_migrated_group_is_followed(store: Store, api: ScriptedAPI, bot:
         assert await s.scalar(select(Unit.chat_id).where(Unit.name == "城东街道")) == new_chat
 
 
-async def test_drain_job_uses_the_services(tmp_path: Path, sqlite_url: str) -> None:
+async def test_drain_job_uses_the_services(new_store: NewStore) -> None:
     config = Config(scheduler=SchedulerConfig(drain_batch=2, private_interval=1.0))
-    h = await start_harness(
-        tmp_path / "job.sqlite3", Path(sqlite_url.removeprefix("sqlite:///")), config
-    )
+    h = await start_harness(await new_store(), config)
     try:
         async with h.sessions() as s:
             await enqueue(

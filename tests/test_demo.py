@@ -631,7 +631,9 @@ async def test_reports_and_answers_fit_the_past(session: AsyncSession) -> None:
 
 async def test_the_demo_knows_its_own_untouched_city(template_db: Path, tmp_path: Path) -> None:
     """An empty store may be filled; a city only counts as the demo's own once marked, and
-    stops being so at the first change of any row (a VACUUM is no change)."""
+    stops being so at the first change of any row (a VACUUM is no change).
+
+    SQLite in both runs: the demo's store is a file (`demo --db FILE`), examined as one."""
     import shutil
     import sqlite3
     from contextlib import closing

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import openpyxl
@@ -30,7 +29,6 @@ from bot.app import build_application
 from bot.config import Config, SchedulerConfig, TelegramConfig
 from bot.scheduler import daily_job
 from storage.db import SessionMaker, make_engine, make_sessionmaker, set_actor
-from storage.migrate import upgrade_async
 from storage.models import (
     Member,
     Outbox,
@@ -45,6 +43,7 @@ from storage.people import create_invite
 from tests.botapi_server import BotAPIServer, decode_body
 from tests.fakebot import FakeBotAPI, message, press
 from tests.harness import COORD, HEAD, LAND_OFFICER, OFFICER, STRANGER, TODAY, Clock, seed
+from tests.stores import NewStore
 
 T = TypeVar("T")
 
@@ -139,10 +138,8 @@ class Live:
 
 
 @pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[Live]:
-    url = f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
-    await upgrade_async(url)
-    engine = make_engine(url)
+async def live(new_store: NewStore) -> AsyncIterator[Live]:
+    engine = make_engine(await new_store("e2e"))
     try:
         sessions = make_sessionmaker(engine)
         ids = await seed(sessions)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
@@ -41,6 +40,7 @@ from storage.ledger import (
 )
 from storage.models import AuditLog, Milestone, Project, Stage, Unit, UnitKind
 from tests.harness import COORD, HEAD, NOW, OFFICER, Harness
+from tests.stores import NewStore
 from tests.test_ledger import (
     EXAMPLE_CSV,
     EXAMPLE_XLSX,
@@ -71,10 +71,9 @@ PROJECT_HEADERS = [
 
 
 @asynccontextmanager
-async def fresh_store(template_db: Path, path: Path) -> AsyncIterator[AsyncSession]:
-    """An empty migrated SQLite store of its own, beside the `session` fixture's."""
-    shutil.copy(template_db, path)
-    engine = make_engine(f"sqlite:///{path}")
+async def fresh_store(new_store: NewStore, name: str) -> AsyncIterator[AsyncSession]:
+    """An empty migrated store of its own, beside the `session` fixture's."""
+    engine = make_engine(await new_store(name))
     try:
         async with AsyncSession(engine, expire_on_commit=False) as s:
             set_actor(s, None)
@@ -167,10 +166,10 @@ async def kept_state(session: AsyncSession) -> tuple[Any, ...]:
 
 
 async def test_the_example_ledgers_go_round_unchanged(
-    session: AsyncSession, template_db: Path, tmp_path: Path
+    session: AsyncSession, new_store: NewStore, tmp_path: Path
 ) -> None:
     """Examples → store A → export → store B (SQLite or PostgreSQL) → export → store C."""
-    async with fresh_store(template_db, tmp_path / "a.sqlite3") as a:
+    async with fresh_store(new_store, "a") as a:
         await import_file(a, EXAMPLE_XLSX)
         await import_file(a, EXAMPLE_CSV)
         await a.commit()
@@ -195,7 +194,7 @@ async def test_the_example_ledgers_go_round_unchanged(
     assert await kept_state(session) == before
 
     # The CSV, which holds no units, into a store that has them.
-    async with fresh_store(template_db, tmp_path / "c.sqlite3") as c:
+    async with fresh_store(new_store, "c") as c:
         await import_file(c, EXAMPLE_XLSX)
         result = await import_file(c, tmp_path / "a.csv")
         assert result == ImportResult(projects_created=4, projects_unchanged=10)
@@ -293,7 +292,7 @@ LONG_NAME = ('<b>园区</b> & "标准厂房" <a href="x">' * 20)[:200]
 
 
 async def test_a_store_changed_through_the_bot_goes_round(
-    h: Harness, session: AsyncSession, template_db: Path, tmp_path: Path
+    h: Harness, session: AsyncSession, new_store: NewStore, tmp_path: Path
 ) -> None:
     # A project brought in by a ledger sent to the bot: a long name full of HTML, no
     # enterprise, nothing invested yet, no land area.
@@ -354,7 +353,7 @@ async def test_a_store_changed_through_the_bot_goes_round(
     assert await ledger_rows(session) == expected
     await export_to(session, tmp_path / "again.xlsx")
     assert cells(tmp_path / "again.xlsx") == cells(tmp_path / "bot.xlsx")
-    async with fresh_store(template_db, tmp_path / "c.sqlite3") as c:
+    async with fresh_store(new_store, "c") as c:
         await import_file(c, tmp_path / "again.xlsx", h.config.city.industries)
         assert await ledger_rows(c) == expected
 
@@ -363,7 +362,7 @@ async def test_a_store_changed_through_the_bot_goes_round(
 
 
 async def test_every_kind_stage_and_awkward_value_comes_back(
-    session: AsyncSession, template_db: Path, tmp_path: Path
+    session: AsyncSession, new_store: NewStore, tmp_path: Path
 ) -> None:
     """Names that look like total lines, section lines, formulas or numbers; the largest and
     smallest numbers and dates the import takes; every kind and every stage."""
@@ -436,7 +435,7 @@ async def test_every_kind_stage_and_awkward_value_comes_back(
     assert await import_file(session, tmp_path / "odd.xlsx") == ImportResult(
         units_unchanged=5, projects_unchanged=9
     )
-    async with fresh_store(template_db, tmp_path / "b.sqlite3") as b:
+    async with fresh_store(new_store, "b") as b:
         result = await import_file(b, tmp_path / "odd.xlsx")
         assert result == ImportResult(units_created=5, projects_created=9)
         assert await ledger_rows(b) == expected
@@ -543,7 +542,7 @@ def test_the_csv_guard_comes_off_as_it_went_on() -> None:
 
 
 async def test_formulas_are_text_in_the_csv_and_come_back_unchanged(
-    session: AsyncSession, template_db: Path, tmp_path: Path
+    session: AsyncSession, new_store: NewStore, tmp_path: Path
 ) -> None:
     """Import → export → import: names that start like formulas are guarded in the CSV,
     read back as they were, and the second export is the first byte for byte."""
@@ -587,7 +586,7 @@ async def test_formulas_are_text_in_the_csv_and_come_back_unchanged(
     assert {p.unit for p in ledger.projects} == {"=城东"}
 
     # Into a store that has the units: the projects come back whole, and export the same.
-    async with fresh_store(template_db, tmp_path / "b.sqlite3") as b:
+    async with fresh_store(new_store, "b") as b:
         await import_file(b, tmp_path / "a.xlsx")
         assert await import_file(b, tmp_path / "a.csv") == ImportResult(
             projects_unchanged=len(FORMULA_LIKE)

@@ -28,6 +28,7 @@ from storage.db import set_actor
 from storage.ledger import ImportResult, LedgerError, RowError, import_ledger, read_ledger
 from storage.models import AuditLog, ChatState, Member, Project, Role, Stage, Unit, UnitKind
 from tests.harness import ADMIN, COORD, OFFICER, Harness, seed, start_harness
+from tests.stores import NewStore
 
 DATA = Path(__file__).parent / "data"
 EXAMPLE_XLSX = DATA / "ledger-example.xlsx"
@@ -702,10 +703,10 @@ async def offers(h: Harness) -> list[str]:
 
 
 async def test_the_offer_is_kept_in_the_store_across_a_restart(
-    tmp_path: Path, template_db: Path
+    tmp_path: Path, new_store: NewStore
 ) -> None:
-    db = tmp_path / "restart.sqlite3"
-    first = await start_harness(db, template_db)
+    db = await new_store()
+    first = await start_harness(db)
     await seed(first.sessions)
     content = workbook_bytes(tmp_path, GOOD_ROWS)
     await first.upload(ADMIN, content, "台账.xlsx", caption="")

@@ -57,7 +57,10 @@ async def october(h: Harness) -> dict[str, int]:
         sw = await s.scalar(select(Project).where(Project.code == "SW02"))
         assert sw is not None
         sw.created_at = sw.last_progress_at = at(date(2026, 10, 8))
-        ms = (await s.scalars(select(Milestone).where(Milestone.project_id == project.id))).all()
+        # In their order: without it, PostgreSQL returns rows as they lie in the table, which
+        # after rows were deleted and added is not the order they were made in.
+        milestones = select(Milestone).where(Milestone.project_id == project.id)
+        ms = (await s.scalars(milestones.order_by(Milestone.seq))).all()
         ms[0].planned_date = date(2026, 10, 8)
         ms[1].planned_date = date(2026, 10, 14)
         ms[1].owner_unit_id = project.unit_id

@@ -4,7 +4,6 @@ taken, and the one-tap Undo under every echo of a date, through the real Applica
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -97,9 +96,7 @@ async def test_undo_survives_a_restart(h: Harness) -> None:
     """What to restore is in the store: a new process over the same file undoes it."""
     await h.send(HEAD, "/due XNY01 3 下周五")
     button = undo_button(h, HEAD)
-    db_file = h.engine.url.database
-    assert db_file is not None
-    again = await start_harness(Path(db_file))
+    again = await start_harness(h.url)
     try:
         again.clock.now = h.clock.now + timedelta(minutes=1)
         assert "已撤销" in (await again.press(HEAD, button))[0]
