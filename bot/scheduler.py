@@ -29,7 +29,7 @@ from bot.keyboards import instruction_buttons, instruction_row, no_change_button
 from bot.runtime import Context, kick_outbox, services
 from bot.texts import t
 from storage import schedule
-from storage.db import SessionMaker
+from storage.db import SessionMaker, deadlocked
 from storage.models import Member, ProblemStatus, Role, Stage, Unit
 from storage.outbox import Buttons, Message, enqueue, keys_like
 from storage.people import ACTING_ROLES, pick_actors, units
@@ -662,7 +662,7 @@ def _transient(exc: DBAPIError) -> bool:
     the same transaction may well pass a moment later."""
     if isinstance(exc, OperationalError) and "locked" in str(exc.orig):
         return True
-    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+    return deadlocked(exc)
 
 
 _TICK_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (

@@ -41,7 +41,7 @@ from bot.intake import Intake, running
 from bot.lease import Lease, holder_name, make_lease
 from bot.runtime import SERVICES_KEY, Services
 from storage import leases, outbox
-from storage.db import SessionMaker, make_engine, make_sessionmaker, retrying
+from storage.db import SessionMaker, deadlocked, make_engine, make_sessionmaker, retrying
 
 log = logging.getLogger(__name__)
 
@@ -302,10 +302,6 @@ async def _first(*events: asyncio.Event) -> None:
             w.cancel()
 
 
-# SQLSTATE of a deadlock and of a serialization failure: the transaction may run again.
-_TRY_AGAIN = frozenset({"40P01", "40001"})
-
-
 async def _taking_over(sessions: SessionMaker, take_over: Callable[[Any], Awaitable[int]]) -> int:
     """Run TAKE_OVER (it gives back every outbox claim), again if it met a deadlock: a
     predecessor that lost its lease may still be marking rows as it stops."""
@@ -313,7 +309,7 @@ async def _taking_over(sessions: SessionMaker, take_over: Callable[[Any], Awaita
         try:
             return await retrying(sessions, take_over)
         except DBAPIError as exc:
-            if attempt == 3 or getattr(exc.orig, "sqlstate", None) not in _TRY_AGAIN:
+            if attempt == 3 or not deadlocked(exc):
                 raise
             log.warning("taking over met a deadlock; trying again: %s", exc.orig)
             await asyncio.sleep(0.5 * attempt)

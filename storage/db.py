@@ -74,6 +74,16 @@ def lost_connection(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionError)
 
 
+# SQLSTATE of a deadlock and of a serialization failure (PostgreSQL): the transaction
+# may well pass if run again a moment later.
+_TRY_AGAIN = frozenset({"40P01", "40001"})
+
+
+def deadlocked(exc: DBAPIError) -> bool:
+    """Whether EXC is PostgreSQL's deadlock or serialization failure."""
+    return getattr(exc.orig, "sqlstate", None) in _TRY_AGAIN
+
+
 _DROPPED = frozenset(
     {
         "ConnectionDoesNotExistError",
