@@ -1,4 +1,5 @@
-"""Updates a second: Wallchart beside a bare PTB echo bot, over the same loopback Bot API.
+"""Updates a second: Wallchart beside a bare PTB echo bot and a floor bot, over the same
+loopback Bot API.
 
 Run from the project root:
 
@@ -14,9 +15,15 @@ the rate limiter off, the scheduler and the meeting off, over the 5,000-project
 synthetic city of bench/bench_tick.py (scale 1: 100 units, 2,000 members, 50,000
 milestones, 3,000 problems) in a fresh copy of the store. The echo bot is a bare PTB 22
 Application with the same long polling: it sends every text back and answers every
-button with answerCallbackQuery and a message.
+button with answerCallbackQuery and a message. The floor bot (run_floor) is the least a
+bot can do for the same stream under the rules Wallchart must keep (every update in an
+inbox table before it is handled, its messages through an outbox) on Wallchart's stack:
+five statements, two commits and as many Bot API calls per update as Wallchart made in
+the run before it, and nothing else. Its rate is what Wallchart could reach at best; the
+echo bot's is what a bot that keeps nothing reaches. "Sends only" is the floor without its
+store: the Bot API calls alone, the bound that the stream's messages set by themselves.
 
-Both get the same stream, queued in the stand-in before the bot starts, cycles of six
+All three get the same stream, queued in the stand-in before the bot starts, cycles of six
 updates from the city's own people: an officer logs progress on one of the unit's
 projects (/progress CODE text), raises a problem on it (/problem CODE text, which asks
 for the unit with buttons), presses one department's button, that department's head
@@ -55,6 +62,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -194,11 +202,111 @@ def run_echo(base_url: str) -> None:
     app.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
+def run_floor(base_url: str, url: str | None, calls_per_update: float) -> None:
+    """The least a bot can do for this stream under the issue's own rules and our stack
+    (PTB, bot.transport, uvloop, SQLAlchemy's asyncio extension), with no product in it.
+    With no URL ("sends only"), not even that: the Bot API calls alone.
+
+    Per update: keep it in an inbox table and look up its sender, in one transaction
+    with the outbox rows of its messages; send those (as many Bot API calls, on average,
+    as Wallchart made per update in the run before); mark them sent and the update done
+    in a second transaction. Five statements and two commits per update; Wallchart's
+    handlers add their own records, the audit log and the flows' state to that.
+    """
+    import uvloop
+    from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, insert
+    from sqlalchemy import select as sa_select
+    from sqlalchemy import update as sa_update
+    from telegram import Update
+    from telegram.ext import ApplicationBuilder, TypeHandler
+
+    from bot.transport import AiohttpRequest
+    from storage.db import make_engine, make_sessionmaker
+    from storage.models import Member
+
+    meta = MetaData()
+    inbox = Table(
+        "floor_inbox",
+        meta,
+        Column("update_id", Integer, primary_key=True),
+        Column("payload", JSON),
+        Column("done_at", DateTime),
+    )
+    outbox = Table(
+        "floor_outbox",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("chat_id", Integer),
+        Column("text", String(100)),
+        Column("sent_at", DateTime),
+    )
+    engine = make_engine(url) if url else None
+    sessions = make_sessionmaker(engine) if engine else None
+    owed = 0.0
+
+    async def handle(update: Update, context: Any) -> None:
+        nonlocal owed
+        owed += calls_per_update
+        n = max(1, int(owed))
+        owed -= n
+        assert update.effective_user is not None and update.effective_chat is not None
+        chat = update.effective_chat.id
+        now = datetime.now(UTC).replace(tzinfo=None)
+        if sessions is None:
+            for _ in range(n):
+                await context.bot.send_message(chat, "✅")
+            return
+        async with sessions() as s:
+            await s.execute(
+                insert(inbox).values(update_id=update.update_id, payload=update.to_dict())
+            )
+            await s.scalar(
+                sa_select(Member.id).where(Member.tg_user_id == update.effective_user.id)
+            )
+            ids = list(
+                (
+                    await s.execute(
+                        insert(outbox).returning(outbox.c.id),
+                        [{"chat_id": chat, "text": "✅"} for _ in range(n)],
+                    )
+                ).scalars()
+            )
+            await s.commit()
+        for _ in range(n):
+            await context.bot.send_message(chat, "✅")
+        async with sessions() as s:
+            await s.execute(sa_update(outbox).where(outbox.c.id.in_(ids)).values(sent_at=now))
+            await s.execute(
+                sa_update(inbox).where(inbox.c.update_id == update.update_id).values(done_at=now)
+            )
+            await s.commit()
+
+    async def post_init(_app: Any) -> None:
+        if engine is not None:
+            async with engine.begin() as conn:
+                await conn.run_sync(meta.create_all)
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    app = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .base_url(base_url)
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(1))
+        .post_init(post_init)
+        .build()
+    )
+    app.add_handler(TypeHandler(Update, handle))
+    app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
 def child(args: argparse.Namespace) -> int:
     meter = Meter(args.expect, args.child_profile)
     instrument(meter)
     if args.child == "echo":
         run_echo(args.base_url)
+    elif args.child in ("floor", "sends"):
+        run_floor(args.base_url, args.store_url, args.calls)
     else:
         from bot.cli import main as wallchart
 
@@ -516,7 +624,15 @@ class Run:
         return n / self.updates
 
 
-def run_bot(bot: str, db: str, mix: Mix, url: str | None, tmp: Path, profile: Path | None) -> Run:
+def run_bot(
+    bot: str,
+    db: str,
+    mix: Mix,
+    url: str | None,
+    tmp: Path,
+    profile: Path | None,
+    calls: float = 0.0,
+) -> Run:
     from tests.botapi_server import BotAPIServer
     from tests.fakebot import FakeBotAPI
 
@@ -543,6 +659,8 @@ def run_bot(bot: str, db: str, mix: Mix, url: str | None, tmp: Path, profile: Pa
             write_config(config, server.base_url, url)
             config.chmod(0o600)  # it holds a token: the bot warns otherwise
             cmd += ["--config", str(config)]
+        if bot in ("floor", "sends"):
+            cmd += ["--calls", str(calls)] + (["--store-url", url] if bot == "floor" else [])
         if profile is not None:
             cmd += ["--child-profile", str(profile / f"{bot}-{db}.pstats")]
         env = {k: v for k, v in os.environ.items() if k not in ("WALLCHART_TOKEN",)}
@@ -568,8 +686,18 @@ def run_bot(bot: str, db: str, mix: Mix, url: str | None, tmp: Path, profile: Pa
     if stand_in_errors:
         raise SystemExit(f"{bot} on {db}: the stand-in refused calls: {stand_in_errors[:5]}")
     failed = errors.count("update failed")
-    store = asyncio.run(check_store(url, mix, mix.first_problem)) if url else {}
+    store = asyncio.run(check_store(url, mix, mix.first_problem)) if bot == "wallchart" else {}
     return Run(bot, db, calls=calls, failed=failed, store=store, **result)
+
+
+def bot_calls_count(run: Run) -> int:
+    """The run's Bot API calls other than the long polls: its messages and answers."""
+    return sum(n for method, n in run.calls.items() if method not in ("getUpdates", "getMe"))
+
+
+def bot_calls(run: Run) -> float:
+    """Bot API calls per update, for the floor to make as many."""
+    return bot_calls_count(run) / run.updates
 
 
 def _tally(calls: list[tuple[str, dict[str, Any]]]) -> dict[str, int]:
@@ -611,7 +739,7 @@ def main_parent(args: argparse.Namespace) -> int:
     profile = Path(args.profile).resolve() if args.profile else None
     if profile is not None:
         profile.mkdir(parents=True, exist_ok=True)
-    runs: list[tuple[Run, Run]] = []
+    runs: list[tuple[Run, Run, Run, Run]] = []
     trouble: list[str] = []
     try:
         started = time.perf_counter()
@@ -636,7 +764,12 @@ def main_parent(args: argparse.Namespace) -> int:
                     wall = run_bot("wallchart", db, mix, url, tmp, profile)
                     print(_line(wall) + f"; store {wall.store}", flush=True)
                     trouble += [f"{db} run {i + 1}: {p}" for p in verify(wall, mix)]
-                    runs.append((echo, wall))
+                    url = asyncio.run(fresh_copy(store))
+                    floor = run_bot("floor", db, mix, url, tmp, None, bot_calls(wall))
+                    print(_line(floor), flush=True)
+                    sends = run_bot("sends", db, mix, None, tmp, None, bot_calls(wall))
+                    print(_line(sends), flush=True)
+                    runs.append((echo, wall, floor, sends))
                     if profile is not None and i == 0:
                         print_profile(profile / f"wallchart-{db}.pstats", args.profile_lines)
             finally:
@@ -649,26 +782,32 @@ def main_parent(args: argparse.Namespace) -> int:
 
     print()
     print(
-        "| store | bot | updates/s | CPU ms/update | SQL statements/update "
-        "| transactions/update | commits/update | ratio to echo | peak RSS |"
+        "| store | bot | updates/s | CPU ms/update | Bot API calls/update "
+        "| SQL statements/update | transactions/update | ratio to echo | peak RSS |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     ok = True
+    floors: list[str] = []
     for db in args.db:
-        pairs = [(e, w) for e, w in runs if w.db == db]
+        mine = [t for t in runs if t[1].db == db]
         # The best of the runs for each bot: a busy machine only ever slows a run down.
-        echo = max((e for e, _ in pairs), key=lambda r: r.rate)
-        wall = max((w for _, w in pairs), key=lambda r: r.rate)
+        echo, wall, floor, sends = (
+            max((t[k] for t in mine), key=lambda r: r.rate) for k in range(4)
+        )
         ratio = wall.rate / echo.rate
-        for run in (echo, wall):
+        for run, name in (
+            (echo, "echo (bare PTB)"),
+            (sends, "sends only"),
+            (floor, "floor"),
+            (wall, "Wallchart"),
+        ):
             print(
-                f"| {db} | {'echo (bare PTB)' if run.bot == 'echo' else 'Wallchart'} "
-                f"| {run.rate:.0f} | {1000 * run.cpu / run.updates:.1f} "
+                f"| {db} | {name} | {run.rate:.0f} | {1000 * run.cpu / run.updates:.1f} "
+                f"| {run.per(bot_calls_count(run)):.1f} "
                 f"| {run.per(run.statements):.1f} | {run.per(run.begins):.2f} "
-                f"| {run.per(run.commits):.2f} "
-                f"| {'1' if run.bot == 'echo' else f'{ratio:.2f}'} "
-                f"| {run.maxrss_kb / 1024:.0f} MB |"
+                f"| {run.rate / echo.rate:.2f} | {run.maxrss_kb / 1024:.0f} MB |"
             )
+        floors.append(f"{db}: Wallchart {wall.rate / floor.rate:.2f} of the floor's rate")
         ok = ok and ratio >= TARGET_RATIO and wall.maxrss_kb / 1024 < TARGET_RSS_MB
     print()
     print(" ".join(["command: .venv/bin/python bench/bench_throughput.py", *sys.argv[1:]]))
@@ -677,6 +816,7 @@ def main_parent(args: argparse.Namespace) -> int:
         f"{TARGET_RSS_MB} MB):",
         "met" if ok else "NOT met",
     )
+    print("; ".join(floors))
     for line in trouble:
         print("WRONG:", line)
     return 0 if ok and not trouble else 1
@@ -704,7 +844,11 @@ def main() -> None:
     parser.add_argument("--profile-lines", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="keep the stores and the bots' logs")
     # The bot's own process (started by the parent).
-    parser.add_argument("--child", choices=("echo", "wallchart"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=("echo", "wallchart", "floor", "sends"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--store-url", help=argparse.SUPPRESS)
+    parser.add_argument("--calls", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--expect", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)

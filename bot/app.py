@@ -33,6 +33,7 @@ from bot.routing import routing_gaps, tell_admins
 from bot.runtime import OUTBOX_JOB, SERVICES_KEY, Services, utc_clock
 from bot.scheduler import daily_job
 from bot.texts import t
+from bot.transport import AiohttpRequest
 from storage.db import SessionMaker
 
 # The menu members see when they type "/", in this order.
@@ -113,7 +114,12 @@ def build_application(
         builder = builder.base_url(tg.base_url)
     if tg.base_file_url:
         builder = builder.base_file_url(tg.base_file_url)
-    if request is not None:
+    requests: tuple[BaseRequest, ...] = ()
+    if request is None:
+        # One each: the long poll holds its connection for up to a minute.
+        requests = (AiohttpRequest(), AiohttpRequest(1))
+        builder = builder.request(requests[0]).get_updates_request(requests[1])
+    else:
         builder = builder.request(request).get_updates_request(request)
     if tg.rate_limit:
         # Without max_retries the limiter gives up on the first RetryAfter.
@@ -123,7 +129,7 @@ def build_application(
     app: Application = builder.post_init(_post_init).build()  # type: ignore[type-arg]
 
     calendar = config.work.calendar()
-    app.bot_data[SERVICES_KEY] = Services(config, sessions, calendar, clock)
+    app.bot_data[SERVICES_KEY] = Services(config, sessions, calendar, clock, requests=requests)
 
     # Order matters within the group: the first handler that matches wins. Plain commands
     # first, then the flows (which also own text typed in answer to a question), then the

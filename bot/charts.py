@@ -26,16 +26,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib import font_manager
-from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
-from matplotlib.transforms import IdentityTransform
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
@@ -59,9 +51,17 @@ from storage.wallchart import (
     wall_chart,
 )
 
+# matplotlib is imported with the first picture, not with the bot: some 35 MB and a
+# second of start-up that the bot does without until someone asks for a chart.
+if TYPE_CHECKING:
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
 # --- the font ---------------------------------------------------------------------------
 
-FONT_FILE = importlib.resources.files("mplfonts") / "fonts" / "NotoSansCJKsc-Regular.otf"
+# Inside the mplfonts package, which imports matplotlib: found with the first picture.
+FONT_PACKAGE, FONT_FILE = "mplfonts", "fonts/NotoSansCJKsc-Regular.otf"
 _font_lock = threading.Lock()
 _family: str | None = None
 
@@ -69,10 +69,13 @@ _family: str | None = None
 def cjk_family() -> str:
     """The family name of Noto Sans CJK SC, registered with matplotlib from its file on
     the first call (thread-safe; once per process)."""
+    from matplotlib import font_manager
+    from matplotlib.font_manager import FontProperties
+
     global _family
     with _font_lock:
         if _family is None:
-            path = str(FONT_FILE)
+            path = str(importlib.resources.files(FONT_PACKAGE).joinpath(FONT_FILE))
             font_manager.fontManager.addfont(path)
             _family = FontProperties(fname=path).get_name()
         return _family
@@ -83,6 +86,8 @@ def font(size: float) -> FontProperties:
     (▲▼■↓…), so no fallback font is listed: a fallback doubles the cost of every text,
     and a glyph it would have covered fails a test instead. Regular weight only: the
     package ships no bold, and matplotlib would log a fallback for every bold text."""
+    from matplotlib.font_manager import FontProperties
+
     return FontProperties(family=cjk_family(), size=size)
 
 
@@ -124,6 +129,10 @@ class Canvas:
     corner (y grows downward, as on a page)."""
 
     def __init__(self, width: int, height: int) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.transforms import IdentityTransform
+
         self.width, self.height = width, height
         self.fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, facecolor="white")
         canvas = FigureCanvasAgg(self.fig)
@@ -144,12 +153,16 @@ class Canvas:
         )
 
     def rect(self, x: float, top: float, w: float, h: float, colour: str, z: float = 0) -> None:
+        from matplotlib.patches import Rectangle
+
         self.fig.add_artist(
             Rectangle((x, self._y(top + h)), w, h, transform=self.px, color=colour, zorder=z)
         )
 
     def marks(self, xs: Sequence[float], tops: Sequence[float], **style: Any) -> None:
         """Markers at the points, one style for all; nothing when there are none."""
+        from matplotlib.lines import Line2D
+
         if xs:
             ys = [self._y(top) for top in tops]
             self.fig.add_artist(
@@ -160,6 +173,8 @@ class Canvas:
         self, lines: Iterable[tuple[tuple[float, float], tuple[float, float]]], **style: Any
     ) -> None:
         """Straight lines between (x, top) points."""
+        from matplotlib.collections import LineCollection
+
         segs = [[(x0, self._y(t0)), (x1, self._y(t1))] for (x0, t0), (x1, t1) in lines]
         if segs:
             self.fig.add_artist(LineCollection(segs, transform=self.px, **style))

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, ForceReply, InlineKeyboardMarkup, ReplyParameters
+from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import (
     BadRequest,
@@ -38,8 +39,9 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.config import SchedulerConfig
 from bot.group_links import bot_left
 from bot.keyboards import inline_markup
-from bot.runtime import Context, ReplyFirst, services, split_message
+from bot.runtime import Context, ReplyFirst, failure_text, services, split_message
 from bot.texts import t
+from bot.transport import in_doubt
 from storage import outbox
 from storage.db import SessionMaker, retrying, set_actor
 from storage.models import Member, OutboxStatus, utcnow
@@ -60,7 +62,10 @@ MAX_ROUNDS = 25
 # inside the rate limiter included. A process that becomes the active one gives back
 # every claim at once (bot.serve), so the claims of a process that died are not waited out.
 CLAIM = timedelta(minutes=10)
-_ERROR_LENGTH = 300  # Outbox.last_error
+# Seconds to wait for the answer to a send whose last attempt timed out after it went
+# out (bot.transport.in_doubt). If this one times out too, the row is given up: it has
+# likely been shown already, and at most twice.
+IN_DOUBT_READ_TIMEOUT = 30.0
 
 # Telegram's RetryAfter holds for the whole bot, so it outlives the drain that met it: the
 # next drains send nothing until then instead of meeting it again. Keyed by the object's
@@ -118,7 +123,14 @@ def _retry_after(exc: RetryAfter) -> float:
 
 
 def _error(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:_ERROR_LENGTH]
+    return failure_text(exc)
+
+
+def _read_timeout(row: Due) -> float | DefaultValue[None]:
+    """How long to wait for Telegram's answer: PTB's default, or IN_DOUBT_READ_TIMEOUT
+    when the last send may have arrived, so that a slow Telegram is waited out rather
+    than sent the same message once more."""
+    return IN_DOUBT_READ_TIMEOUT if row.in_doubt else DEFAULT_NONE
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -302,13 +314,14 @@ class _Drain:
         """Put ROWS back unsent, the first at FIRST and each next one an interval later."""
         if not rows:
             return
-        self.touched.update(r.id for r in rows)
-        changes = [
-            (row.id, {"not_before": first + k * self.interval}) for k, row in enumerate(rows)
-        ]
-        async with self.write_lock, self.sessions() as session:
-            await outbox.update_rows(session, changes)
-            await session.commit()
+        # With the marks' group commit: in a burst most chats wait for their interval, and
+        # a transaction of their own each was most of the sender's work.
+        await asyncio.gather(
+            *(
+                self._write(row.id, not_before=first + k * self.interval)
+                for k, row in enumerate(rows)
+            )
+        )
         self.counts["deferred"] += len(rows)
 
     async def _sent(self, row: Due) -> datetime:
@@ -329,7 +342,8 @@ class _Drain:
         values: dict[str, Any] = {
             "attempts": outbox.ONE_MORE_ATTEMPT,
             "not_before": until,
-            "last_error": _error(exc),
+            # Once in doubt, always: its next in-doubt failure is its last.
+            "last_error": failure_text(exc, doubted=row.in_doubt),
         }
         if remainder is not None:
             # The first pieces of a long message got through: only the rest is sent again.
@@ -452,6 +466,7 @@ class _Drain:
                             if row.reply_to is not None and last
                             else None
                         ),
+                        read_timeout=_read_timeout(row),
                     )
                 else:
                     await self._send_file(row, text, buttons)
@@ -478,6 +493,11 @@ class _Drain:
             # NetworkError covers TimedOut; any other TelegramError (a bad token) is as
             # likely to hit the next row, so both stop the batch.
             self.stopped = True
+            if in_doubt(exc) and row.in_doubt:
+                # Twice sent, twice unanswered: Telegram may well have shown it twice
+                # already; a third try could only add a copy.
+                log.warning("outbox %s given up: in doubt twice (%s)", row.id, exc)
+                return await self._fail(row, exc)
             return await self._back_off(row, exc, _remainder(parts, done))
         except Exception as exc:
             # A bug around this one row must not hold up the others.
@@ -514,6 +534,7 @@ class _Drain:
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 filename=attachment.filename,
+                read_timeout=_read_timeout(row),
             )
         else:
             await self.bot.send_document(
@@ -523,6 +544,7 @@ class _Drain:
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 filename=attachment.filename,
+                read_timeout=_read_timeout(row),
             )
 
     async def chat(self, chat_id: int, rows: list[Due]) -> None:

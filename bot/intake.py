@@ -27,7 +27,7 @@ from telegram.ext import Application
 
 from bot.runtime import Services, flush_reply_marks
 from storage import inbox
-from storage.db import retrying
+from storage.db import refresh_statistics, retrying
 
 log = logging.getLogger(__name__)
 
@@ -220,11 +220,14 @@ class Intake:
         await flush_reply_marks(self.svc)
 
     async def prune(self) -> None:
-        """Forget handled updates older than KEEP_HANDLED, hourly."""
+        """Forget handled updates older than KEEP_HANDLED, and refresh SQLite's planner
+        statistics, hourly."""
         while True:
 
             async def forget(session: AsyncSession) -> int:
-                return await inbox.prune(session, self.svc.clock() - KEEP_HANDLED)
+                gone = await inbox.prune(session, self.svc.clock() - KEEP_HANDLED)
+                await refresh_statistics(session)
+                return gone
 
             try:
                 gone = await retrying(self.svc.sessions, forget)

@@ -17,10 +17,13 @@ from datetime import UTC, date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.constants import MessageLimit
 from telegram.ext import ContextTypes
+from telegram.request import BaseRequest
 
 from bot.config import Config
+from bot.transport import in_doubt
 from storage import outbox
 from storage.db import SessionMaker, retrying
+from storage.outbox import IN_DOUBT
 from storage.workdays import WorkCalendar
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -84,6 +87,9 @@ class Services:
     # them (BATCH_MARKS false), each handler records its own at once.
     sent_replies: list[str] = field(default_factory=list)
     batch_marks: bool = False
+    # The Bot API clients build_application made (bot.transport), closed by bot.serve
+    # if the Application never starts: PTB leaves them open when getMe fails.
+    requests: tuple[BaseRequest, ...] = ()
 
     def take_sent_replies(self) -> list[str]:
         keys, self.sent_replies = self.sent_replies, []
@@ -159,3 +165,11 @@ async def flush_reply_marks(svc: Services) -> None:
     except Exception:
         svc.sent_replies.extend(keys)
         log.exception("could not record %d replies as sent; kept to record later", len(keys))
+
+
+def failure_text(exc: BaseException, *, doubted: bool = False) -> str:
+    """What an outbox row's `last_error` says of EXC, at most 300 characters. It starts
+    with storage.outbox.IN_DOUBT if this send may have reached Telegram, or (DOUBTED) an
+    earlier one did."""
+    text = f"{type(exc).__name__}: {exc}"
+    return ((IN_DOUBT if doubted or in_doubt(exc) else "") + text)[:300]

@@ -240,7 +240,11 @@ async def _active(
     app = build_application(config, sessions)
     svc: Services = app.bot_data[SERVICES_KEY]
     # getMe first: a refused token stops here, before this process calls itself active.
-    await app.initialize()
+    try:
+        await app.initialize()
+    except BaseException:
+        await asyncio.gather(*(r.shutdown() for r in svc.requests), return_exceptions=True)
+        raise
     try:
         released = await _taking_over(sessions, take_over)
         log.info(

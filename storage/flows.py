@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChatState
+from storage.db import core, upsert
+from storage.models import ChatState, utcnow
 
 
 async def load(session: AsyncSession, scope: str) -> dict[str, Any]:
@@ -17,14 +18,16 @@ async def load(session: AsyncSession, scope: str) -> dict[str, Any]:
 
 
 async def save(session: AsyncSession, scope: str, key: str, data: Any) -> None:
-    """Keep DATA under SCOPE and KEY; None forgets the key."""
-    row = await session.scalar(
-        select(ChatState).where(ChatState.scope == scope, ChatState.key == key)
-    )
+    """Keep DATA (JSON-able) under SCOPE and KEY; None forgets the key. One statement:
+    this runs with every step of every guided flow."""
     if data is None:
-        if row is not None:
-            await session.delete(row)
-    elif row is None:
-        session.add(ChatState(scope=scope, key=key, data=data))
-    else:
-        row.data = data
+        await core(session, delete(ChatState).where(ChatState.scope == scope, ChatState.key == key))
+        return
+    now = utcnow()
+    stmt = upsert(session, ChatState).values(scope=scope, key=key, data=data, updated_at=now)
+    await core(
+        session,
+        stmt.on_conflict_do_update(
+            index_elements=["scope", "key"], set_={"data": data, "updated_at": now}
+        ),
+    )

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import core, upsert
 from storage.models import Inbox
 
 
@@ -50,15 +50,6 @@ def received(payload: Mapping[str, Any]) -> Received:
     return Received(update_id, kind[:30], dict(payload), chat_id, message_id)
 
 
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else ""
-    if dialect == "postgresql":
-        return postgresql.insert(Inbox).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(Inbox).on_conflict_do_nothing()
-    return insert(Inbox)  # pragma: no cover - only the two backends above are supported
-
-
 async def keep(session: AsyncSession, updates: Sequence[Received], now: datetime) -> list[int]:
     """Store the updates not seen before; returns their update ids, in order.
 
@@ -85,15 +76,11 @@ async def keep(session: AsyncSession, updates: Sequence[Received], now: datetime
     ]
     if not rows:
         return []
-    # One statement per row: ON CONFLICT DO NOTHING with executemany gives no per-row
-    # answer, and which rows were kept is the whole point. Batches are small.
-    kept: list[int] = []
-    stmt = _insert(session).returning(Inbox.update_id)
-    for row in rows:
-        found = await session.scalar(stmt, row)
-        if found is not None:
-            kept.append(int(found))
-    return kept
+    # One statement for the batch: the rows ON CONFLICT DO NOTHING let in come back
+    # (SQLAlchemy's "insertmanyvalues" RETURNING), and which were kept is the point.
+    stmt = upsert(session, Inbox).on_conflict_do_nothing().returning(Inbox.update_id)
+    found = await core(session, stmt, rows)
+    return sorted(int(uid) for uid in found.scalars())
 
 
 async def pending(session: AsyncSession, limit: int = 500) -> list[tuple[int, dict[str, Any]]]:
@@ -113,10 +100,11 @@ async def finish(session: AsyncSession, update_id: int, now: datetime) -> bool:
     Called inside the handler's own transaction, so the mark and the changes it made
     commit together.
     """
-    result = await session.execute(
+    result = await core(
+        session,
         update(Inbox)
         .where(Inbox.update_id == update_id, Inbox.done_at.is_(None))
-        .values(done_at=now)
+        .values(done_at=now),
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -124,10 +112,11 @@ async def finish(session: AsyncSession, update_id: int, now: datetime) -> bool:
 async def finish_many(session: AsyncSession, update_ids: Sequence[int], now: datetime) -> None:
     """Mark updates handled whose handlers wrote nothing (a stranger, a group's chatter)."""
     if update_ids:
-        await session.execute(
+        await core(
+            session,
             update(Inbox)
             .where(Inbox.update_id.in_(list(update_ids)), Inbox.done_at.is_(None))
-            .values(done_at=now)
+            .values(done_at=now),
         )
 
 

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import core, upsert
 from storage.models import Attachment, Member, Outbox, OutboxStatus, Unit, utcnow
 
 Buttons = list[list[list[str]]]  # rows of [label, callback data]
@@ -131,19 +131,18 @@ async def enqueue(
         }
         for key, m in fresh.items()
     ]
-    dialect = session.bind.dialect.name if session.bind is not None else ""
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    else:  # pragma: no cover - only the two backends above are supported
-        stmt = insert(Outbox)
+    stmt = (
+        upsert(session, Outbox)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Outbox.id)
+    )
     # Chunks keep each statement under the backends' parameter limits. Keys checked above
-    # are skipped cheaply; the ON CONFLICT clause covers a concurrent writer.
+    # are skipped cheaply; the ON CONFLICT clause covers a concurrent writer, and only the
+    # rows it let in come back, so the count is what this call added.
+    added = 0
     for start in range(0, len(rows), 500):
-        await session.execute(stmt, rows[start : start + 500])
-    return len(rows)
+        added += len((await core(session, stmt, rows[start : start + 500])).all())
+    return added
 
 
 async def mark_replies_sent(session: AsyncSession, keys: Sequence[str], now: datetime) -> None:
@@ -151,10 +150,11 @@ async def mark_replies_sent(session: AsyncSession, keys: Sequence[str], now: dat
     if not keys:
         return
     for start in range(0, len(keys), 500):
-        await session.execute(
+        await core(
+            session,
             update(Outbox)
             .where(Outbox.dedupe_key.in_(keys[start : start + 500]))
-            .values(status=OutboxStatus.SENT, sent_at=now, claimed_until=None)
+            .values(status=OutboxStatus.SENT, sent_at=now, claimed_until=None),
         )
 
 
@@ -204,6 +204,13 @@ class Due:
     attachment: AttachmentRef | None = None
     reply_to: int | None = None
     priority: int = BULK
+    # Its last send may have reached Telegram (a timeout after the request went out).
+    in_doubt: bool = False
+
+
+# The start of `last_error` for a send that may have been carried out (bot.transport's
+# `in_doubt`): the next attempt is the last (bot.delivery).
+IN_DOUBT = "in doubt: "
 
 
 async def due_rows(session: AsyncSession, now: datetime, limit: int) -> list[Due]:
@@ -223,6 +230,7 @@ async def due_rows(session: AsyncSession, now: datetime, limit: int) -> list[Due
             Attachment.filename,
             Outbox.reply_to,
             Outbox.priority,
+            Outbox.last_error,
         )
         .outerjoin(Member, Member.id == Outbox.member_id)
         .outerjoin(Attachment, Attachment.id == Outbox.attachment_id)
@@ -236,6 +244,7 @@ async def due_rows(session: AsyncSession, now: datetime, limit: int) -> list[Due
             attachment=AttachmentRef(r[7], r[8], r[9]) if r[7] is not None else None,
             reply_to=r[10],
             priority=r[11],
+            in_doubt=(r[12] or "").startswith(IN_DOUBT),
         )
         for r in result.all()
     ]
@@ -320,15 +329,17 @@ async def update_rows(
         try:
             groups.setdefault(key, []).append(row_id)
         except TypeError:  # a value that cannot be a key: a statement of its own
-            await session.execute(
-                update(Outbox).where(Outbox.id == row_id).values(claimed_until=None, **values)
+            await core(
+                session,
+                update(Outbox).where(Outbox.id == row_id).values(claimed_until=None, **values),
             )
     for key, ids in groups.items():
         for start in range(0, len(ids), 500):
-            await session.execute(
+            await core(
+                session,
                 update(Outbox)
                 .where(Outbox.id.in_(ids[start : start + 500]))
-                .values(claimed_until=None, **dict(key))
+                .values(claimed_until=None, **dict(key)),
             )
 
 

@@ -1364,3 +1364,22 @@ async def test_the_meeting_sends_every_red_and_yellow_row_and_names_the_rest(
     assert "■ 绿 300（未画出 300）" in texts
     note = next(t for t in texts if t.startswith("⚠ 另有"))
     assert note.startswith("⚠ 另有 300 个绿灯项目未画出") and "/chart 城西镇" in " ".join(texts)
+
+
+def test_the_bot_starts_without_matplotlib_and_draws_with_it() -> None:
+    # matplotlib (with its fonts) is a third of the running bot's memory: it comes with
+    # the first picture, in the thread that draws it, not with the bot.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, bot.app, bot.cli, bot.serve\n"
+        "assert 'matplotlib' not in sys.modules, 'imported at start'\n"
+        "from bot import charts\n"
+        "png = charts.rank_png('zh', '排名', [])\n"
+        "assert png.startswith(b'\\x89PNG') and 'matplotlib' in sys.modules\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr

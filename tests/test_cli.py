@@ -999,7 +999,8 @@ def test_backup_copies_the_committed_rows_while_a_writer_holds_a_transaction(
         out = tmp_path / "copy.sqlite3"
         assert main(["--config", str(path), "backup", str(out)]) == 0
         writer.execute("COMMIT")
-    assert f"is copied to {out}" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert f"is copied to {out} ({out.stat().st_size / 1_048_576:.1f} MB, " in said
     with closing(sqlite3.connect(out)) as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert copy.execute("PRAGMA journal_mode").fetchone() == ("delete",)
@@ -1102,7 +1103,7 @@ def test_backup_of_postgresql_says_to_use_pg_dump(
 
 
 def test_the_token_never_reaches_the_log_or_the_error(tmp_path: Path, store: str) -> None:
-    """-v logs every request's URL (httpx), and the Bot API's URL holds the token: each
+    """-v logs every request's URL (bot.transport), and the Bot API's URL holds the token: each
     line shows it hidden, as does the one-line error."""
     from tests.botapi_server import BotAPIServer
     from tests.fakebot import FakeBotAPI

@@ -28,10 +28,11 @@ from telegram.ext import AIORateLimiter, CallbackContext, ExtBot
 from bot.config import Config, SchedulerConfig
 from bot.delivery import DrainResult, drain, drain_job
 from bot.texts import t
+from bot.transport import NOT_SENT
 from storage.db import SessionMaker, make_engine, make_sessionmaker, set_actor
 from storage.migrate import upgrade
 from storage.models import AuditLog, Member, Outbox, OutboxStatus, Role, Unit, UnitKind
-from storage.outbox import Message, add_attachment, enqueue
+from storage.outbox import IN_DOUBT, Message, add_attachment, enqueue
 from tests.fakebot import FakeBotAPI, FakeRequest
 from tests.harness import start_harness
 from tests.stores import NewStore
@@ -72,6 +73,8 @@ class ScriptedAPI(FakeBotAPI):
         self.calls.append((method, params))
         if step == "timeout":
             raise TimedOut("fake timeout")
+        if step == "not sent":
+            raise TimedOut(NOT_SENT)
         kind, _, arg = step.partition(":")
         if kind == "429":
             return False, {
@@ -271,6 +274,32 @@ async def test_a_key_enqueued_again_is_not_sent_twice(
     store.clock.advance(10)
     await store.drain(bot)
     assert api.got(OFFICER) == ["hello"]
+
+
+async def test_the_count_is_what_was_added_when_another_writer_got_there_first(
+    store: Store,
+) -> None:
+    # fresh_keys skips the look-up, as a writer does that raced another between its
+    # look and its insert: the ON CONFLICT clause keeps the row once, and the count says
+    # what this call added (a tick's SchedulerRun.messages is this count).
+    await store.put(msg("prompt:7:2026-12-03", OFFICER), msg("prompt:8:2026-12-03", HEAD))
+    async with store.sessions() as s:
+        added = await enqueue(
+            s,
+            [
+                msg("prompt:7:2026-12-03", OFFICER, "raced"),
+                msg("prompt:9:2026-12-03", OFFICER, "new"),
+                msg("prompt:8:2026-12-03", HEAD, "raced"),
+            ],
+            fresh_keys=True,
+        )
+        await s.commit()
+    assert added == 1
+    assert [(r.dedupe_key, r.text) for r in await store.rows()] == [
+        ("prompt:7:2026-12-03", "hello"),
+        ("prompt:8:2026-12-03", "hello"),
+        ("prompt:9:2026-12-03", "new"),
+    ]
 
 
 async def test_batch_takes_due_rows_in_id_order(store: Store, api: ScriptedAPI, bot: Bot) -> None:
@@ -478,6 +507,58 @@ async def test_retry_after_beyond_the_limiters_retries_reaches_the_drain(
         assert (await store.row("a")).status is OutboxStatus.PENDING
         store.clock.advance(1)
         assert await store.drain(b) == DrainResult(sent=1)
+    assert api.got(OFFICER) == ["1"]
+
+
+async def test_a_send_in_doubt_is_tried_once_more_then_given_up(
+    store: Store, api: ScriptedAPI, bot: Bot
+) -> None:
+    # Timed out after the request went out: Telegram may have shown it. One more try
+    # (with a long wait for the answer), and if that is in doubt too, no third copy.
+    api.script[OFFICER] = ["timeout", "timeout", "ok"]
+    await store.put(msg("a", OFFICER, "1"), msg("b", HEAD, "2"))
+    api.script[HEAD] = ["timeout", "ok"]
+    assert await store.drain(bot) == DrainResult(retried=1)
+    store.clock.advance(3600)
+    for _ in range(4):
+        await store.drain(bot)
+        store.clock.advance(3600)
+    a, b = await store.row("a"), await store.row("b")
+    assert (a.status, a.attempts) == (OutboxStatus.FAILED, 2)
+    assert a.last_error is not None and a.last_error.startswith(IN_DOUBT)
+    # In doubt once, then answered: sent, and its mark no longer in doubt.
+    assert (b.status, b.attempts, b.last_error) == (OutboxStatus.SENT, 2, None)
+    assert api.got(OFFICER) == [] and api.got(HEAD) == ["2"]
+
+
+async def test_a_send_stays_in_doubt_across_a_plain_failure(
+    store: Store, api: ScriptedAPI, bot: Bot
+) -> None:
+    # In doubt, then a 502, then in doubt again: two sends may have arrived, so no
+    # fourth, though max_attempts would allow more.
+    api.script[OFFICER] = ["timeout", "502", "timeout", "ok"]
+    await store.put(msg("a", OFFICER, "1"))
+    config = replace(CONFIG, max_attempts=8)
+    for _ in range(5):
+        await store.drain(bot, config)
+        store.clock.advance(3600)
+    row = await store.row("a")
+    assert (row.status, row.attempts) == (OutboxStatus.FAILED, 3)
+    assert api.got(OFFICER) == []
+
+
+async def test_a_send_that_never_left_is_retried_as_usual(
+    store: Store, api: ScriptedAPI, bot: Bot
+) -> None:
+    # No connection in time: the request never reached Telegram, so trying again can
+    # only help, up to max_attempts.
+    api.script[OFFICER] = ["not sent", "not sent", "ok"]
+    await store.put(msg("a", OFFICER, "1"))
+    for _ in range(3):
+        await store.drain(bot)
+        store.clock.advance(3600)
+    row = await store.row("a")
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, 3)
     assert api.got(OFFICER) == ["1"]
 
 

@@ -896,6 +896,36 @@ def test_a_reply_that_fails_after_the_commit_comes_through_the_outbox(
     assert row == [("sent", 2)]  # the failed send and the one that got through
 
 
+def test_a_reply_telegram_answers_late_comes_twice_at_most(live: Live) -> None:
+    """Telegram shows the ✅ but answers after the bot stopped waiting (5 s): the send is
+    in doubt. The outbox tries it once more, waiting up to 30 s for the answer, and
+    records it sent: two copies at most, not one per retry until max_attempts."""
+    officer, text = OFFICERS[2], "确认迟到"
+    seen = len(live.texts(officer))
+
+    def reply_row() -> list[Any]:
+        return live.store.rows(
+            "SELECT status, attempts FROM outbox WHERE chat_id = :c AND kind = 'reply' "
+            "ORDER BY id DESC LIMIT 1",
+            c=officer,
+        )
+
+    live.server.slow("sendMessage", 7.0)
+    try:
+        live.server.push(message(officer, f"/progress XNY01 {text}"))
+        wait_until(lambda: reply_row() == [("sent", 2)], "the late ✅ recorded", procs=[live.bot])
+    finally:
+        live.server.slow("sendMessage", 0.0)
+    live.settled()
+    said = live.texts(officer)[seen:]
+    stored = report_texts(live.store)[text]
+    measured("reply answered late", stored=stored, said=len(said), outbox_row=reply_row())
+    assert stored == 1
+    assert len(said) == 2 and all(s.startswith(OK_PROGRESS) for s in said)
+    assert INTERNAL not in said
+    assert reply_row() == [("sent", 2)]
+
+
 TOO_OLD = "Bad Request: query is too old and response timeout expired or query id is invalid"
 
 

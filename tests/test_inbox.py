@@ -405,6 +405,28 @@ async def test_the_sender_takes_replies_before_bulk_rows(h: Harness) -> None:
 # --- the store's inbox ------------------------------------------------------------------------
 
 
+async def test_one_batch_keeps_each_update_and_each_message_once(h: Harness) -> None:
+    # All in one statement: an update id twice, one message under two update ids, and
+    # an update kept by an earlier batch; only the first of each comes back as kept.
+    now = h.clock()
+    first = message(OFFICER, "/progress P001 一")
+    again = {**message(OFFICER, "/progress P001 二"), "update_id": 10_000}
+    same_message = {**again, "update_id": 10_001}  # (chat, message id) of `again`
+    other = message(HEAD, "/today")
+    async with h.sessions() as s:
+        assert await inbox.keep(s, [inbox.received(first)], now) == [first["update_id"]]
+        kept = await inbox.keep(
+            s,
+            [inbox.received(u) for u in (first, again, again, same_message, other)],
+            now,
+        )
+        await s.commit()
+        assert kept == sorted([10_000, other["update_id"]])
+        assert sorted(uid for uid, _ in await inbox.pending(s)) == sorted(
+            [first["update_id"], 10_000, other["update_id"]]
+        )
+
+
 async def test_prune_forgets_old_handled_updates_but_the_newest(h: Harness) -> None:
     now = h.clock()
     async with h.sessions() as s:

@@ -27,6 +27,7 @@ from bot.runtime import (
     SERVICES_KEY,
     Context,
     Services,
+    failure_text,
     flush_reply_marks,
     kick_outbox,
     services,
@@ -439,7 +440,7 @@ async def _hand_to_sender(svc: Services, keys: Sequence[str], exc: BaseException
     """Give reply rows back to the sender, to be sent (again) as soon as it can."""
 
     async def release(session: AsyncSession) -> None:
-        await outbox.release_replies(session, keys, f"{type(exc).__name__}: {exc}")
+        await outbox.release_replies(session, keys, failure_text(exc))
 
     try:
         await retrying(svc.sessions, release)
