@@ -14,6 +14,7 @@ import os
 import re
 import sqlite3
 import sys
+import tomllib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime, timedelta
@@ -60,11 +61,20 @@ def _config(args: argparse.Namespace) -> Config:
 def _store_source(args: argparse.Namespace, config: Config) -> str:
     """Where the store's URL came from, for a message about the store."""
     path, named_by = config_path(getattr(args, "config", None))
-    if config.store.url != StoreConfig().url:
+    if config.store.url != StoreConfig().url or _sets_store_url(path):
         return f"[store] url in {path}"
     if named_by is None and not path.exists():
         return "the default [store] url: no config file"
     return f"the default [store] url: {path} sets none"
+
+
+def _sets_store_url(path: Path) -> bool:
+    """Whether the config file at PATH names the store (perhaps the default one)."""
+    try:
+        store = tomllib.loads(path.read_text(encoding="utf-8")).get("store", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(store, dict) and "url" in store
 
 
 def zoned(at: datetime) -> str:

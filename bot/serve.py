@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import DBAPIError
-from telegram import Update
+from telegram import Bot, Update
 from tornado.httpserver import HTTPServer
 from tornado.web import Application as WebApplication
 from tornado.web import RequestHandler
@@ -40,6 +40,7 @@ from bot.config import Config, ConfigError
 from bot.intake import Intake, running
 from bot.lease import Lease, holder_name, make_lease
 from bot.runtime import SERVICES_KEY, Services
+from bot.transport import AiohttpRequest
 from storage import leases, outbox
 from storage.db import SessionMaker, deadlocked, make_engine, make_sessionmaker, retrying
 
@@ -216,11 +217,30 @@ async def _stand_by(lease: Lease, config: Config, stop: asyncio.Event) -> bool:
         if await lease.try_take():
             return True
         if not told:
+            # A standby with a wrong token would otherwise be found out only when it
+            # takes over: when it is needed.
+            await check_token(config)
             log.info("another process is active; standing by")
             told = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), config.serve.standby_interval)
     return False
+
+
+async def check_token(config: Config) -> None:
+    """Ask Telegram who the bot is (getMe). Raises InvalidToken for a refused token and
+    NetworkError when the Bot API cannot be reached, as the active process's start does."""
+    request = AiohttpRequest(1)
+    bot = Bot(
+        config.telegram.token,
+        base_url=config.telegram.base_url or "https://api.telegram.org/bot",
+        request=request,
+        get_updates_request=request,
+    )
+    try:
+        await bot.initialize()
+    finally:
+        await request.shutdown()
 
 
 async def _active(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TypeVarTuple
 
-from sqlalchemy import Row, Select, bindparam, func, insert, select, update
+from sqlalchemy import Row, Select, bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -55,6 +55,7 @@ from storage.models import (
     SchedulerRun,
     Stage,
     Unit,
+    UTCDateTime,
     utcnow,
 )
 from storage.problems import OPEN_STATES
@@ -267,7 +268,9 @@ async def finish_day(session: AsyncSession, run_id: int, now: datetime) -> None:
     await session.execute(
         update(SchedulerRun)
         .where(SchedulerRun.id == run_id)
-        .values(finished_at=func.coalesce(SchedulerRun.finished_at, now))
+        # As a literal of the column's type: inside a function SQLAlchemy would bind NOW
+        # as a plain datetime, and SQLite would store a local time as if it were UTC.
+        .values(finished_at=func.coalesce(SchedulerRun.finished_at, literal(now, UTCDateTime())))
     )
 
 

@@ -587,6 +587,30 @@ def test_tick_without_a_store_creates_none(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ('[store]\nurl = "sqlite:///wallchart.sqlite3"\n', "[store] url in {path}"),
+        ('[city]\nname = "示范市"\n', "the default [store] url: {path} sets none"),
+    ],
+    ids=["sets the default", "sets none"],
+)
+def test_the_store_is_named_by_where_its_url_came_from(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    config: str,
+    named: str,
+) -> None:
+    # A config that names the default store names it: "sets none" would send the reader
+    # looking for a key that is there.
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "mine.toml"
+    path.write_text(config, encoding="utf-8")
+    assert main(["--config", str(path), "tick"]) == 1
+    assert f"({named.format(path=path)}): nothing to send" in capsys.readouterr().err
+
+
 def test_tick_on_an_empty_store_says_so(
     config: Path, store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -812,6 +836,28 @@ def test_run_with_a_token_telegram_refuses(
         assert main(["--config", str(path), "run"]) == 2
         assert one_line(capsys.readouterr().err).endswith("($WALLCHART_TOKEN)")
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_standby_with_a_refused_token_says_so_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another process holds the lease: this one would stand by, and a wrong token would
+    come out only when it takes over. It is checked before standing by."""
+    from bot.lease import FileLease
+    from tests.botapi_server import BotAPIServer
+    from tests.fakebot import FakeBotAPI
+
+    db = tmp_path / "city.sqlite3"
+    active = FileLease(Path(f"{db}.lock"))
+    assert asyncio.run(active.try_take())
+    try:
+        with BotAPIServer(FakeBotAPI(), token="123:RIGHT") as server:
+            path = _run_config(tmp_path, f"sqlite:///{db}", server.base_url)
+            assert main(["--config", str(path), "run"]) == 2
+            line = one_line(capsys.readouterr().err)
+            assert line == f"wallchart: Telegram refused the token ([telegram] token in {path})"
+    finally:
+        asyncio.run(active.release())
 
 
 def test_run_with_a_bot_api_that_is_not_there(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
@@ -452,7 +453,8 @@ async def test_a_claimed_day_is_owed_until_finished(small_city: City) -> None:
     assert (second.run_id, second.started_at) == (first.run_id, NOW)
     async with small_city.sessions() as s:
         await schedule.count_queued(s, first.run_id, 7)
-        await schedule.finish_day(s, first.run_id, NOW)
+        # The city's local time (as `wallchart tick --at` gives it) is the same moment.
+        await schedule.finish_day(s, first.run_id, NOW.astimezone(ZoneInfo("Asia/Shanghai")))
         await schedule.count_queued(s, first.run_id, 3)
         await schedule.finish_day(s, first.run_id, NOW + timedelta(hours=1))
         await s.commit()
