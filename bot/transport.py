@@ -3,9 +3,9 @@
 Why not PTB's own HTTPXRequest: on every request httpx's connection pool checks each
 idle connection for expiry (a poll and a getpeername per connection), and its pure-Python
 HTTP parsing adds the rest: about 1.5–2 ms of CPU per Bot API call with 16 calls in
-flight, against 0.3–0.4 ms for aiohttp's C parser (bench/bench_throughput.py measures
-both). A new problem tells its whole unit, so the bot makes several calls per update and
-the transport was a third of its CPU.
+flight, against 0.3–0.4 ms for aiohttp's C parser (measured with PTB's Bot against the
+loopback stand-in of tests/botapi_server.py). A new problem tells its whole unit, so the
+bot makes several calls per update, and the transport was a third of its CPU.
 
 PTB's contract (telegram.request.BaseRequest) is kept: `do_request` returns the status
 and the body, and raises `TimedOut` for every timeout and `NetworkError` for everything
@@ -86,7 +86,7 @@ class AiohttpRequest(BaseRequest):
         """POST (or GET) REQUEST_DATA to URL; returns (HTTP status, body).
 
         Timeouts are in seconds, None for none; PTB's DEFAULT_NONE takes this module's
-        defaults. aiohttp has no write timeout of its own, so WRITE_TIMEOUT is not
+        defaults. aiohttp has no write timeout of its own, so PTB's write timeout is not
         applied: the read timeout starts once the request is written. Raises
         RuntimeError before `initialize`; TimedOut (its message NOT_SENT when the request
         never left) and NetworkError as HTTPXRequest does.
