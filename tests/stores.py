@@ -12,7 +12,7 @@ import asyncio
 import os
 import re
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -49,6 +49,19 @@ async def _admin(server: str, *statements: str) -> list[str]:
         return rows
     finally:
         await conn.close()
+
+
+def module_database(pg_url: str, suffix: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of a test module's own (PG_URL's name + SUFFIX),
+    dropped afterwards: for modules whose code under test commits freely. Sync, like
+    conftest's pg_url: asyncio.run cannot run inside the tests' event loop."""
+    server, name = pg_url.rsplit("/", 1)
+    own = f"{name}_{suffix}"
+    drop = f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'
+    asyncio.run(_admin(server, drop, f'CREATE DATABASE "{own}"'))
+    upgrade(f"{server}/{own}")
+    yield f"{server}/{own}"
+    asyncio.run(_admin(server, drop))
 
 
 # Each table of the schema with the tables it refers to (itself left out).

@@ -30,12 +30,11 @@ from bot.delivery import DrainResult, drain, drain_job
 from bot.texts import t
 from bot.transport import NOT_SENT
 from storage.db import SessionMaker, make_engine, make_sessionmaker, set_actor
-from storage.migrate import upgrade
 from storage.models import AuditLog, Member, Outbox, OutboxStatus, Role, Unit, UnitKind
 from storage.outbox import IN_DOUBT, Message, add_attachment, enqueue
 from tests.fakebot import FakeBotAPI, FakeRequest
 from tests.harness import start_harness
-from tests.stores import NewStore
+from tests.stores import NewStore, module_database
 
 # PTB itself warns when it builds a RetryAfter (about the attribute's future type).
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after`:DeprecationWarning")
@@ -180,27 +179,10 @@ async def _seed(store: Store) -> None:
         await s.commit()
 
 
-async def _recreate(admin_url: str, name: str, *, create: bool) -> None:
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            if create:
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await admin.dispose()
-
-
 @pytest.fixture(scope="module")
 def delivery_pg_url(pg_url: str) -> Iterator[str]:
     """A PostgreSQL database of this module's own, so that drains may commit freely."""
-    base, name = pg_url.rsplit("/", 1)
-    own = f"{name}_delivery"
-    # Sync, like conftest's pg_url: asyncio.run cannot run inside the tests' event loop.
-    asyncio.run(_recreate(f"{base}/postgres", own, create=True))
-    upgrade(f"{base}/{own}")
-    yield f"{base}/{own}"
-    asyncio.run(_recreate(f"{base}/postgres", own, create=False))
+    yield from module_database(pg_url, "delivery")
 
 
 @pytest.fixture

@@ -31,7 +31,6 @@ from bot.config import Config
 from bot.scheduler import TickResult, run_tick, tick
 from storage import schedule
 from storage.db import SessionMaker, make_engine, make_sessionmaker
-from storage.migrate import upgrade
 from storage.models import (
     AuditLog,
     Instruction,
@@ -47,6 +46,7 @@ from storage.models import (
 )
 from storage.outbox import Message
 from storage.workdays import WorkCalendar
+from tests.stores import module_database
 
 CONFIG = Config()
 CAL = WorkCalendar()
@@ -55,27 +55,10 @@ CHUNK = 20  # so that the small city's tick writes in ten chunks or more of each
 BUSY_TIMEOUT = 5.0  # storage/db.py: PRAGMA busy_timeout=5000
 
 
-async def _recreate(admin_url: str, name: str, *, create: bool) -> None:
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            if create:
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await admin.dispose()
-
-
 @pytest.fixture(scope="module")
 def ticks_pg_url(pg_url: str) -> Iterator[str]:
     """A PostgreSQL database of this module's own: the passes commit, many times over."""
-    base, name = pg_url.rsplit("/", 1)
-    own = f"{name}_ticks"
-    # Sync, like conftest's pg_url: asyncio.run cannot run inside the tests' event loop.
-    asyncio.run(_recreate(f"{base}/postgres", own, create=True))
-    upgrade(f"{base}/{own}")
-    yield f"{base}/{own}"
-    asyncio.run(_recreate(f"{base}/postgres", own, create=False))
+    yield from module_database(pg_url, "ticks")
 
 
 @pytest.fixture
