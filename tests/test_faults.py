@@ -376,6 +376,26 @@ def test_killed_mid_delivery_sends_every_prompt_and_doubles_at_most_those_in_fli
 # --- 8. two processes, one store ----------------------------------------------------------
 
 
+def start_pair(
+    server: BotAPIServer, url: str, tmp_path: Path, procs: list[BotProcess]
+) -> tuple[BotProcess, BotProcess, dict[str, int]]:
+    """Bot processes a and b on the store at URL, each with a /health port of its own
+    (returned by tag): a started and active, then b started."""
+    ports = {"a": free_port(), "b": free_port()}
+    a, b = (
+        BotProcess(
+            bot_config(tmp_path, tag, url, server.client_url(tag), serve={"port": ports[tag]}),
+            tmp_path / f"{tag}.log",
+        )
+        for tag in ("a", "b")
+    )
+    procs.extend([a, b])
+    a.start()
+    wait_until(lambda: health(ports["a"])[0] == 200, "a active", procs=[a])
+    b.start()
+    return a, b, ports
+
+
 def test_two_processes_one_polls_and_the_standby_takes_over_mid_flow_and_mid_tick(
     make_store: MakeStore, procs: list[BotProcess], tmp_path: Path
 ) -> None:
@@ -385,19 +405,8 @@ def test_two_processes_one_polls_and_the_standby_takes_over_mid_flow_and_mid_tic
     url = make_store("postgresql")
     store = Store(url)
     count = 300
-    ports = {"a": free_port(), "b": free_port()}
     with BotAPIServer(FakeBotAPI(), token=TOKEN) as server:
-        a, b = (
-            BotProcess(
-                bot_config(tmp_path, tag, url, server.client_url(tag), serve={"port": ports[tag]}),
-                tmp_path / f"{tag}.log",
-            )
-            for tag in ("a", "b")
-        )
-        procs.extend([a, b])
-        a.start()
-        wait_until(lambda: health(ports["a"])[0] == 200, "a active", procs=[a])
-        b.start()
+        a, b, ports = start_pair(server, url, tmp_path, procs)
         wait_until(lambda: health(ports["b"])[0], "b's /health", procs=[b])
         code, body = health(ports["b"])
         assert code == 503 and body["role"] == "standby", body
@@ -1051,19 +1060,8 @@ def test_the_lease_lost_hands_over_without_two_processes_at_work(
     url = make_store("postgresql")
     store = Store(url)
     count = 300
-    ports = {"a": free_port(), "b": free_port()}
     with BotAPIServer(FakeBotAPI(), token=TOKEN) as server:
-        a, b = (
-            BotProcess(
-                bot_config(tmp_path, tag, url, server.client_url(tag), serve={"port": ports[tag]}),
-                tmp_path / f"{tag}.log",
-            )
-            for tag in ("a", "b")
-        )
-        procs.extend([a, b])
-        a.start()
-        wait_until(lambda: health(ports["a"])[0] == 200, "a active", procs=[a])
-        b.start()
+        a, b, ports = start_pair(server, url, tmp_path, procs)
         wait_until(lambda: health(ports["b"])[0] == 503, "b standing by", procs=[b])
         server.slow("sendMessage", 0.05)
         reached = server.watch(lambda api: sum(prompts_sent(api, count).values()) >= 40)
