@@ -122,10 +122,6 @@ def _retry_after(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def _error(exc: BaseException) -> str:
-    return failure_text(exc)
-
-
 def _read_timeout(row: Due) -> float | DefaultValue[None]:
     """How long to wait for Telegram's answer: PTB's default, or IN_DOUBT_READ_TIMEOUT
     when the last send may have arrived, so that a slow Telegram is waited out rather
@@ -357,7 +353,7 @@ class _Drain:
             row.id,
             status=OutboxStatus.FAILED,
             attempts=outbox.ONE_MORE_ATTEMPT,
-            last_error=_error(exc),
+            last_error=failure_text(exc),
         )
         self.counts["failed"] += 1
         return self.now()
@@ -385,7 +381,7 @@ class _Drain:
             values = {
                 "status": OutboxStatus.UNREACHABLE,
                 "attempts": outbox.ONE_MORE_ATTEMPT,
-                "last_error": _error(exc),
+                "last_error": failure_text(exc),
             }
             await outbox.update_rows(session, [(row.id, values)])
             # A group that removed the bot says nothing about its members.
@@ -419,7 +415,7 @@ class _Drain:
             await outbox.follow_chat(session, row.chat_id, new_chat)
             values = {
                 "attempts": outbox.ONE_MORE_ATTEMPT,
-                "last_error": _error(exc),
+                "last_error": failure_text(exc),
                 "not_before": self.now(),
             }
             await outbox.update_rows(session, [(row.id, values)])
